@@ -1,0 +1,286 @@
+"""The sources file: which sites to crawl and which of their pages are articles.
+
+A sources file is YAML edited by hand, so every mistake in it is reported
+with the file name and line before a single request is sent::
+
+    user_agent: "math-ml-kb (+https://example.org/contact)"   # optional
+    download_delay: 1.0                                        # optional, seconds
+    sources:
+      - name: the-batch
+        start_urls: [https://www.deeplearning.ai/the-batch/]
+        sitemaps: []        # optional; robots.txt sitemaps are always used too
+        feeds: []           # optional RSS/Atom feeds
+        allow: ['/the-batch/[^/]+/$']   # URL regexes for article pages
+        deny: ['/tag/']     # URL regexes never fetched
+        max_depth: 2        # link hops from a start URL, sitemap or feed entry
+        robots_sitemaps: true   # also read the sitemaps robots.txt announces
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+DEFAULT_USER_AGENT = "math-ml-kb/0.1 (research crawler; set user_agent in the sources file)"
+DEFAULT_DOWNLOAD_DELAY = 1.0
+DEFAULT_MAX_DEPTH = 2
+
+TOP_LEVEL_KEYS = ("sources", "user_agent", "download_delay")
+SOURCE_KEYS = (
+    "name", "start_urls", "sitemaps", "feeds", "allow", "deny", "max_depth", "robots_sitemaps",
+)
+URL_LIST_KEYS = ("start_urls", "sitemaps", "feeds")
+REGEX_LIST_KEYS = ("allow", "deny")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class SourcesError(ValueError):
+    """A sources file that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One site (or a few related hosts) and the rules for crawling it."""
+
+    name: str
+    start_urls: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    max_depth: int = DEFAULT_MAX_DEPTH
+    robots_sitemaps: bool = True
+    _allow_re: tuple[re.Pattern, ...] = field(default=(), repr=False, compare=False)
+    _deny_re: tuple[re.Pattern, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_allow_re", tuple(re.compile(p) for p in self.allow))
+        object.__setattr__(self, "_deny_re", tuple(re.compile(p) for p in self.deny))
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """Hosts (with their port, if not the default) named in this source.
+
+        Only these are ever fetched for it: naming 127.0.0.1:8000 does not
+        open 127.0.0.1's other ports.
+        """
+        return frozenset(host_of(u) for u in self.start_urls + self.sitemaps + self.feeds)
+
+    def owns(self, url: str) -> bool:
+        return host_of(url) in self.hosts
+
+    def is_denied(self, url: str) -> bool:
+        return any(p.search(url) for p in self._deny_re)
+
+    def is_article(self, url: str) -> bool:
+        """An article page is stored; other pages are only read for links."""
+        if self.is_denied(url) or not self.owns(url):
+            return False
+        return not self._allow_re or any(p.search(url) for p in self._allow_re)
+
+
+@dataclass(frozen=True)
+class CrawlConfig:
+    sources: tuple[Source, ...]
+    user_agent: str = DEFAULT_USER_AGENT
+    download_delay: float = DEFAULT_DOWNLOAD_DELAY
+    path: str = "<string>"
+
+    @property
+    def hostnames(self) -> frozenset[str]:
+        """Host names without ports, as Scrapy's allowed_domains wants them."""
+        return frozenset(
+            urlsplit(url).hostname
+            for s in self.sources
+            for url in s.start_urls + s.sitemaps + s.feeds
+        )
+
+    def source(self, name: str) -> Source:
+        return next(s for s in self.sources if s.name == name)
+
+
+def host_of(url: str) -> str:
+    """'host' or 'host:port' of a URL, lowercased, default ports dropped."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    host = (parts.hostname or "").lower()
+    if port and port != {"http": 80, "https": 443}.get(parts.scheme):
+        return f"{host}:{port}"
+    return host
+
+
+def load_sources(path: str | Path) -> CrawlConfig:
+    """Read and check a sources file; raises SourcesError naming file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourcesError(f"{path}: sources file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SourcesError(f"{path}: cannot read sources file: {e}") from None
+    return parse_sources(text, str(path))
+
+
+def parse_sources(text: str, path: str = "<string>") -> CrawlConfig:
+    try:
+        data = yaml.load(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else "?"
+        raise SourcesError(f"{path}:{line}: not valid YAML: {e.problem or e}") from None
+    except yaml.YAMLError as e:
+        raise SourcesError(f"{path}: not valid YAML: {e}") from None
+    return _Checker(path).config(data)
+
+
+class _Checker:
+    """Turns the loaded YAML into a CrawlConfig, or raises with file:line."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def fail(self, line: int | None, message: str) -> SourcesError:
+        where = f"{self.path}:{line}" if line else self.path
+        return SourcesError(f"{where}: {message}")
+
+    def config(self, data) -> CrawlConfig:
+        if not isinstance(data, _Mapping):
+            raise self.fail(getattr(data, "line", 1), "expected a mapping with a 'sources:' list")
+        self.unknown_keys(data, TOP_LEVEL_KEYS, "top level")
+        if "sources" not in data:
+            raise self.fail(data.line, "missing 'sources:' list")
+        entries = data["sources"]
+        if not isinstance(entries, _Sequence) or not entries:
+            raise self.fail(data.key_lines["sources"], "'sources' must be a non-empty list")
+        sources = [self.source(entry, line) for entry, line in zip(entries, entries.lines)]
+        seen: dict[str, int] = {}
+        for source, line in zip(sources, entries.lines):
+            if source.name in seen:
+                raise self.fail(line, f"duplicate source name '{source.name}' (first on line {seen[source.name]})")
+            seen[source.name] = line
+        options = {}
+        if "user_agent" in data:
+            ua = data["user_agent"]
+            if not isinstance(ua, str) or not ua.strip():
+                raise self.fail(data.key_lines["user_agent"], "'user_agent' must be a non-empty string")
+            options["user_agent"] = ua.strip()
+        if "download_delay" in data:
+            delay = data["download_delay"]
+            if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+                raise self.fail(data.key_lines["download_delay"], "'download_delay' must be a number of seconds >= 0")
+            options["download_delay"] = float(delay)
+        return CrawlConfig(sources=tuple(sources), path=self.path, **options)
+
+    def source(self, entry, line: int) -> Source:
+        if not isinstance(entry, _Mapping):
+            raise self.fail(line, "each source must be a mapping with at least 'name' and 'start_urls'")
+        self.unknown_keys(entry, SOURCE_KEYS, "source")
+        name = entry.get("name")
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            raise self.fail(
+                entry.key_lines.get("name", entry.line),
+                "source needs a 'name' of letters, digits, '-', '_' or '.'",
+            )
+        fields: dict = {"name": name}
+        for key in URL_LIST_KEYS:
+            fields[key] = self.url_list(entry, key, name)
+        for key in REGEX_LIST_KEYS:
+            fields[key] = self.regex_list(entry, key, name)
+        if not (fields["start_urls"] or fields["sitemaps"] or fields["feeds"]):
+            raise self.fail(entry.line, f"source '{name}' needs at least one of start_urls, sitemaps or feeds")
+        if "max_depth" in entry:
+            depth = entry["max_depth"]
+            if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+                raise self.fail(entry.key_lines["max_depth"], f"source '{name}': 'max_depth' must be a whole number >= 0")
+            fields["max_depth"] = depth
+        if "robots_sitemaps" in entry:
+            if not isinstance(entry["robots_sitemaps"], bool):
+                raise self.fail(entry.key_lines["robots_sitemaps"], f"source '{name}': 'robots_sitemaps' must be true or false")
+            fields["robots_sitemaps"] = entry["robots_sitemaps"]
+        return Source(**fields)
+
+    def string_list(self, entry, key: str, name: str) -> list[tuple[str, int]]:
+        if key not in entry or entry[key] is None:
+            return []
+        value = entry[key]
+        key_line = entry.key_lines[key]
+        if not isinstance(value, _Sequence):
+            raise self.fail(key_line, f"source '{name}': '{key}' must be a list (use [ ... ] or '- ' items)")
+        items = []
+        for item, line in zip(value, value.lines):
+            if not isinstance(item, str) or not item.strip():
+                raise self.fail(line, f"source '{name}': every entry of '{key}' must be a non-empty string")
+            items.append((item.strip(), line))
+        return items
+
+    def url_list(self, entry, key: str, name: str) -> tuple[str, ...]:
+        urls = []
+        for url, line in self.string_list(entry, key, name):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise self.fail(line, f"source '{name}': '{url}' in '{key}' is not an http(s) URL")
+            urls.append(url)
+        return tuple(urls)
+
+    def regex_list(self, entry, key: str, name: str) -> tuple[str, ...]:
+        patterns = []
+        for pattern, line in self.string_list(entry, key, name):
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise self.fail(line, f"source '{name}': '{pattern}' in '{key}' is not a valid regex: {e}") from None
+            patterns.append(pattern)
+        return tuple(patterns)
+
+    def unknown_keys(self, mapping: "_Mapping", allowed: tuple[str, ...], where: str) -> None:
+        for key, line in mapping.key_lines.items():
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(allowed)})"
+                raise self.fail(line, f"unknown key '{key}' in {where}{hint}")
+
+
+class _Mapping(dict):
+    """A YAML mapping that remembers its line and the line of each key."""
+
+    line: int
+    key_lines: dict
+
+
+class _Sequence(list):
+    """A YAML list that remembers the line of each item."""
+
+    line: int
+    lines: list
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
+    result = _Mapping(loader.construct_mapping(node, deep=True))
+    result.line = node.start_mark.line + 1
+    result.key_lines = {
+        loader.construct_object(key_node): key_node.start_mark.line + 1 for key_node, _ in node.value
+    }
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Sequence:
+    result = _Sequence(loader.construct_sequence(node, deep=True))
+    result.line = node.start_mark.line + 1
+    result.lines = [item.start_mark.line + 1 for item in node.value]
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)

@@ -1,0 +1,87 @@
+"""The sources file: valid files load, every mistake names its file and line."""
+
+from pathlib import Path
+
+import pytest
+
+from crawler.sources import SourcesError, load_sources, parse_sources
+
+ROOT = Path(__file__).resolve().parent.parent
+
+VALID = """\
+user_agent: "test-agent (+http://example.org/contact)"
+download_delay: 0.5
+sources:
+  - name: site-a
+    start_urls:
+      - http://127.0.0.1:8123/
+    feeds: [http://127.0.0.1:8123/feed.xml]
+    allow: ['/articles/']
+    deny: ['/articles/drafts/']
+    max_depth: 1
+"""
+
+
+def test_valid_file_loads_every_field():
+    config = parse_sources(VALID, "s.yml")
+    assert config.user_agent == "test-agent (+http://example.org/contact)"
+    assert config.download_delay == 0.5
+    (source,) = config.sources
+    assert source.name == "site-a"
+    assert source.start_urls == ("http://127.0.0.1:8123/",)
+    assert source.feeds == ("http://127.0.0.1:8123/feed.xml",)
+    assert source.max_depth == 1
+    assert source.robots_sitemaps is True
+
+
+def test_article_rules_and_hosts():
+    source = parse_sources(VALID).sources[0]
+    assert source.is_article("http://127.0.0.1:8123/articles/one.html")
+    assert not source.is_article("http://127.0.0.1:8123/about.html")  # not allowed
+    assert not source.is_article("http://127.0.0.1:8123/articles/drafts/x.html")  # denied
+    # Naming 127.0.0.1:8123 does not open the host's other ports.
+    assert not source.owns("http://127.0.0.1:6379/articles/one.html")
+    assert not source.is_article("http://example.org/articles/one.html")
+
+
+def test_repository_default_sources_file_is_valid():
+    config = load_sources(ROOT / "sources.yml")
+    names = {s.name for s in config.sources}
+    assert {"the-batch", "lazyprogrammer"} <= names
+    urls = [u for s in config.sources for u in s.start_urls]
+    assert "https://www.deeplearning.ai/the-batch/how-to-learn-math-for-machine-learning/" in urls
+    assert "https://lazyprogrammer.me/why-do-you-need-math-for-machine-learning-and-deep-learning/" in urls
+    for source in config.sources:
+        for url in source.start_urls[:2]:
+            assert source.owns(url)
+
+
+@pytest.mark.parametrize(
+    "text, line, fragment",
+    [
+        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    alow: [x]\n", 4, "did you mean 'allow'"),
+        ("sources:\n  - name: a\n    start_urls: [ftp://x.org/]\n", 3, "not an http(s) URL"),
+        ("sources:\n  - name: a\n    start_urls: http://x.org/\n", 3, "must be a list"),
+        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    allow:\n      - '('\n", 5, "not a valid regex"),
+        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    max_depth: -1\n", 4, "max_depth"),
+        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n  - name: a\n    start_urls: [http://y.org/]\n", 4, "duplicate source name"),
+        ("sources:\n  - name: a\n", 2, "needs at least one of start_urls"),
+        ("sources:\n  - start_urls: [http://x.org/]\n", 2, "needs a 'name'"),
+        ("sourcs:\n  - name: a\n", 1, "did you mean 'sources'"),
+        ("sources: []\n", 1, "non-empty list"),
+        ("download_delay: fast\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n", 1, "download_delay"),
+        ("sources:\n  - name: a\n    start_urls: [http://x.org/\n", 4, "not valid YAML"),
+        ("", 1, "expected a mapping"),
+    ],
+)
+def test_mistakes_name_file_and_line(text, line, fragment):
+    with pytest.raises(SourcesError) as info:
+        parse_sources(text, "my-sources.yml")
+    message = str(info.value)
+    assert message.startswith(f"my-sources.yml:{line}:"), message
+    assert fragment in message
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(SourcesError, match="sources file not found"):
+        load_sources(tmp_path / "nope.yml")
