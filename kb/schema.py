@@ -1,0 +1,117 @@
+"""The knowledge base's tables, created and changed only through migrations.
+
+Table and column names are a public API: Datasette's JSON endpoints expose
+them as they are, and researchers' scripts depend on them. Never rename or
+drop a column in a migration; add new ones.
+
+Every change to the schema is a new function decorated with ``@migrations()``
+below; ``apply`` runs the ones a database has not seen yet, each in its own
+transaction (sqlite-utils records them in ``_sqlite_migrations``).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("kb")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["sources"].create(
+        {
+            "name": str,
+            "start_urls": str,  # JSON lists, as written in the sources file
+            "sitemaps": str,
+            "feeds": str,
+            "allow": str,
+            "deny": str,
+            "max_depth": int,
+            "robots_sitemaps": int,  # 1 when robots.txt sitemaps are read
+            "first_seen": str,
+            "last_crawled": str,
+        },
+        pk="name",
+    )
+    db["documents"].create(
+        {
+            "id": int,
+            "url": str,  # canonical URL: one row per page, however it was reached
+            "fetched_url": str,
+            "source": str,
+            "title": str,
+            "author": str,
+            "published": str,  # ISO 8601 date
+            "year": int,
+            "site_name": str,
+            "host": str,
+            "language": str,
+            "description": str,
+            "text": str,
+            "word_count": int,
+            "content_hash": str,
+            "first_seen": str,
+            "last_fetched": str,
+            "last_changed": str,
+            "status": str,
+        },
+        pk="id",
+        not_null={"url", "text", "content_hash", "status"},
+        foreign_keys=[("source", "sources", "name")],
+    )
+    db["documents"].create_index(["url"], unique=True)
+    for column in ("source", "site_name", "author", "language", "year", "published", "status"):
+        db["documents"].create_index([column])
+
+    db["passages"].create(
+        {
+            "id": int,
+            "document_id": int,
+            "seq": int,  # 0-based position in the document
+            "char_start": int,  # offsets into documents.text
+            "char_end": int,
+            "text": str,
+            "content_hash": str,
+        },
+        pk="id",
+        not_null={"document_id", "seq", "char_start", "char_end", "text", "content_hash"},
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["passages"].create_index(["document_id", "seq"], unique=True)
+
+    db["crawl_runs"].create(
+        {
+            "id": int,
+            "started": str,
+            "finished": str,
+            "status": str,  # running, completed, interrupted, failed
+            "sources_file": str,
+            "fetched": int,
+            "new": int,
+            "changed": int,
+            "unchanged": int,
+            "failed": int,
+            "skipped": int,
+            "duration_s": float,
+            "per_source": str,  # JSON: {source: {new: n, changed: n, ...}}
+        },
+        pk="id",
+        defaults={"fetched": 0, "new": 0, "changed": 0, "unchanged": 0, "failed": 0, "skipped": 0},
+    )
+    db["crawl_failures"].create(
+        {"id": int, "run_id": int, "source": str, "url": str, "reason": str, "at": str},
+        pk="id",
+        foreign_keys=[("run_id", "crawl_runs", "id")],
+    )
+    db["crawl_failures"].create_index(["run_id"])
+
+    db["documents"].enable_fts(
+        ["title", "description", "text"], tokenize="porter", create_triggers=True
+    )
+    db["passages"].enable_fts(["text"], tokenize="porter", create_triggers=True)
+
+
+def apply(db: Database) -> None:
+    """Bring a database up to the current schema (a no-op when it is current)."""
+    migrations.apply(db)

@@ -1,0 +1,216 @@
+"""Every write to the knowledge base goes through these functions.
+
+Other packages (the crawler, embeddings) call them instead of writing SQL
+against kb's tables, so the rules live in one place: one document row per
+canonical URL, a document and its passages committed together, and a crawl
+run that always ends with an honest status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from sqlite_utils import Database
+from sqlite_utils.utils import sqlite3  # pysqlite3 when installed, like sqlite-utils itself
+
+from . import schema
+
+Outcome = Literal["new", "changed", "unchanged"]
+
+DOCUMENT_FIELDS = ("title", "author", "published", "site_name", "language", "description", "text")
+
+
+class StorageError(Exception):
+    """The database file cannot be opened or is not a knowledge base."""
+
+
+def now() -> str:
+    """UTC timestamp in the ISO 8601 form used in every table."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def open_db(path: str | Path) -> Database:
+    """Open (creating if needed) a knowledge base and bring its schema up to date.
+
+    WAL mode lets Datasette read while a crawl writes; the busy timeout lets
+    a writer wait for a reader's checkpoint instead of failing.
+    """
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise StorageError(f"{path}: directory {path.parent} does not exist")
+    if path.is_dir():
+        raise StorageError(f"{path}: is a directory, not a database file")
+    try:
+        db = Database(path)
+        db.execute("PRAGMA busy_timeout = 10000")
+        db.enable_wal()
+        schema.apply(db)
+    except sqlite3.DatabaseError as e:
+        raise StorageError(f"{path}: not a usable SQLite database ({e})") from None
+    return db
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def document_hash(document: Mapping) -> str:
+    """Hash of everything extracted from a page: if it matches, storing is a no-op."""
+    fields = {k: document.get(k) for k in DOCUMENT_FIELDS}
+    return content_hash(json.dumps(fields, sort_keys=True, ensure_ascii=False))
+
+
+def save_sources(db: Database, sources: Iterable) -> None:
+    """Record the sources of a run (objects with the crawler.sources.Source fields)."""
+    timestamp = now()
+    with db.atomic():
+        for s in sources:
+            db["sources"].upsert(
+                {
+                    "name": s.name,
+                    "start_urls": json.dumps(list(s.start_urls)),
+                    "sitemaps": json.dumps(list(s.sitemaps)),
+                    "feeds": json.dumps(list(s.feeds)),
+                    "allow": json.dumps(list(s.allow)),
+                    "deny": json.dumps(list(s.deny)),
+                    "max_depth": s.max_depth,
+                    "robots_sitemaps": int(s.robots_sitemaps),
+                    "last_crawled": timestamp,
+                },
+                pk="name",
+            )
+            db.execute(
+                "update sources set first_seen = coalesce(first_seen, ?) where name = ?",
+                [timestamp, s.name],
+            )
+
+
+def save_document(
+    db: Database, document: Mapping, spans: Sequence[tuple[int, int]]
+) -> Outcome:
+    """Store one extracted page and its passages in a single transaction.
+
+    ``document`` has ``url`` (canonical), ``fetched_url``, ``source`` and the
+    DOCUMENT_FIELDS; ``spans`` are (start, end) character offsets of the
+    passages in ``document["text"]``. A page whose extracted fields are
+    unchanged only has ``last_fetched`` updated.
+    """
+    text = document["text"]
+    if not text or not text.strip():
+        raise ValueError("a document needs text")
+    timestamp = now()
+    digest = document_hash(document)
+    with db.atomic():
+        existing = next(
+            db.query("select id, content_hash from documents where url = ?", [document["url"]]), None
+        )
+        fetch = {
+            "fetched_url": document.get("fetched_url") or document["url"],
+            "source": document.get("source"),
+            "last_fetched": timestamp,
+            "status": "ok",
+        }
+        if existing and existing["content_hash"] == digest:
+            db["documents"].update(existing["id"], fetch)
+            return "unchanged"
+        record = {
+            **fetch,
+            **{k: document.get(k) for k in DOCUMENT_FIELDS},
+            "url": document["url"],
+            "year": _year(document.get("published")),
+            "host": urlsplit(document["url"]).hostname,
+            "word_count": len(re.findall(r"\w+", text)),
+            "content_hash": digest,
+            "last_changed": timestamp,
+        }
+        if existing:
+            document_id = existing["id"]
+            db["documents"].update(document_id, record)
+        else:
+            record["first_seen"] = timestamp
+            document_id = db["documents"].insert(record).last_pk
+        _save_passages(db, document_id, text, spans)
+        return "changed" if existing else "new"
+
+
+def _save_passages(db: Database, document_id: int, text: str, spans: Sequence[tuple[int, int]]) -> None:
+    """Bring a document's passages in line with ``spans``, touching only what differs.
+
+    Rows are matched by position so an unchanged passage keeps its id (and,
+    later, everything hanging off it).
+    """
+    current = {
+        row["seq"]: row
+        for row in db.query(
+            "select id, seq, char_start, char_end, content_hash from passages where document_id = ?",
+            [document_id],
+        )
+    }
+    for seq, (start, end) in enumerate(spans):
+        passage_text = text[start:end]
+        row = {
+            "document_id": document_id,
+            "seq": seq,
+            "char_start": start,
+            "char_end": end,
+            "text": passage_text,
+            "content_hash": content_hash(passage_text),
+        }
+        old = current.get(seq)
+        if old is None:
+            db["passages"].insert(row)
+        elif (old["char_start"], old["char_end"], old["content_hash"]) != (start, end, row["content_hash"]):
+            db["passages"].update(old["id"], row)
+    stale = [row["id"] for seq, row in current.items() if seq >= len(spans)]
+    if stale:
+        db.execute(f"delete from passages where id in ({','.join('?' * len(stale))})", stale)
+
+
+def _year(published: str | None) -> int | None:
+    if published and re.match(r"^\d{4}", published):
+        return int(published[:4])
+    return None
+
+
+def start_run(db: Database, sources_file: str) -> int:
+    with db.atomic():
+        return db["crawl_runs"].insert(
+            {"started": now(), "status": "running", "sources_file": sources_file}
+        ).last_pk
+
+
+def record_failure(db: Database, run_id: int, source: str | None, url: str, reason: str) -> None:
+    with db.atomic():
+        db["crawl_failures"].insert(
+            {"run_id": run_id, "source": source, "url": url, "reason": reason, "at": now()}
+        )
+
+
+def finish_run(
+    db: Database,
+    run_id: int,
+    status: str,
+    counts: Mapping[str, int],
+    duration_s: float,
+    per_source: Mapping[str, Mapping[str, int]] | None = None,
+) -> dict:
+    """Close a run with its final status and counts; returns the stored row."""
+    with db.atomic():
+        db["crawl_runs"].update(
+            run_id,
+            {
+                **counts,
+                "status": status,
+                "finished": now(),
+                "duration_s": round(duration_s, 3),
+                "per_source": json.dumps(per_source or {}, sort_keys=True),
+            },
+        )
+    return db["crawl_runs"].get(run_id)

@@ -1,0 +1,41 @@
+"""Passages: paragraphs with exact offsets, long ones cut between sentences."""
+
+import re
+
+import pytest
+
+from embeddings.chunking import split_passages
+
+
+def test_one_passage_per_paragraph_with_exact_offsets():
+    text = "Title line\nFirst paragraph. Two sentences.\n\n  Indented third.  \n"
+    spans = split_passages(text)
+    assert [text[s:e] for s, e in spans] == ["Title line", "First paragraph. Two sentences.", "Indented third."]
+
+
+def test_long_paragraph_is_split_between_sentences_and_loses_nothing():
+    sentences = [f"Sentence number {i} talks about gradient descent." for i in range(40)]
+    text = "Intro.\n" + " ".join(sentences)
+    spans = split_passages(text, max_chars=200)
+    pieces = [text[s:e] for s, e in spans]
+    assert all(len(p) <= 200 for p in pieces)
+    assert all(p.endswith(".") for p in pieces)  # cut at sentence ends
+    assert re.sub(r"\s", "", "".join(pieces)) == re.sub(r"\s", "", text)
+    assert spans == sorted(spans)
+
+
+def test_run_on_sentence_is_split_between_words():
+    text = " ".join(["word"] * 300)
+    spans = split_passages(text, max_chars=100)
+    assert all(e - s <= 100 for s, e in spans)
+    assert sum(text[s:e].count("word") for s, e in spans) == 300
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "   \n \t\n"])
+def test_empty_text_has_no_passages(text):
+    assert split_passages(text) == []
+
+
+def test_max_chars_must_be_positive():
+    with pytest.raises(ValueError):
+        split_passages("text", max_chars=0)

@@ -1,0 +1,119 @@
+"""kb.storage: one row per canonical URL, atomic documents, honest runs."""
+
+import pytest
+
+from embeddings.chunking import split_passages
+from kb import storage
+
+DOC = {
+    "url": "http://example.org/a",
+    "fetched_url": "http://example.org/a?utm_source=x",
+    "source": None,
+    "title": "On gradients",
+    "author": "A. Writer",
+    "published": "2024-05-01",
+    "site_name": "Example",
+    "language": "en",
+    "description": None,
+    "text": "On gradients\nGradient descent needs calculus.\nLinear algebra helps too.",
+}
+
+
+def save(db, **changes):
+    doc = {**DOC, **changes}
+    return storage.save_document(db, doc, split_passages(doc["text"]))
+
+
+def passages(db):
+    return list(db.query("select id, seq, text from passages order by seq"))
+
+
+def fts(db, term):
+    return [r["text"] for r in db.query(
+        "select passages.text from passages_fts join passages on passages.id = passages_fts.rowid "
+        "where passages_fts match ?", [term])]
+
+
+@pytest.fixture
+def db(tmp_path):
+    return storage.open_db(tmp_path / "kb.db")
+
+
+def test_new_then_unchanged_then_changed(db):
+    assert save(db) == "new"
+    first = db["documents"].get(1)
+    assert first["year"] == 2024 and first["host"] == "example.org" and first["word_count"] == 10
+    assert save(db) == "unchanged"
+    assert db["documents"].count == 1 and db["passages"].count == 3
+    assert save(db, author="B. Writer") == "changed"  # metadata counts as content
+    assert db["documents"].get(1)["author"] == "B. Writer"
+
+
+def test_changed_text_updates_only_differing_passages(db):
+    save(db)
+    before = passages(db)
+    save(db, text="On gradients\nGradient descent needs calculus and momentum.")
+    after = passages(db)
+    assert [p["text"] for p in after] == ["On gradients", "Gradient descent needs calculus and momentum."]
+    assert after[0]["id"] == before[0]["id"]  # untouched passage keeps its id
+    assert after[1]["id"] == before[1]["id"]  # updated in place
+    # Full-text search follows the change: old words gone, new words found.
+    assert fts(db, "algebra") == []
+    assert fts(db, "momentum") == ["Gradient descent needs calculus and momentum."]
+
+
+def test_offsets_slice_the_document_text(db):
+    save(db)
+    text = db["documents"].get(1)["text"]
+    for row in db.query("select char_start, char_end, text from passages"):
+        assert text[row["char_start"]:row["char_end"]] == row["text"]
+
+
+def test_a_failed_save_stores_nothing_of_the_document(db):
+    save(db)
+    # A trigger makes the second passage's insert fail, after the document row was written.
+    db.execute(
+        "create trigger fail_second after insert on passages when new.seq = 1 and new.document_id > 1 "
+        "begin select raise(abort, 'disk full'); end"
+    )
+    with pytest.raises(storage.sqlite3.IntegrityError, match="disk full"):
+        save(db, url="http://example.org/b")
+    assert [r["url"] for r in db["documents"].rows] == ["http://example.org/a"]
+    assert db["passages"].count == 3  # only the first document's
+
+
+def test_empty_text_is_refused(db):
+    with pytest.raises(ValueError):
+        save(db, text="  ")
+    assert db["documents"].count == 0
+
+
+def test_runs_record_counts_and_failures(db):
+    run_id = storage.start_run(db, "sources.yml")
+    assert db["crawl_runs"].get(run_id)["status"] == "running"
+    storage.record_failure(db, run_id, "site", "http://example.org/x", "HTTP 500")
+    row = storage.finish_run(db, run_id, "completed", {"new": 2, "failed": 1}, 1.5, {"site": {"new": 2}})
+    assert (row["status"], row["new"], row["failed"], row["unchanged"], row["duration_s"]) == ("completed", 2, 1, 0, 1.5)
+    assert [f["reason"] for f in db["crawl_failures"].rows] == ["HTTP 500"]
+
+
+def test_open_db_refuses_a_file_that_is_not_a_database(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database " * 100)
+    before = path.read_bytes()
+    with pytest.raises(storage.StorageError, match="not a usable SQLite database"):
+        storage.open_db(path)
+    assert path.read_bytes() == before
+
+
+def test_open_db_in_missing_directory(tmp_path):
+    with pytest.raises(storage.StorageError, match="does not exist"):
+        storage.open_db(tmp_path / "nope" / "kb.db")
+
+
+def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
+    storage.open_db(tmp_path / "kb.db").close()
+    db = storage.open_db(tmp_path / "kb.db")
+    assert db.journal_mode == "wal"
+    assert [m["name"] for m in db["_sqlite_migrations"].rows] == ["m001_initial"]
+    assert {"documents_fts", "passages_fts"} <= set(db.table_names())
