@@ -1,0 +1,75 @@
+"""Main text and metadata of an article page, extracted with trafilatura.
+
+The crawler and ``kb extract`` both call ``extract_article`` so what a user
+checks on one page is exactly what a crawl would store.
+"""
+
+from __future__ import annotations
+
+import re
+
+import trafilatura
+from trafilatura.utils import load_html
+
+# Fields every extraction returns, in the order ``kb extract`` prints them.
+FIELDS = ("url", "title", "author", "published", "site_name", "language", "description", "text")
+
+_LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+
+
+class ExtractionError(ValueError):
+    """The page has nothing we can store; the message is the reason recorded."""
+
+
+def extract_article(html: str | bytes, url: str, content_language: str | None = None) -> dict:
+    """Extract an article's fields from its HTML.
+
+    ``url`` is where the page was fetched; the returned ``url`` is the
+    page's own canonical URL when it declares one (rel=canonical, og:url),
+    which the caller may or may not trust. ``content_language`` is the HTTP
+    Content-Language header, used when the page does not say its language.
+    """
+    if not html or not (html.strip() if isinstance(html, str) else html.strip(b" \t\r\n\x00")):
+        raise ExtractionError("empty page")
+    head = html[:2048]
+    if (b"\x00" in head) if isinstance(head, bytes) else ("\x00" in head):
+        raise ExtractionError("binary content, not HTML")
+    tree = load_html(html)
+    if tree is None:
+        raise ExtractionError("could not be parsed as HTML")
+    page_language = tree.get("lang")  # read before trafilatura prunes the tree
+    result = trafilatura.bare_extraction(
+        tree, url=url, with_metadata=True, include_comments=False, include_tables=True
+    )
+    text = _clean_text(result.text) if result is not None and result.text else ""
+    if not text:
+        raise ExtractionError("no extractable text")
+    return {
+        "url": result.url or url,
+        "title": _clean(result.title),
+        "author": _clean(result.author),
+        "published": result.date or None,
+        "site_name": _clean(result.sitename),
+        "language": _language(result.language, page_language, content_language),
+        "description": _clean(result.description),
+        "text": text,
+    }
+
+
+def _clean(value: str | None) -> str | None:
+    value = " ".join(value.split()) if value else ""
+    return value or None
+
+
+def _clean_text(text: str) -> str:
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _language(*candidates: str | None) -> str | None:
+    """First well-formed language tag, as its primary subtag ('en-GB' -> 'en')."""
+    for candidate in candidates:
+        candidate = (candidate or "").split(",")[0].strip()
+        if _LANG.match(candidate):
+            return re.split(r"[-_]", candidate)[0].lower()
+    return None

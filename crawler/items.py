@@ -1,0 +1,28 @@
+"""What the spider hands to the pipeline: an extracted article or a failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Article:
+    source: str
+    url: str  # canonical URL, one document row per value
+    fetched_url: str
+    title: str | None
+    author: str | None
+    published: str | None
+    site_name: str | None
+    language: str | None
+    description: str | None
+    text: str
+
+
+@dataclass
+class FetchFailure:
+    """A page that could not be fetched or stored; counted as failed with its reason."""
+
+    source: str | None
+    url: str
+    reason: str

@@ -1,0 +1,1 @@
+"""Spiders of the knowledge-base crawler."""
