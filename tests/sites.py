@@ -1,0 +1,70 @@
+"""A local HTTP site built from a table of routes, for crawl tests.
+
+Each route maps a path to a Page (status, content type, body, headers).
+The server records every request path so tests can assert what the
+crawler did and did not fetch.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Page:
+    body: bytes | str = b""
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict = field(default_factory=dict)
+
+    def encoded(self, base_url: str) -> bytes:
+        body = self.body.encode("utf-8") if isinstance(self.body, str) else self.body
+        return body.replace(b"__BASE_URL__", base_url.encode())
+
+
+def html_page(title: str, *paragraphs: str, links: tuple[str, ...] = (), head: str = "") -> Page:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    anchors = "".join(f'<a href="{href}">{href}</a> ' for href in links)
+    return Page(
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>{head}</head>"
+        f"<body><nav>{anchors}</nav><article><h1>{title}</h1>{body}</article></body></html>"
+    )
+
+
+class RoutedSite:
+    """Serve ``routes`` on 127.0.0.1 (free port) while used as a context manager."""
+
+    def __init__(self, routes: dict[str, Page]):
+        self.routes = routes
+        self.requests: list[str] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                site.requests.append(self.path)
+                page = site.routes.get(self.path.split("#")[0]) or Page("not found", 404, "text/plain")
+                body = page.encoded(site.base_url)
+                self.send_response(page.status)
+                self.send_header("Content-Type", page.content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in page.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "RoutedSite":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
