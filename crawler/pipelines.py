@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from scrapy import signals
 
 from embeddings.chunking import split_passages
+from embeddings.model import load_token_counter
 from kb import storage
 
 from .items import Article, FetchFailure
@@ -30,7 +31,8 @@ class StoragePipeline:
         if not self.db_path:
             raise ValueError("KB_DB_PATH is not set: tell the crawler which database to write")
         self.sources_file = crawler.settings.get("KB_SOURCES_FILE") or ""
-        self.max_chars = crawler.settings.getint("KB_PASSAGE_MAX_CHARS")
+        self.max_tokens = crawler.settings.getint("KB_PASSAGE_MAX_TOKENS")
+        self.count_tokens = load_token_counter(crawler.settings.get("KB_MODEL"))
         self.counts: Counter = Counter()
         self.per_source: dict[str, Counter] = defaultdict(Counter)
 
@@ -57,7 +59,7 @@ class StoragePipeline:
     def store_article(self, article: Article) -> None:
         try:
             outcome = storage.save_document(
-                self.db, vars(article), split_passages(article.text, self.max_chars)
+                self.db, vars(article), split_passages(article.text, self.max_tokens, self.count_tokens)
             )
         except storage.sqlite3.Error as e:
             logger.error("could not store %s: %s", article.url, e)

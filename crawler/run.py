@@ -11,13 +11,15 @@ from .sources import CrawlConfig
 from .spiders.articles import ArticlesSpider
 
 
-def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "INFO") -> Settings:
+def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "INFO",
+                   model: str | None = None) -> Settings:
     """The project's Scrapy settings with this run's database and sources applied."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     overrides = {
         "KB_DB_PATH": str(db_path),
         "KB_SOURCES_FILE": config.path,
+        "KB_MODEL": model,
         "USER_AGENT": config.user_agent,
         "DOWNLOAD_DELAY": config.download_delay,
         "AUTOTHROTTLE_START_DELAY": max(config.download_delay, 0.1),
@@ -31,13 +33,14 @@ def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "I
     return settings
 
 
-def run_crawl(config: CrawlConfig, db_path: str | Path, log_level: str = "INFO") -> int | None:
+def run_crawl(config: CrawlConfig, db_path: str | Path, log_level: str = "INFO",
+              model: str | None = None) -> int | None:
     """Crawl every source into ``db_path``; returns the crawl_runs id.
 
     Blocks until the crawl ends. Twisted's reactor cannot be restarted, so
     this runs once per process (`kb crawl` is one process per run).
     """
-    process = CrawlerProcess(crawl_settings(config, db_path, log_level))
+    process = CrawlerProcess(crawl_settings(config, db_path, log_level, model))
     crawler = process.create_crawler(ArticlesSpider)
     process.crawl(crawler, config=config)
     process.start()

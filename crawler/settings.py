@@ -36,8 +36,11 @@ ITEM_PIPELINES = {"crawler.pipelines.StoragePipeline": 300}
 KB_DB_PATH = None
 # The sources file the run was started with, recorded in crawl_runs.
 KB_SOURCES_FILE = None
-# Longest passage, in characters, before a paragraph is split.
-KB_PASSAGE_MAX_CHARS = 1000
+# The embedding model whose tokenizer measures passages (None: the default model).
+KB_MODEL = None
+# Longest passage, in the model's tokens, before a paragraph is split:
+# all-MiniLM-L6-v2 reads 256 tokens and silently drops the rest.
+KB_PASSAGE_MAX_TOKENS = 256
 
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

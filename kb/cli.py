@@ -35,17 +35,24 @@ def cli() -> None:
     """A knowledge base on how much math machine-learning practitioners need."""
 
 
+MODEL_HELP = ("Sentence-transformers model name or local directory (default: the model of the "
+              "database's vectors, else $KB_MODEL, else sentence-transformers/all-MiniLM-L6-v2).")
+
+
 @cli.command()
 @click.option("--sources", "sources_path", default="sources.yml", show_default=True,
               type=click.Path(dir_okay=False), help="YAML file listing the sites to crawl.")
 @click.option("--db", "db_path", default="kb.db", show_default=True,
               type=click.Path(dir_okay=False), help="SQLite file to write (created if missing).")
+@click.option("--no-embed", is_flag=True, help="Do not embed the new passages (run `kb embed` later).")
+@click.option("--model", default=None, help=MODEL_HELP)
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def crawl(sources_path: str, db_path: str, log_level: str) -> None:
-    """Crawl the sources and store every article in the database."""
+def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, log_level: str) -> None:
+    """Crawl the sources and store every article in the database, then embed new passages."""
     from crawler.run import run_crawl
     from crawler.sources import SourcesError, load_sources
+    from embeddings.embed import resolve_model
 
     try:
         config = load_sources(sources_path)
@@ -55,14 +62,88 @@ def crawl(sources_path: str, db_path: str, log_level: str) -> None:
         storage.open_db(db_path).close()
     except storage.StorageError as e:
         fail(str(e))
-    run_id = run_crawl(config, db_path, log_level=log_level.upper())
+    model = resolve_model(db_path, model)
+    run_id = run_crawl(config, db_path, log_level=log_level.upper(), model=model)
     db = storage.open_db(db_path)
     run = db["crawl_runs"].get(run_id) if run_id else None
     if run is None:
         fail("the crawl did not start (see the log above)", EXIT_INCOMPLETE)
     click.echo(run_summary(run), err=True)
+    if not no_embed:
+        run_embed(db_path, model)
     if run["status"] != "completed":
         sys.exit(EXIT_INCOMPLETE)
+
+
+@cli.command()
+@click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--model", default=None, help=MODEL_HELP)
+@click.option("--rebuild-index", is_flag=True, help="Rebuild the vector indexes from the embeddings table.")
+def embed(db_path: str, model: str | None, rebuild_index: bool) -> None:
+    """Embed every passage that has no vector for the model yet."""
+    from embeddings.embed import resolve_model
+
+    if not Path(db_path).is_file():
+        fail(f"{db_path}: database not found")
+    if rebuild_index:
+        from embeddings.embed import rebuild_indexes
+
+        try:
+            click.echo(rebuild_indexes(db_path), err=True)
+        except storage.StorageError as e:
+            fail(str(e))
+        return
+    run_embed(db_path, resolve_model(db_path, model))
+
+
+def run_embed(db_path: str, model: str) -> None:
+    from embeddings.embed import embed_pending
+    from embeddings.model import ModelError, get_embedder
+
+    try:
+        embedder = get_embedder(model)
+    except ModelError as e:
+        fail(str(e))
+    click.echo(embed_pending(db_path, embedder).summary(), err=True)
+
+
+@cli.command("search")
+@click.argument("query")
+@click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["keyword", "semantic", "hybrid"]))
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
+@click.option("--rrf-k", default=60.0, show_default=True, type=click.FloatRange(min=0), help="Hybrid: RRF constant k.")
+@click.option("--keyword-weight", default=1.0, show_default=True, type=click.FloatRange(min=0), help="Hybrid: weight of the keyword ranking.")
+@click.option("--semantic-weight", default=1.0, show_default=True, type=click.FloatRange(min=0), help="Hybrid: weight of the semantic ranking.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as a JSON array.")
+@click.option("--metadata", "metadata_path", type=click.Path(dir_okay=False),
+              help="Metadata holding the canned queries (default: the project's metadata.yml).")
+def search_command(query: str, db_path: str, mode: str, limit: int, rrf_k: float, keyword_weight: float,
+                   semantic_weight: float, as_json: bool, metadata_path: str | None) -> None:
+    """Search the passages: keyword (BM25), semantic (embeddings) or hybrid (both, fused)."""
+    from embeddings.search import SearchError
+
+    from .search import search
+
+    if not query.strip():
+        fail("empty query")
+    if not Path(db_path).is_file():
+        fail(f"{db_path}: database not found")
+    if mode != "keyword" and not storage.embedding_models(storage.connect(db_path)):
+        fail(f"no passage has a vector yet: run `kb embed --db {db_path}` (or use --mode keyword)")
+    try:
+        rows = search(db_path, query, mode, limit, rrf_k, keyword_weight, semantic_weight, metadata_path)
+    except (SearchError, ServeError, storage.StorageError) as e:
+        fail(str(e))
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no results", err=True)
+    for rank, row in enumerate(rows, 1):
+        click.echo(f"{rank:>2}. {row['score']:.4f}  {row['title'] or '(untitled)'}\n    {row['url']}")
+        snippet = " ".join(row["snippet"].split())
+        click.echo(f"    {snippet[:300]}{'…' if len(snippet) > 300 else ''}\n")
 
 
 def run_summary(run: dict) -> str:
@@ -141,12 +222,13 @@ def serve(db_path: str, host: str, port: int, metadata_path: str | None) -> None
               help="Demo database; replaced on every run.")
 @click.option("--port", default=8001, show_default=True, type=int, help="Port for Datasette.")
 @click.option("--no-serve", is_flag=True, help="Build the demo database and exit.")
-def demo(db_path: str, port: int, no_serve: bool) -> None:
+@click.option("--no-embed", is_flag=True, help="Skip embedding (keyword search only).")
+def demo(db_path: str, port: int, no_serve: bool, no_embed: bool) -> None:
     """Serve the sample site, crawl it with the real crawler, and open it in Datasette."""
     from .demo import SampleSite
 
     db = Path(db_path)
-    for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+    for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}.usearch"), Path(f"{db}.usearch.json")):
         path.unlink(missing_ok=True)
     with SampleSite() as site:
         sources = db.with_name(db.stem + "-sources.yml")
@@ -154,7 +236,7 @@ def demo(db_path: str, port: int, no_serve: bool) -> None:
         click.echo(f"Sample site at {site.base_url}; crawling it into {db} ...", err=True)
         code = subprocess.call(
             [sys.executable, "-m", "kb", "crawl", "--sources", str(sources), "--db", str(db),
-             "--log-level", "WARNING"]
+             "--log-level", "WARNING"] + (["--no-embed"] if no_embed else [])
         )
         if code != 0:
             fail("the demo crawl did not complete", EXIT_INCOMPLETE)

@@ -1,19 +1,66 @@
 """kb's Datasette plugin, registered through the ``datasette`` entry point.
 
-Search snippets come from crawled text, which is data and never HTML: the
-canned queries mark matched terms with ``**`` (readable in JSON and CSV),
-and this plugin shows them as <mark> in the UI after escaping the text.
+- Loads sqlite-vec on every connection (vec_passages is a vec0 table) and
+  registers kb_fts_query() (kb.sqlfunctions), kb_embed() and kb_knn()
+  (embeddings.search), so all the canned queries run in plain SQL.
+- Loads the embedding model and the vector index at startup, so the first
+  query is not slow.
+- Search snippets come from crawled text, which is data and never HTML: the
+  canned queries mark matched terms with ``**`` (readable in JSON and CSV),
+  and render_cell shows them as <mark> after escaping the text.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
+from embeddings.search import SemanticSearch
+from kb import sqlfunctions, storage
+
+logger = logging.getLogger(__name__)
+DATABASE_NAME = "kb"
 SNIPPET_COLUMNS = {"snippet"}
 _MARKED = re.compile(r"\*\*(.+?)\*\*", re.S)
+_searches: dict[str, SemanticSearch] = {}
+
+
+def semantic_search(datasette) -> SemanticSearch | None:
+    """One SemanticSearch (model, cache, index) per database file, per process."""
+    if DATABASE_NAME not in datasette.databases:
+        return None
+    path = datasette.databases[DATABASE_NAME].path
+    if path not in _searches:
+        _searches[path] = SemanticSearch(path)
+    return _searches[path]
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    storage.load_sqlite_vec(conn)
+    sqlfunctions.register(conn)
+    if database == DATABASE_NAME:
+        search = semantic_search(datasette)
+        if search is not None:
+            search.register(conn)
+
+
+@hookimpl
+def startup(datasette):
+    async def warm():
+        search = semantic_search(datasette)
+        if search is None:
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, search.warm)
+        except Exception as e:  # keyword search must keep working whatever happens here
+            logger.warning("semantic search is not ready: %s", e)
+
+    return warm
 
 
 @hookimpl

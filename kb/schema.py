@@ -112,6 +112,40 @@ def m001_initial(db: Database) -> None:
     db["passages"].enable_fts(["text"], tokenize="porter", create_triggers=True)
 
 
+# The vec0 index's dimensions until a model with another size is used;
+# storage.rebuild_vector_index recreates it for the model in use.
+DEFAULT_DIMENSIONS = 384
+
+
+@migrations()
+def m002_embeddings(db: Database) -> None:
+    db["embeddings"].create(
+        {
+            "id": int,  # changes whenever a passage's vector is replaced
+            "passage_id": int,
+            "model": str,
+            "dimensions": int,
+            "content_hash": str,  # passages.content_hash the vector was made from
+            "vector": bytes,  # float32 little-endian, unit length (sqlite-vec / llm format)
+            "created": str,
+        },
+        pk="id",
+        not_null={"passage_id", "model", "dimensions", "content_hash", "vector"},
+        foreign_keys=[("passage_id", "passages", "id")],
+    )
+    db["embeddings"].create_index(["passage_id"], unique=True)
+    db["embeddings"].create_index(["model"])
+    db.execute(vector_table_sql(DEFAULT_DIMENSIONS))
+
+
+def vector_table_sql(dimensions: int) -> str:
+    """The sqlite-vec index over embeddings: exact cosine KNN, keyed by passage id."""
+    return (
+        "create virtual table vec_passages using vec0("
+        f"passage_id integer primary key, embedding float[{int(dimensions)}] distance_metric=cosine)"
+    )
+
+
 def apply(db: Database) -> None:
     """Bring a database up to the current schema (a no-op when it is current)."""
     migrations.apply(db)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+import sqlite_vec
 from sqlite_utils import Database
 from sqlite_utils.utils import sqlite3  # pysqlite3 when installed, like sqlite-utils itself
 
@@ -49,12 +50,31 @@ def open_db(path: str | Path) -> Database:
         raise StorageError(f"{path}: is a directory, not a database file")
     try:
         db = Database(path)
+        load_sqlite_vec(db.conn)
         db.execute("PRAGMA busy_timeout = 10000")
         db.enable_wal()
         schema.apply(db)
     except sqlite3.DatabaseError as e:
         raise StorageError(f"{path}: not a usable SQLite database ({e})") from None
     return db
+
+
+def connect(path: str | Path) -> Database:
+    """Open an existing knowledge base for reading (no migrations, sqlite-vec loaded)."""
+    path = Path(path)
+    if not path.is_file():
+        raise StorageError(f"{path}: database not found")
+    db = Database(path)
+    load_sqlite_vec(db.conn)
+    db.execute("PRAGMA busy_timeout = 10000")
+    return db
+
+
+def load_sqlite_vec(conn) -> None:
+    """Load sqlite-vec into a connection: vec_passages is a vec0 virtual table."""
+    conn.enable_load_extension(True)
+    sqlite_vec.load(conn)
+    conn.enable_load_extension(False)
 
 
 def content_hash(text: str) -> str:
@@ -170,7 +190,10 @@ def _save_passages(db: Database, document_id: int, text: str, spans: Sequence[tu
             db["passages"].update(old["id"], row)
     stale = [row["id"] for seq, row in current.items() if seq >= len(spans)]
     if stale:
-        db.execute(f"delete from passages where id in ({','.join('?' * len(stale))})", stale)
+        marks = ",".join("?" * len(stale))
+        db.execute(f"delete from vec_passages where passage_id in ({marks})", stale)
+        db.execute(f"delete from embeddings where passage_id in ({marks})", stale)
+        db.execute(f"delete from passages where id in ({marks})", stale)
 
 
 def _year(published: str | None) -> int | None:
@@ -214,3 +237,104 @@ def finish_run(
             },
         )
     return db["crawl_runs"].get(run_id)
+
+
+# -- embeddings ---------------------------------------------------------------
+
+
+def embedding_models(db: Database) -> list[dict]:
+    """The models (and dimensions) the stored vectors came from, with counts."""
+    return list(db.query(
+        "select model, dimensions, count(*) as vectors from embeddings group by model, dimensions order by model"
+    ))
+
+
+def passages_to_embed(db: Database, model: str) -> list[dict]:
+    """Passages with no vector from ``model`` for their current text."""
+    return list(db.query(
+        """select passages.id, passages.text, passages.content_hash from passages
+           left join embeddings on embeddings.passage_id = passages.id
+             and embeddings.model = ? and embeddings.content_hash = passages.content_hash
+           where embeddings.id is null order by passages.id""",
+        [model],
+    ))
+
+
+def save_embeddings(
+    db: Database, model: str, dimensions: int, rows: Iterable[tuple[int, str, bytes]]
+) -> int:
+    """Store (passage_id, content_hash, float32 vector bytes) rows, replacing older vectors.
+
+    The embeddings row and its vec_passages entry are written together.
+    """
+    rows = list(rows)
+    timestamp = now()
+    with db.atomic():
+        for passage_id, passage_hash, vector in rows:
+            if len(vector) != 4 * dimensions:
+                raise ValueError(f"vector for passage {passage_id} has {len(vector) // 4} dimensions, not {dimensions}")
+            db.execute("delete from embeddings where passage_id = ?", [passage_id])
+            db.execute("delete from vec_passages where passage_id = ?", [passage_id])
+            db.execute(
+                "insert into embeddings (passage_id, model, dimensions, content_hash, vector, created) "
+                "values (?, ?, ?, ?, ?, ?)",
+                [passage_id, model, dimensions, passage_hash, vector, timestamp],
+            )
+            db.execute("insert into vec_passages (passage_id, embedding) values (?, ?)", [passage_id, vector])
+    return len(rows)
+
+
+def delete_embeddings_except(db: Database, model: str, dimensions: int) -> int:
+    """Drop vectors from any other model, so vectors are never mixed."""
+    with db.atomic():
+        doomed = db.execute(
+            "select count(*) from embeddings where model != ? or dimensions != ?", [model, dimensions]
+        ).fetchone()[0]
+        if doomed:
+            db.execute("delete from embeddings where model != ? or dimensions != ?", [model, dimensions])
+    if doomed or vector_index_dimensions(db) != dimensions:
+        rebuild_vector_index(db, dimensions)
+    return doomed
+
+
+def vector_index_dimensions(db: Database) -> int | None:
+    row = db.execute("select sql from sqlite_master where name = 'vec_passages'").fetchone()
+    match = re.search(r"float\[(\d+)\]", row[0]) if row else None
+    return int(match.group(1)) if match else None
+
+
+def rebuild_vector_index(db: Database, dimensions: int | None = None) -> int:
+    """Recreate vec_passages from the embeddings table; returns the number of vectors."""
+    if dimensions is None:
+        models = embedding_models(db)
+        if len(models) > 1:
+            raise StorageError(
+                "vectors from several models are stored: "
+                + ", ".join(f"{m['model']} ({m['dimensions']}d)" for m in models)
+                + "; run `kb embed` to re-embed with one model"
+            )
+        dimensions = models[0]["dimensions"] if models else vector_index_dimensions(db) or schema.DEFAULT_DIMENSIONS
+    with db.atomic():
+        db.execute("drop table if exists vec_passages")
+        db.execute(schema.vector_table_sql(dimensions))
+        db.execute(
+            "insert into vec_passages (passage_id, embedding) "
+            "select passage_id, vector from embeddings where dimensions = ?",
+            [dimensions],
+        )
+    return db.execute("select count(*) from embeddings where dimensions = ?", [dimensions]).fetchone()[0]
+
+
+def embeddings_signature(db: Database) -> tuple[int, int]:
+    """(count, max id) of the embeddings: changes whenever any vector is added, replaced or removed."""
+    return tuple(db.execute("select count(*), coalesce(max(id), 0) from embeddings").fetchone())
+
+
+def embeddings_by_id(db: Database, ids: Sequence[int], batch_size: int = 5000):
+    """Yield lists of (embedding id, passage id, vector bytes) for ``ids``, in batches."""
+    for i in range(0, len(ids), batch_size):
+        chunk = list(ids[i:i + batch_size])
+        yield db.execute(
+            "select id, passage_id, vector from embeddings where id in (select value from json_each(?))",
+            [json.dumps(chunk)],
+        ).fetchall()

@@ -1,3 +1,4 @@
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,10 +20,11 @@ def run_kb(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     )
 
 
-def crawl(sources_yaml: str, db: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+def crawl(sources_yaml: str, db: Path, tmp_path: Path, *extra: str, embed: bool = False) -> subprocess.CompletedProcess:
+    """`kb crawl` a sources file; embedding is off unless asked for (it loads the model)."""
     sources = tmp_path / f"sources-{len(list(tmp_path.glob('sources-*.yml')))}.yml"
     sources.write_text(sources_yaml, encoding="utf-8")
-    return run_kb("crawl", "--sources", sources, "--db", db, *extra)
+    return run_kb("crawl", "--sources", sources, "--db", db, *extra, *([] if embed else ["--no-embed"]))
 
 
 @pytest.fixture(scope="session")
@@ -33,12 +35,28 @@ def sample_site():
 
 @pytest.fixture(scope="session")
 def crawled_db(sample_site, tmp_path_factory) -> Path:
-    """The sample site crawled once with the real crawler; tests only read it."""
+    """The sample site crawled (and embedded) once with the real crawler; tests only read it."""
     tmp = tmp_path_factory.mktemp("crawl")
     db = tmp / "kb.db"
-    result = crawl(sample_site.sources_yaml(), db, tmp)
+    result = crawl(sample_site.sources_yaml(), db, tmp, embed=True)
     assert result.returncode == 0, result.stderr[-3000:]
     return db
+
+
+@pytest.fixture
+def db_copy(crawled_db, tmp_path) -> Path:
+    """A private copy of the crawled database, for tests that write."""
+    path = tmp_path / "kb.db"
+    shutil.copy(crawled_db, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The embedding model, loaded once for the whole test session."""
+    from embeddings.model import get_embedder
+
+    return get_embedder()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ DOC = {
     "site_name": "Example",
     "language": "en",
     "description": None,
-    "text": "On gradients\nGradient descent needs calculus.\nLinear algebra helps too.",
+    "text": "Gradients matter.\nGradient descent needs calculus.\nLinear algebra helps too.",
 }
 
 
@@ -52,9 +52,9 @@ def test_new_then_unchanged_then_changed(db):
 def test_changed_text_updates_only_differing_passages(db):
     save(db)
     before = passages(db)
-    save(db, text="On gradients\nGradient descent needs calculus and momentum.")
+    save(db, text="Gradients matter.\nGradient descent needs calculus and momentum.")
     after = passages(db)
-    assert [p["text"] for p in after] == ["On gradients", "Gradient descent needs calculus and momentum."]
+    assert [p["text"] for p in after] == ["Gradients matter.", "Gradient descent needs calculus and momentum."]
     assert after[0]["id"] == before[0]["id"]  # untouched passage keeps its id
     assert after[1]["id"] == before[1]["id"]  # updated in place
     # Full-text search follows the change: old words gone, new words found.
@@ -115,5 +115,21 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
     storage.open_db(tmp_path / "kb.db").close()
     db = storage.open_db(tmp_path / "kb.db")
     assert db.journal_mode == "wal"
-    assert [m["name"] for m in db["_sqlite_migrations"].rows] == ["m001_initial"]
+    assert [m["name"] for m in db["_sqlite_migrations"].rows] == ["m001_initial", "m002_embeddings"]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
+
+
+def test_dropped_passages_take_their_vectors_with_them(db):
+    save(db)
+    vectors = [(p["id"], "hash", bytes(4 * 384)) for p in passages(db)]
+    storage.save_embeddings(db, "m", 384, vectors)
+    save(db, text="Gradients matter.")  # two passages fewer
+    assert db["embeddings"].count == 1
+    assert db.execute("select count(*) from vec_passages").fetchone()[0] == 1
+
+
+def test_a_vector_of_the_wrong_size_is_refused(db):
+    save(db)
+    with pytest.raises(ValueError, match="dimensions"):
+        storage.save_embeddings(db, "m", 384, [(1, "hash", bytes(4 * 100))])
+    assert db["embeddings"].count == 0

@@ -1,0 +1,128 @@
+"""Incremental embedding: vectors for the passages that have none for the model.
+
+A passage needs a vector when no embeddings row has its current content hash
+for the model in use, so a second run on an unchanged database encodes
+nothing. Vectors from another model are dropped first: never mixed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb import storage
+
+from .ann import AnnIndex
+from .model import Embedder
+
+BATCH_SIZE = 256  # passages written per transaction
+
+
+@dataclass
+class EmbedReport:
+    model: str
+    encoded: int
+    dropped: int  # vectors from another model, removed
+    seconds: float
+
+    def summary(self) -> str:
+        rate = self.encoded / self.seconds if self.seconds else 0.0
+        dropped = f", dropped {self.dropped} vectors of another model" if self.dropped else ""
+        return f"embedded {self.encoded} passages with {self.model} in {self.seconds:.1f}s ({rate:.1f}/s){dropped}"
+
+
+class Progress:
+    """A tqdm bar (rate and ETA) on a terminal; a plain line every few seconds otherwise."""
+
+    def __init__(self, total: int, stream=None, interval: float = 10.0):
+        self.total, self.done = total, 0
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self.started = self.last = time.monotonic()
+        self.bar = None
+        if self.stream.isatty() and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="passage", desc="embedding", file=self.stream)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+            return
+        now = time.monotonic()
+        if now - self.last >= self.interval or self.done == self.total:
+            self.last = now
+            rate = self.done / max(now - self.started, 1e-9)
+            eta = (self.total - self.done) / rate if rate else 0
+            print(f"embedded {self.done}/{self.total} passages ({rate:.1f}/s, ETA {eta:.0f}s)",
+                  file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def embed_pending(db_path: str | Path, embedder: Embedder, batch_size: int = BATCH_SIZE,
+                  progress_stream=None) -> EmbedReport:
+    """Encode every passage lacking a vector for ``embedder``'s model, and update the indexes."""
+    started = time.monotonic()
+    db = storage.open_db(db_path)
+    try:
+        dropped = storage.delete_embeddings_except(db, embedder.name, embedder.dimensions)
+        pending = storage.passages_to_embed(db, embedder.name)
+        # Longest first: batches of similar length pad less, and the ETA is pessimistic, not rosy.
+        pending.sort(key=lambda row: len(row["text"]), reverse=True)
+        progress = Progress(len(pending), progress_stream)
+        try:
+            for i in range(0, len(pending), batch_size):
+                batch = pending[i:i + batch_size]
+                vectors = embedder.encode([row["text"] for row in batch])
+                storage.save_embeddings(
+                    db, embedder.name, embedder.dimensions,
+                    [(row["id"], row["content_hash"], vector.astype("<f4").tobytes())
+                     for row, vector in zip(batch, vectors)],
+                )
+                progress.update(len(batch))
+        finally:
+            progress.close()
+        AnnIndex(db_path, embedder.dimensions).sync(db)
+    finally:
+        db.close()
+    return EmbedReport(embedder.name, len(pending), dropped, time.monotonic() - started)
+
+
+def resolve_model(db_path: str | Path, requested: str | None = None) -> str:
+    """The model to embed with: the one asked for, else the one the database's
+    vectors already use (so a plain run never switches models), else the default."""
+    import os
+
+    from .model import model_name
+
+    if requested or os.environ.get("KB_MODEL"):
+        return model_name(requested)
+    if Path(db_path).is_file():
+        db = storage.connect(db_path)
+        try:
+            models = storage.embedding_models(db)
+        finally:
+            db.close()
+        if len(models) == 1:
+            return models[0]["model"]
+    return model_name(None)
+
+
+def rebuild_indexes(db_path: str | Path) -> str:
+    """Rebuild vec_passages and the HNSW file from the embeddings table."""
+    db = storage.open_db(db_path)
+    try:
+        count = storage.rebuild_vector_index(db)
+        dimensions = storage.vector_index_dimensions(db)
+        for path in (Path(f"{db_path}.usearch"), Path(f"{db_path}.usearch.json")):
+            path.unlink(missing_ok=True)
+        AnnIndex(db_path, dimensions).sync(db)
+    finally:
+        db.close()
+    return f"rebuilt the vector indexes from {count} vectors"

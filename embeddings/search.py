@@ -1,0 +1,125 @@
+"""Semantic search as SQL functions, so the CLI and Datasette share one path.
+
+Two functions are registered on a connection:
+
+- ``kb_embed(text)`` returns the query's vector (float32 blob) for sqlite-vec,
+  e.g. ``where embedding match kb_embed(:q) and k = 10`` on vec_passages;
+- ``kb_knn(text, k)`` returns a JSON array of ``[passage_id, distance]``, nearest
+  first, from the HNSW index; the canned queries read it with json_each().
+
+The model is the one the database's vectors were made with, loaded once per
+process; query vectors are cached, and queries are capped in length.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from kb import storage
+
+from .ann import AnnIndex
+from .model import MAX_QUERY_CHARS, Embedder, get_embedder, model_name
+
+logger = logging.getLogger(__name__)
+
+MAX_K = 1000
+REFRESH_SECONDS = 5.0
+
+
+class SearchError(ValueError):
+    """A search that cannot run; the message says what to do."""
+
+
+class SemanticSearch:
+    """Query side of the vectors of one database (thread-safe)."""
+
+    def __init__(self, db_path: str | Path, model: str | None = None):
+        self.db_path = str(db_path)
+        self.requested_model = model
+        self.lock = threading.RLock()
+        self._embedder: Embedder | None = None
+        self._ann: AnnIndex | None = None
+        self._signature: tuple[int, int] | None = None
+        self._checked = 0.0
+        self.embed_text = lru_cache(maxsize=2048)(self._embed_text)
+
+    def _refresh(self) -> None:
+        """Follow the database: its model, and new or replaced vectors (every few seconds)."""
+        with self.lock:
+            now = time.monotonic()
+            if self._embedder is not None and now - self._checked < REFRESH_SECONDS:
+                return
+            db = storage.connect(self.db_path)
+            try:
+                signature = storage.embeddings_signature(db)
+                if self._embedder is None or signature != self._signature:
+                    wanted = self._model_of(db)
+                    if self._embedder is None or self._embedder.name != wanted:
+                        self._embedder = get_embedder(wanted)
+                        self.embed_text.cache_clear()
+                        self._ann = None
+                    if self._ann is None:
+                        self._ann = AnnIndex(self.db_path, self._embedder.dimensions)
+                        if not self._ann.load(db):
+                            self._ann.sync(db, save=False)
+                    else:
+                        self._ann.sync(db, save=False)  # only the writer saves the file
+                    self._signature = signature
+            finally:
+                db.close()
+            self._checked = now
+
+    def _model_of(self, db) -> str:
+        """The model of the stored vectors (or the configured one when there are none)."""
+        models = storage.embedding_models(db)
+        if len(models) > 1:
+            found = ", ".join(f"{m['model']} ({m['dimensions']} dimensions)" for m in models)
+            raise SearchError(f"the database holds vectors from several models: {found}; run `kb embed` to re-embed")
+        return models[0]["model"] if models else model_name(self.requested_model)
+
+    @property
+    def model(self) -> str:
+        self._refresh()
+        return self._embedder.name
+
+    def _embed_text(self, text: str) -> bytes:
+        return self._embedder.encode_query(text).astype("<f4").tobytes()
+
+    def query_vector(self, text) -> bytes | None:
+        """The query's vector, or None for an empty query."""
+        if not isinstance(text, str) or not text.strip():
+            return None
+        self._refresh()
+        return self.embed_text(text.strip()[:MAX_QUERY_CHARS])
+
+    def knn(self, text, k) -> list[tuple[int, float]]:
+        vector = self.query_vector(text)
+        if vector is None:
+            return []
+        k = max(1, min(int(k or 10), MAX_K))
+        return self._ann.search(np.frombuffer(vector, dtype="<f4"), k)
+
+    def knn_json(self, text, k) -> str:
+        return json.dumps(self.knn(text, k))
+
+    def warm(self) -> None:
+        """Load the model and the index now, so the first real query is fast.
+
+        Torch prepares kernels per input length on first use; encoding one
+        text of each common query length moves that cost to startup.
+        """
+        self._refresh()
+        for words in range(1, 41):
+            self._embedder.encode_query(" ".join(["math"] * words))
+
+    def register(self, conn) -> None:
+        """Add kb_embed() and kb_knn() to a SQLite connection."""
+        conn.create_function("kb_embed", 1, self.query_vector)
+        conn.create_function("kb_knn", 2, self.knn_json)

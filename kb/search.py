@@ -1,0 +1,53 @@
+"""`kb search`: the canned queries of metadata.yml, run outside Datasette.
+
+The command line runs the very SQL that the JSON API serves
+(``/kb/search.json``, ``/kb/semantic_search.json``, ``/kb/hybrid_search.json``),
+with the same SQL functions, so both always rank alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from embeddings.search import SemanticSearch
+
+from . import sqlfunctions, storage
+from .serve import DATABASE_NAME, load_metadata
+
+MODES = {"keyword": "search", "semantic": "semantic_search", "hybrid": "hybrid_search"}
+
+
+def canned_query_sql(name: str, metadata_path: str | Path | None = None) -> str:
+    return load_metadata(metadata_path)["databases"][DATABASE_NAME]["queries"][name]["sql"]
+
+
+def search(
+    db_path: str | Path,
+    query: str,
+    mode: str = "hybrid",
+    limit: int = 10,
+    rrf_k: float = 60,
+    keyword_weight: float = 1.0,
+    semantic_weight: float = 1.0,
+    metadata_path: str | Path | None = None,
+) -> list[dict]:
+    """Ranked passages for ``query``; raises ValueError for an empty query or unknown mode."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
+    if not query or not query.strip():
+        raise ValueError("empty query")
+    sql = canned_query_sql(MODES[mode], metadata_path)
+    semantic = SemanticSearch(db_path)
+    if mode != "keyword":
+        semantic.model  # loads the model; SearchError for a database of mixed vectors
+    db = storage.connect(db_path)
+    try:
+        sqlfunctions.register(db.conn)
+        semantic.register(db.conn)
+        params = {
+            "q": query, "limit": str(limit), "rrf_k": str(rrf_k),
+            "keyword_weight": str(keyword_weight), "semantic_weight": str(semantic_weight),
+        }
+        return list(db.query(sql, params))
+    finally:
+        db.close()
