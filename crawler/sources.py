@@ -18,13 +18,12 @@ with the file name and line before a single request is sent::
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
+from kb.yamlfile import Mapping as _Mapping, Sequence as _Sequence, load_yaml, unknown_key_message
 
 DEFAULT_USER_AGENT = "math-ml-kb/0.1 (research crawler; set user_agent in the sources file)"
 DEFAULT_DOWNLOAD_DELAY = 1.0
@@ -131,13 +130,9 @@ def load_sources(path: str | Path) -> CrawlConfig:
 
 def parse_sources(text: str, path: str = "<string>") -> CrawlConfig:
     try:
-        data = yaml.load(text, Loader=_LineLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else "?"
-        raise SourcesError(f"{path}:{line}: not valid YAML: {e.problem or e}") from None
-    except yaml.YAMLError as e:
-        raise SourcesError(f"{path}: not valid YAML: {e}") from None
+        data = load_yaml(text, path)
+    except ValueError as e:
+        raise SourcesError(str(e)) from None
     return _Checker(path).config(data)
 
 
@@ -240,47 +235,7 @@ class _Checker:
             patterns.append(pattern)
         return tuple(patterns)
 
-    def unknown_keys(self, mapping: "_Mapping", allowed: tuple[str, ...], where: str) -> None:
+    def unknown_keys(self, mapping: _Mapping, allowed: tuple[str, ...], where: str) -> None:
         for key, line in mapping.key_lines.items():
             if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(allowed)})"
-                raise self.fail(line, f"unknown key '{key}' in {where}{hint}")
-
-
-class _Mapping(dict):
-    """A YAML mapping that remembers its line and the line of each key."""
-
-    line: int
-    key_lines: dict
-
-
-class _Sequence(list):
-    """A YAML list that remembers the line of each item."""
-
-    line: int
-    lines: list
-
-
-class _LineLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
-    result = _Mapping(loader.construct_mapping(node, deep=True))
-    result.line = node.start_mark.line + 1
-    result.key_lines = {
-        loader.construct_object(key_node): key_node.start_mark.line + 1 for key_node, _ in node.value
-    }
-    return result
-
-
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Sequence:
-    result = _Sequence(loader.construct_sequence(node, deep=True))
-    result.line = node.start_mark.line + 1
-    result.lines = [item.start_mark.line + 1 for item in node.value]
-    return result
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+                raise self.fail(line, unknown_key_message(key, allowed, where))

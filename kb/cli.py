@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from . import storage
+from .people import DEFAULT_PEOPLE_FILE, PeopleError, load_people
 from .serve import ServeError, serve as serve_datasette
 
 EXIT_INCOMPLETE = 1
@@ -46,9 +47,12 @@ MODEL_HELP = ("Sentence-transformers model name or local directory (default: the
               type=click.Path(dir_okay=False), help="SQLite file to write (created if missing).")
 @click.option("--no-embed", is_flag=True, help="Do not embed the new passages (run `kb embed` later).")
 @click.option("--model", default=None, help=MODEL_HELP)
+@click.option("--people", "people_path", default=str(DEFAULT_PEOPLE_FILE), show_default="people.yml",
+              type=click.Path(dir_okay=False), help="The curated list of people.")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, log_level: str) -> None:
+def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, people_path: str,
+          log_level: str) -> None:
     """Crawl the sources and store every article in the database, then embed new passages."""
     from crawler.run import run_crawl
     from crawler.sources import SourcesError, load_sources
@@ -56,7 +60,8 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, lo
 
     try:
         config = load_sources(sources_path)
-    except SourcesError as e:
+        load_people(people_path)
+    except (SourcesError, PeopleError) as e:
         fail(str(e))
     try:
         storage.open_db(db_path).close()
@@ -69,10 +74,31 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, lo
     if run is None:
         fail("the crawl did not start (see the log above)", EXIT_INCOMPLETE)
     click.echo(run_summary(run), err=True)
+    run_analyze(db_path, people_path)
     if not no_embed:
         run_embed(db_path, model)
     if run["status"] != "completed":
         sys.exit(EXIT_INCOMPLETE)
+
+
+@cli.command("analyze")
+@click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--people", "people_path", default=str(DEFAULT_PEOPLE_FILE), show_default="people.yml",
+              type=click.Path(dir_okay=False), help="The curated list of people.")
+def analyze_command(db_path: str, people_path: str) -> None:
+    """Load people.yml and group republished copies into works."""
+    if not Path(db_path).is_file():
+        fail(f"{db_path}: database not found")
+    run_analyze(db_path, people_path)
+
+
+def run_analyze(db_path: str, people_path: str) -> None:
+    from .analyze import analyze
+
+    try:
+        click.echo(analyze(db_path, people_path).summary(), err=True)
+    except PeopleError as e:
+        fail(str(e))
 
 
 @cli.command()

@@ -146,6 +146,55 @@ def vector_table_sql(dimensions: int) -> str:
     )
 
 
+@migrations()
+def m003_people_and_works(db: Database) -> None:
+    db["people"].create(
+        {
+            "id": int,
+            "name": str,  # canonical name
+            "aliases": str,  # JSON list
+            "signoff": str,
+            "description": str,
+            "affiliation": str,
+            "verified": int,  # 1: listed in people.yml; 0: found in crawled text
+            "first_seen": str,
+        },
+        pk="id",
+        not_null={"name", "verified"},
+    )
+    db["people"].create_index(["name"], unique=True)
+    db["people"].create_index(["verified"])
+    db["works"].create(
+        {
+            "id": int,  # the lowest id of its documents: stable while that copy exists
+            "title": str,
+            "first_published": str,
+            "copies": int,
+        },
+        pk="id",
+    )
+    db["documents"].add_column("work_id", int, fk="works", fk_col="id")
+    db["documents"].create_index(["work_id"])
+    # What a search hit shows about its passage; work_key groups republished copies.
+    db.create_view("passage_details", """
+        select
+          passages.id as passage_id,
+          passages.document_id,
+          passages.content_hash,
+          passages.text,
+          documents.title,
+          documents.url,
+          documents.site_name,
+          documents.author,
+          documents.published,
+          documents.work_id,
+          coalesce(documents.work_id, -documents.id) as work_key,
+          (select json_group_array(other.url) from documents as other
+            where other.work_id = documents.work_id and other.id != documents.id) as also_published_at
+        from passages join documents on documents.id = passages.document_id
+    """)
+
+
 def apply(db: Database) -> None:
     """Bring a database up to the current schema (a no-op when it is current)."""
     migrations.apply(db)

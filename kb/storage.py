@@ -338,3 +338,42 @@ def embeddings_by_id(db: Database, ids: Sequence[int], batch_size: int = 5000):
             "select id, passage_id, vector from embeddings where id in (select value from json_each(?))",
             [json.dumps(chunk)],
         ).fetchall()
+
+
+# -- people and works ---------------------------------------------------------
+
+
+def save_people(db: Database, people: Iterable) -> None:
+    """Upsert the curated people (kb.people.Person objects) as verified."""
+    timestamp = now()
+    with db.atomic():
+        for person in people:
+            existing = next(db.query("select id from people where name = ?", [person.name]), None)
+            record = {
+                "name": person.name,
+                "aliases": json.dumps(list(person.aliases), ensure_ascii=False),
+                "signoff": person.signoff,
+                "description": person.description,
+                "affiliation": person.affiliation,
+                "verified": 1,
+            }
+            if existing:
+                db["people"].update(existing["id"], record)
+            else:
+                db["people"].insert({**record, "first_seen": timestamp})
+
+
+def save_works(db: Database, groups: Sequence[Sequence[int]]) -> None:
+    """Replace the works: each group of document ids is one work, its id the lowest document id."""
+    with db.atomic():
+        db.execute("update documents set work_id = null")
+        db.execute("delete from works")
+        for group in groups:
+            ids = sorted(group)
+            marks = ",".join("?" * len(ids))
+            first = next(db.query(
+                f"select title, published from documents where id in ({marks}) "
+                "order by published is null, published, id limit 1", ids))
+            db["works"].insert({"id": ids[0], "title": first["title"], "first_published": first["published"],
+                                "copies": len(ids)})
+            db.execute(f"update documents set work_id = ? where id in ({marks})", [ids[0], *ids])

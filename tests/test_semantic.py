@@ -213,7 +213,7 @@ def test_paraphrase_with_no_shared_word_is_found(crawled_db, query, target):
 
 def test_keyword_mode_ranks_and_marks_matches(crawled_db):
     rows = search(crawled_db, "prioritize", "keyword", 5)
-    assert len(rows) == 2 and all("**prioritize**" in r["snippet"] for r in rows)
+    assert len(rows) == 1 and "**prioritize**" in rows[0]["snippet"]  # its reprint collapses into it
 
 
 def test_hybrid_puts_passages_found_both_ways_first(crawled_db):

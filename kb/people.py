@@ -1,0 +1,103 @@
+"""people.yml: the curated list of people, and looking names up in it.
+
+Each person has a canonical name, aliases (short forms, spellings without
+accents), optionally the first name they sign letters with, a description
+and an affiliation. Mistakes in the file are reported with its line.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .yamlfile import Mapping, Sequence, load_yaml, unknown_key_message
+
+PERSON_KEYS = ("name", "aliases", "signoff", "description", "affiliation")
+DEFAULT_PEOPLE_FILE = Path(__file__).resolve().parent.parent / "people.yml"
+
+
+class PeopleError(ValueError):
+    """people.yml cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    aliases: tuple[str, ...] = ()
+    signoff: str | None = None
+    description: str | None = None
+    affiliation: str | None = None
+    verified: bool = True
+
+
+def fold(name: str) -> str:
+    """Case-, accent- and space-insensitive key: 'Joaquín  Quiñonero' == 'joaquin quinonero'."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().replace(".", " ").split())
+
+
+@dataclass
+class Directory:
+    """Name lookup over a list of people (canonical names and aliases)."""
+
+    people: list[Person]
+    _by_key: dict[str, Person] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for person in self.people:
+            for alias in (person.name, *person.aliases):
+                self._by_key.setdefault(fold(alias), person)
+
+    def find(self, mention: str) -> Person | None:
+        return self._by_key.get(fold(mention)) if mention else None
+
+    def by_signoff(self, signoff: str) -> Person | None:
+        key = fold(signoff)
+        return next((p for p in self.people if p.signoff and fold(p.signoff) == key), None)
+
+
+def load_people(path: str | Path = DEFAULT_PEOPLE_FILE) -> list[Person]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise PeopleError(f"{path}: cannot read people file: {e}") from None
+    try:
+        data = load_yaml(text, str(path))
+    except ValueError as e:
+        raise PeopleError(str(e)) from None
+    if not isinstance(data, Mapping) or not isinstance(data.get("people"), Sequence):
+        raise PeopleError(f"{path}:{getattr(data, 'line', 1)}: expected a 'people:' list")
+    people, seen = [], {}
+    for entry, line in zip(data["people"], data["people"].lines):
+        person = _person(entry, line, path)
+        for alias in (person.name, *person.aliases):
+            other = seen.get(fold(alias))
+            if other is not None and other[0] != person.name:
+                raise PeopleError(f"{path}:{line}: '{alias}' already names {other[0]} (line {other[1]})")
+            seen[fold(alias)] = (person.name, line)
+        people.append(person)
+    return people
+
+
+def _person(entry, line: int, path: Path) -> Person:
+    if not isinstance(entry, Mapping):
+        raise PeopleError(f"{path}:{line}: each person must be a mapping with at least 'name'")
+    for key, key_line in entry.key_lines.items():
+        if key not in PERSON_KEYS:
+            raise PeopleError(f"{path}:{key_line}: {unknown_key_message(key, PERSON_KEYS, 'person')}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise PeopleError(f"{path}:{line}: a person needs a 'name'")
+    aliases = entry.get("aliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+        raise PeopleError(f"{path}:{entry.key_lines.get('aliases', line)}: '{name}': 'aliases' must be a list of names")
+    fields = {}
+    for key in ("signoff", "description", "affiliation"):
+        value = entry.get(key)
+        if value is not None and not isinstance(value, str):
+            raise PeopleError(f"{path}:{entry.key_lines[key]}: '{name}': '{key}' must be text")
+        fields[key] = value.strip() if value else None
+    return Person(name=name.strip(), aliases=tuple(a.strip() for a in aliases), **fields)
