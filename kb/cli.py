@@ -101,6 +101,44 @@ def run_analyze(db_path: str, people_path: str) -> None:
         fail(str(e))
 
 
+@cli.command("quotes")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--jsonl", is_flag=True, help="One JSON object per quotation, for scripts.")
+@click.option("--author", default=None, help="Who wrote the files (for quotations in the first person).")
+@click.option("--people", "people_path", default=str(DEFAULT_PEOPLE_FILE), show_default="people.yml",
+              type=click.Path(dir_okay=False), help="The curated list of people.")
+def quotes_command(files: tuple[str, ...], jsonl: bool, author: str | None, people_path: str) -> None:
+    """Extract quotations and their speakers from plain-text files."""
+    from .people import Directory
+    from .quotes import extract_quotes
+
+    try:
+        directory = Directory(load_people(people_path))
+    except PeopleError as e:
+        fail(str(e))
+    failures = 0
+    for name in files:
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            click.echo(f"{name}: cannot read: {e}", err=True)
+            failures += 1
+            continue
+        for quote in extract_quotes(text, directory, author):
+            record = {
+                "file": name, "quote": quote.quote, "start": quote.start, "end": quote.end,
+                "speaker": quote.speaker, "speaker_mention": quote.speaker_mention,
+                "speaker_start": quote.speaker_start, "speaker_end": quote.speaker_end,
+                "cue": quote.cue, "cites": quote.cites,
+            }
+            if jsonl:
+                click.echo(json.dumps(record, ensure_ascii=False))
+            else:
+                click.echo(f"{name}:{quote.start}: {quote.speaker or '(unknown speaker)'}: “{quote.quote}”")
+    if failures:
+        sys.exit(EXIT_INCOMPLETE)
+
+
 @cli.command()
 @click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--model", default=None, help=MODEL_HELP)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from .yamlfile import Mapping, Sequence, load_yaml, unknown_key_message
 
-PERSON_KEYS = ("name", "aliases", "signoff", "description", "affiliation")
+PERSON_KEYS = ("name", "aliases", "signoff", "pronoun", "description", "affiliation")
+PRONOUNS = ("he", "she", "they")
 DEFAULT_PEOPLE_FILE = Path(__file__).resolve().parent.parent / "people.yml"
 
 
@@ -26,6 +27,7 @@ class Person:
     name: str
     aliases: tuple[str, ...] = ()
     signoff: str | None = None
+    pronoun: str | None = None  # he, she or they; None: unknown, compatible with any
     description: str | None = None
     affiliation: str | None = None
     verified: bool = True
@@ -91,10 +93,15 @@ def _person(entry, line: int, path: Path) -> Person:
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
         raise PeopleError(f"{path}:{line}: a person needs a 'name'")
+    fields = {}
     aliases = entry.get("aliases") or []
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
         raise PeopleError(f"{path}:{entry.key_lines.get('aliases', line)}: '{name}': 'aliases' must be a list of names")
     fields = {}
+    pronoun = entry.get("pronoun")
+    if pronoun is not None and pronoun not in PRONOUNS:
+        raise PeopleError(f"{path}:{entry.key_lines['pronoun']}: '{name}': 'pronoun' must be one of {', '.join(PRONOUNS)}")
+    fields["pronoun"] = pronoun
     for key in ("signoff", "description", "affiliation"):
         value = entry.get(key)
         if value is not None and not isinstance(value, str):

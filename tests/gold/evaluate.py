@@ -1,0 +1,114 @@
+"""Score the knowledge layer against the gold set (tests/gold/seeds.yml).
+
+    python tests/gold/evaluate.py [--json]
+
+Reports precision, recall and F1 for quote extraction (a predicted quotation
+matches a gold one when their texts overlap by at least half of the longer),
+for quote + speaker (the match must also name the same speaker, null included),
+and for republished-copy grouping (over pairs of documents).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from difflib import SequenceMatcher
+from itertools import combinations
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from crawler.extract import extract_article  # noqa: E402
+from kb.people import Directory, load_people  # noqa: E402
+from kb.quotes import extract_quotes  # noqa: E402
+from kb.works import group_copies  # noqa: E402
+
+GOLD = Path(__file__).with_name("seeds.yml")
+SEEDS = ROOT.parent / "shared" / "seeds"
+SAMPLE_SITE = ROOT / "kb" / "sample_site"
+
+
+def overlaps(a: str, b: str) -> bool:
+    match = SequenceMatcher(None, a, b).find_longest_match(0, len(a), 0, len(b))
+    return match.size >= 0.5 * max(len(a), len(b))
+
+
+def prf(true_positives: int, predicted: int, gold: int) -> dict:
+    precision = true_positives / predicted if predicted else 1.0
+    recall = true_positives / gold if gold else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3),
+            "gold": gold, "predicted": predicted}
+
+
+def documents(gold: dict) -> list[tuple[str, str, str | None, dict]]:
+    """(name, text, author, gold entry) for every gold document."""
+    docs = []
+    for name, entry in gold["seeds"].items():
+        docs.append((name, (SEEDS / name).read_text(encoding="utf-8"), None, entry))
+    for name, entry in gold["sample_site"].items():
+        fields = extract_article((SAMPLE_SITE / name).read_text(encoding="utf-8"), f"http://127.0.0.1/{name}")
+        docs.append((name, fields["text"], fields["author"], entry))
+    return docs
+
+
+def score_quotes(docs, directory) -> tuple[dict, dict, list[str]]:
+    found = quoted = attributed = predicted_total = gold_total = 0
+    errors = []
+    for name, text, author, entry in docs:
+        predicted = extract_quotes(text, directory, author)
+        gold = entry.get("quotes") or []
+        predicted_total += len(predicted)
+        gold_total += len(gold)
+        unmatched = list(predicted)
+        for g in gold:
+            match = next((p for p in unmatched if overlaps(p.quote, g["quote"])), None)
+            if match is None:
+                errors.append(f"{name}: missed “{g['quote'][:60]}”")
+                continue
+            unmatched.remove(match)
+            quoted += 1
+            if match.speaker == g.get("speaker"):
+                attributed += 1
+            else:
+                errors.append(f"{name}: “{g['quote'][:40]}” attributed to {match.speaker}, not {g.get('speaker')}")
+        errors += [f"{name}: spurious “{p.quote[:60]}”" for p in unmatched]
+        found += len(gold)
+    return prf(quoted, predicted_total, gold_total), prf(attributed, predicted_total, gold_total), errors
+
+
+def score_works(gold: dict) -> dict:
+    names = sorted(gold["seeds"])
+    texts = [(i, (SEEDS / n).read_text(encoding="utf-8")) for i, n in enumerate(names)]
+    predicted = {frozenset(names[i] for i in g) for g in group_copies(texts)}
+    truth = {frozenset(g) for g in gold["works"]}
+    pairs = lambda groups: {frozenset(p) for g in groups for p in combinations(sorted(g), 2)}  # noqa: E731
+    p, t = pairs(predicted), pairs(truth)
+    return prf(len(p & t), len(p), len(t))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if not SEEDS.exists():
+        sys.exit(f"{SEEDS} not found: the gold set needs shared/seeds beside the project")
+    gold = yaml.safe_load(GOLD.read_text(encoding="utf-8"))
+    extraction, attribution, errors = score_quotes(documents(gold), Directory(load_people()))
+    report = {"quote_extraction": extraction, "quote_and_speaker": attribution, "copy_grouping": score_works(gold)}
+    if args.json:
+        print(json.dumps({**report, "errors": errors}, indent=2, ensure_ascii=False))
+        return
+    for name, figures in report.items():
+        print(f"{name:18} P={figures['precision']:.3f} R={figures['recall']:.3f} F1={figures['f1']:.3f} "
+              f"(gold {figures['gold']}, predicted {figures['predicted']})")
+    for error in errors:
+        print("  " + error)
+
+
+if __name__ == "__main__":
+    main()
