@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import storage
-from .people import DEFAULT_PEOPLE_FILE, load_people
+from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
+from .quotes import document_author, extract_quotes
+from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
 from .works import group_copies
 
 
@@ -19,21 +21,50 @@ class AnalyzeReport:
     people: int
     works: int
     republished: int  # works with more than one copy
+    quotes: int
+    attributed: int
+    tagged_passages: int
 
     def summary(self) -> str:
-        return f"analyzed: {self.people} people, {self.works} works ({self.republished} published more than once)"
+        return (f"analyzed: {self.people} people, {self.works} works ({self.republished} published more than once), "
+                f"{self.quotes} quotes ({self.attributed} attributed), {self.tagged_passages} passages with math topics")
 
 
-def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE) -> AnalyzeReport:
-    people = load_people(people_path)  # PeopleError before anything is written
+def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
+            topics_path: str | Path = DEFAULT_TOPICS_FILE) -> AnalyzeReport:
+    people = load_people(people_path)  # PeopleError / TopicsError before anything is written
+    topics = load_topics(topics_path)
+    directory = Directory(people)
     db = storage.open_db(db_path)
     try:
         storage.save_people(db, people)
-        documents = db.execute("select id, text from documents where status = 'ok'").fetchall()
-        groups = group_copies(documents)
+        documents = list(db.query("select id, text, author from documents where status = 'ok'"))
+        groups = group_copies((d["id"], d["text"]) for d in documents)
         storage.save_works(db, groups)
+        quotes = attributed = 0
+        for document in documents:
+            found = extract_quotes(document["text"], directory, document["author"])
+            author = document_author(document["text"], directory, document["author"])
+            storage.save_quotes(db, document["id"], [_record(q) for q in found], author.name if author else None)
+            quotes += len(found)
+            attributed += sum(q.speaker is not None for q in found)
+        passage_topics = {}
+        for passage_id, text in db.execute("select id, text from passages"):
+            found = tag(text, topics)
+            if found:
+                passage_topics[passage_id] = found
+        storage.save_topics(db, topics, passage_topics)
         return AnalyzeReport(
-            people=db["people"].count, works=len(groups), republished=sum(len(g) > 1 for g in groups)
+            people=db["people"].count, works=len(groups), republished=sum(len(g) > 1 for g in groups),
+            quotes=quotes, attributed=attributed, tagged_passages=len(passage_topics),
         )
     finally:
         db.close()
+
+
+def _record(quote) -> dict:
+    return {
+        "quote": quote.quote, "char_start": quote.start, "char_end": quote.end, "speaker": quote.speaker,
+        "speaker_mention": quote.speaker_mention, "speaker_start": quote.speaker_start,
+        "speaker_end": quote.speaker_end, "cue": quote.cue, "cites_url": quote.cites,
+    }

@@ -86,7 +86,7 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
 @click.option("--people", "people_path", default=str(DEFAULT_PEOPLE_FILE), show_default="people.yml",
               type=click.Path(dir_okay=False), help="The curated list of people.")
 def analyze_command(db_path: str, people_path: str) -> None:
-    """Load people.yml and group republished copies into works."""
+    """People, republished copies, quotations with speakers, and math topics."""
     if not Path(db_path).is_file():
         fail(f"{db_path}: database not found")
     run_analyze(db_path, people_path)
@@ -95,9 +95,11 @@ def analyze_command(db_path: str, people_path: str) -> None:
 def run_analyze(db_path: str, people_path: str) -> None:
     from .analyze import analyze
 
+    from .topics import TopicsError
+
     try:
         click.echo(analyze(db_path, people_path).summary(), err=True)
-    except PeopleError as e:
+    except (PeopleError, TopicsError) as e:
         fail(str(e))
 
 

@@ -63,7 +63,7 @@ class Quote:
 
 def extract_quotes(text: str, directory: Directory, author: str | None = None) -> list[Quote]:
     """Every quotation in ``text`` with its speaker where one can be found."""
-    author_person = _author(text, directory, author)
+    author_person = document_author(text, directory, author)
     mentions = _mentions(text, directory)
     quotes = []
     paragraphs = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
@@ -137,9 +137,11 @@ def _mentions(text: str, directory: Directory) -> list[_Mention]:
     return found
 
 
-def _author(text: str, directory: Directory, author: str | None) -> Person | None:
+def document_author(text: str, directory: Directory, author: str | None) -> Person | None:
+    """The author as a person: the page's byline/meta/JSON-LD name, else a letter's sign-off."""
     if author:
-        return directory.find(author) or Person(author, verified=False)
+        first = re.split(r"\s*[;,]\s*|\s+and\s+", author.strip())[0]
+        return directory.find(first) or Person(first, verified=False)
     # A letter's sign-off: a lone first name among the last lines ("Keep learning!\nAndrew").
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     for line in reversed(lines[-8:]):

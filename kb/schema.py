@@ -195,6 +195,42 @@ def m003_people_and_works(db: Database) -> None:
     """)
 
 
+@migrations()
+def m004_quotes_and_topics(db: Database) -> None:
+    db["documents"].add_column("author_id", int, fk="people", fk_col="id")
+    db["documents"].create_index(["author_id"])
+    db["quotes"].create(
+        {
+            "id": int,
+            "document_id": int,  # where the quotation was found
+            "passage_id": int,
+            "quote": str,
+            "char_start": int,  # offsets of the quoted words in documents.text
+            "char_end": int,
+            "speaker_mention": str,  # the words naming the speaker: a name, alias or pronoun
+            "speaker_start": int,
+            "speaker_end": int,
+            "person_id": int,  # resolved speaker; null when the text does not say
+            "cue": str,  # reporting verb or ':' that links quotation and speaker
+            "cites_url": str,  # for a second-hand quotation: the source it cites
+        },
+        pk="id",
+        not_null={"document_id", "quote", "char_start", "char_end"},
+        foreign_keys=[("document_id", "documents", "id"), ("passage_id", "passages", "id"),
+                      ("person_id", "people", "id")],
+    )
+    for column in ("document_id", "passage_id", "person_id"):
+        db["quotes"].create_index([column])
+    db["topics"].create({"id": int, "name": str, "terms": str}, pk="id", not_null={"name"})
+    db["topics"].create_index(["name"], unique=True)
+    db["passage_topics"].create(
+        {"passage_id": int, "topic_id": int, "mentions": int},
+        pk=("passage_id", "topic_id"),
+        foreign_keys=[("passage_id", "passages", "id"), ("topic_id", "topics", "id")],
+    )
+    db["passage_topics"].create_index(["topic_id"])
+
+
 def apply(db: Database) -> None:
     """Bring a database up to the current schema (a no-op when it is current)."""
     migrations.apply(db)

@@ -191,6 +191,8 @@ def _save_passages(db: Database, document_id: int, text: str, spans: Sequence[tu
     stale = [row["id"] for seq, row in current.items() if seq >= len(spans)]
     if stale:
         marks = ",".join("?" * len(stale))
+        db.execute(f"delete from passage_topics where passage_id in ({marks})", stale)
+        db.execute(f"update quotes set passage_id = null where passage_id in ({marks})", stale)
         db.execute(f"delete from vec_passages where passage_id in ({marks})", stale)
         db.execute(f"delete from embeddings where passage_id in ({marks})", stale)
         db.execute(f"delete from passages where id in ({marks})", stale)
@@ -377,3 +379,59 @@ def save_works(db: Database, groups: Sequence[Sequence[int]]) -> None:
             db["works"].insert({"id": ids[0], "title": first["title"], "first_published": first["published"],
                                 "copies": len(ids)})
             db.execute(f"update documents set work_id = ? where id in ({marks})", [ids[0], *ids])
+
+
+def person_id(db: Database, name: str, verified: bool = False) -> int:
+    """The id of the person called ``name``, adding them as unverified if new."""
+    row = next(db.query("select id from people where name = ?", [name]), None)
+    if row:
+        return row["id"]
+    return db["people"].insert(
+        {"name": name, "aliases": "[]", "verified": int(verified), "first_seen": now()}
+    ).last_pk
+
+
+def save_quotes(db: Database, document_id: int, quotes: Iterable[Mapping], author: str | None) -> int:
+    """Replace one document's quotations (and set its resolved author), in one transaction.
+
+    Each quote has the quotes table's columns, with ``speaker`` (a name or
+    None) instead of person_id; unknown speakers become unverified people.
+    """
+    quotes = list(quotes)
+    with db.atomic():
+        db.execute("delete from quotes where document_id = ?", [document_id])
+        passages = db.execute(
+            "select id, char_start, char_end from passages where document_id = ? order by seq", [document_id]
+        ).fetchall()
+        for quote in quotes:
+            record = {k: v for k, v in quote.items() if k != "speaker"}
+            record["document_id"] = document_id
+            record["person_id"] = person_id(db, quote["speaker"]) if quote.get("speaker") else None
+            record["passage_id"] = next(
+                (pid for pid, start, end in passages if start <= quote["char_start"] < end), None
+            )
+            db["quotes"].insert(record)
+        db["documents"].update(document_id, {"author_id": person_id(db, author) if author else None})
+    return len(quotes)
+
+
+def save_topics(db: Database, topics: Iterable, passage_topics: Mapping[int, Mapping[str, int]]) -> None:
+    """Replace the taxonomy (kb.topics.Topic objects) and every passage's topics."""
+    topics = list(topics)
+    with db.atomic():
+        db.execute("delete from passage_topics")
+        db.execute("delete from topics where name not in (select value from json_each(?))",
+                   [json.dumps([t.name for t in topics])])
+        ids = {}
+        for topic in topics:
+            existing = next(db.query("select id from topics where name = ?", [topic.name]), None)
+            terms = json.dumps(list(topic.terms), ensure_ascii=False)
+            if existing:
+                db["topics"].update(existing["id"], {"terms": terms})
+                ids[topic.name] = existing["id"]
+            else:
+                ids[topic.name] = db["topics"].insert({"name": topic.name, "terms": terms}).last_pk
+        db["passage_topics"].insert_all(
+            {"passage_id": pid, "topic_id": ids[name], "mentions": count}
+            for pid, found in passage_topics.items() for name, count in found.items()
+        )

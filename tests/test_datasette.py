@@ -19,7 +19,7 @@ def get(ds, path):
 def test_tables_are_public_and_described(datasette):
     data = get(datasette, "/kb.json").json()
     visible = {t["name"] for t in data["tables"] if not t["hidden"]}
-    assert visible == {"sources", "documents", "passages", "embeddings", "people", "works", "crawl_runs", "crawl_failures"}
+    assert visible == {"sources", "documents", "passages", "embeddings", "people", "works", "quotes", "topics", "passage_topics", "crawl_runs", "crawl_failures"}
     page = get(datasette, "/kb/documents").text
     assert "One row per article, keyed by its canonical URL" in page
 

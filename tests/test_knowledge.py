@@ -44,7 +44,7 @@ def test_people_file_mistakes_name_the_line(tmp_path, text, line, fragment):
 
 
 def test_people_are_loaded_into_the_table(db):
-    rows = {r["name"]: r for r in db["people"].rows}
+    rows = {r["name"]: r for r in db["people"].rows if r["verified"]}
     assert len(load_people()) == len(rows)
     assert rows["Andrew Ng"]["verified"] == 1 and rows["Andrew Ng"]["signoff"] == "Andrew"
 
@@ -109,3 +109,58 @@ def test_search_shows_a_republished_passage_once(datasette, name):
     assert hit["url"].endswith("/articles/how-much-math.html")  # the original, published first
     assert [u.rsplit("/", 1)[1] for u in __import__("json").loads(hit["also_published_at"])] == [
         "how-much-math-reprint.html"]
+
+
+# -- quotes, authors and topics in the database ------------------------------------------------
+
+def test_quotes_are_stored_with_speakers_offsets_and_passages(db):
+    rows = list(db.query(
+        "select q.*, people.name as speaker, documents.text as doc_text, passages.text as passage_text "
+        "from quotes q join documents on documents.id = q.document_id "
+        "left join people on people.id = q.person_id left join passages on passages.id = q.passage_id"))
+    by_start = {r["quote"][:20]: r for r in rows}
+    assert len(rows) == 7  # five on the essays, two again on the reprint
+    assert by_start["Math. Math. Oh and p"]["speaker"] == "Yann LeCun" and by_start["Math. Math. Oh and p"]["cue"] == ":"
+    assert by_start["If you cannot derive"]["speaker"] is None  # the page does not say who
+    for r in rows:
+        assert r["doc_text"][r["char_start"]:r["char_end"]] == r["quote"]
+        assert r["quote"] in r["passage_text"]
+        if r["speaker_mention"]:
+            assert r["doc_text"][r["speaker_start"]:r["speaker_end"]] == r["speaker_mention"]
+
+
+def test_authors_resolve_to_people_and_unknown_ones_are_unverified(db):
+    rows = {r["url"].rsplit("/", 1)[1]: r for r in db.query(
+        "select documents.url, people.name, people.verified from documents join people on people.id = documents.author_id")}
+    assert rows["math-first.html"]["name"] == "Tomas Berg"  # from JSON-LD
+    assert rows["how-much-math.html"]["name"] == "Priya Raman"  # from <meta name=author>
+    assert rows["how-much-math.html"]["verified"] == 0  # invented sample author, not in people.yml
+
+
+def test_passages_are_tagged_with_math_topics(db):
+    topics = {(r["start"], r["name"]) for r in db.query(
+        "select substr(passages.text, 1, 30) as start, topics.name from passage_topics "
+        "join passages on passages.id = passage_id join topics on topics.id = topic_id")}
+    lecun = "The bluntest version of that a"
+    assert {(lecun, "calculus"), (lecun, "linear algebra"), (lecun, "probability and statistics")} <= topics
+    assert not [t for t in topics if "sourdough" in t[0].lower() or "starter" in t[0].lower()]
+
+
+@pytest.mark.parametrize("text, line, fragment", [
+    ("topics:\n  - name: calculus\n    term: [x]\n", 3, "did you mean 'terms'"),
+    ("topics:\n  - name: calculus\n    terms: []\n", 3, "needs a list of 'terms'"),
+    ("topic: []\n", 1, "expected a 'topics:' list"),
+])
+def test_topics_file_mistakes_name_the_line(tmp_path, text, line, fragment):
+    from kb.topics import TopicsError, load_topics
+    path = tmp_path / "topics.yml"
+    path.write_text(text)
+    with pytest.raises(TopicsError) as info:
+        load_topics(path)
+    assert str(info.value).startswith(f"{path}:{line}:") and fragment in str(info.value)
+
+
+def test_quotes_are_facetable_by_person_in_datasette(datasette):
+    data = get(datasette, "/kb/quotes.json?_facet=person_id").json()
+    counts = {f["label"]: f["count"] for f in data["facet_results"]["person_id"]["results"]}
+    assert counts["Andrew Ng"] == 5 and counts["Yann LeCun"] == 1

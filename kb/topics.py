@@ -1,0 +1,64 @@
+"""topics.yml: a small editable taxonomy of math topics, and tagging passages with it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .yamlfile import Mapping, Sequence, load_yaml, unknown_key_message
+
+DEFAULT_TOPICS_FILE = Path(__file__).resolve().parent.parent / "topics.yml"
+TOPIC_KEYS = ("name", "terms")
+
+
+class TopicsError(ValueError):
+    """topics.yml cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    terms: tuple[str, ...]
+
+    @property
+    def pattern(self) -> re.Pattern:
+        words = sorted(self.terms, key=len, reverse=True)
+        return re.compile(r"(?<!\w)(?:" + "|".join(r"\s+".join(map(re.escape, t.split())) for t in words) + r")(?!\w)",
+                          re.IGNORECASE)
+
+
+def load_topics(path: str | Path = DEFAULT_TOPICS_FILE) -> list[Topic]:
+    path = Path(path)
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8"), str(path))
+    except OSError as e:
+        raise TopicsError(f"{path}: cannot read topics file: {e}") from None
+    except ValueError as e:
+        raise TopicsError(str(e)) from None
+    if not isinstance(data, Mapping) or not isinstance(data.get("topics"), Sequence):
+        raise TopicsError(f"{path}:{getattr(data, 'line', 1)}: expected a 'topics:' list")
+    topics = []
+    for entry, line in zip(data["topics"], data["topics"].lines):
+        if not isinstance(entry, Mapping):
+            raise TopicsError(f"{path}:{line}: each topic needs 'name' and 'terms'")
+        for key, key_line in entry.key_lines.items():
+            if key not in TOPIC_KEYS:
+                raise TopicsError(f"{path}:{key_line}: {unknown_key_message(key, TOPIC_KEYS, 'topic')}")
+        name, terms = entry.get("name"), entry.get("terms")
+        if not isinstance(name, str) or not name.strip():
+            raise TopicsError(f"{path}:{line}: a topic needs a 'name'")
+        if not isinstance(terms, list) or not terms or not all(isinstance(t, str) and t.strip() for t in terms):
+            raise TopicsError(f"{path}:{entry.key_lines.get('terms', line)}: topic '{name}' needs a list of 'terms'")
+        topics.append(Topic(name.strip(), tuple(t.strip() for t in terms)))
+    return topics
+
+
+def tag(text: str, topics: list[Topic]) -> dict[str, int]:
+    """{topic name: number of term mentions} for the topics ``text`` mentions."""
+    found = {}
+    for topic in topics:
+        count = len(topic.pattern.findall(text))
+        if count:
+            found[topic.name] = count
+    return found
