@@ -12,6 +12,7 @@ from pathlib import Path
 from . import storage
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
 from .quotes import document_author, extract_quotes
+from .stance import DEFAULT_STANCES_FILE, StanceClassifier, load_stances
 from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
 from .works import group_copies
 
@@ -24,16 +25,22 @@ class AnalyzeReport:
     quotes: int
     attributed: int
     tagged_passages: int
+    stances: int | None  # passages and quotes with a stance; None: no vectors yet
 
     def summary(self) -> str:
+        stances = ("stances skipped (no vectors: run kb embed)" if self.stances is None
+                   else f"{self.stances} passages and quotes with a stance")
         return (f"analyzed: {self.people} people, {self.works} works ({self.republished} published more than once), "
-                f"{self.quotes} quotes ({self.attributed} attributed), {self.tagged_passages} passages with math topics")
+                f"{self.quotes} quotes ({self.attributed} attributed), {self.tagged_passages} passages with math topics, "
+                f"{stances}")
 
 
 def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
-            topics_path: str | Path = DEFAULT_TOPICS_FILE) -> AnalyzeReport:
-    people = load_people(people_path)  # PeopleError / TopicsError before anything is written
+            topics_path: str | Path = DEFAULT_TOPICS_FILE,
+            stances_path: str | Path = DEFAULT_STANCES_FILE) -> AnalyzeReport:
+    people = load_people(people_path)  # config errors before anything is written
     topics = load_topics(topics_path)
+    stance_set = load_stances(stances_path)
     directory = Directory(people)
     db = storage.open_db(db_path)
     try:
@@ -57,6 +64,7 @@ def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
         return AnalyzeReport(
             people=db["people"].count, works=len(groups), republished=sum(len(g) > 1 for g in groups),
             quotes=quotes, attributed=attributed, tagged_passages=len(passage_topics),
+            stances=_stances(db, stance_set),
         )
     finally:
         db.close()
@@ -68,3 +76,30 @@ def _record(quote) -> dict:
         "speaker_mention": quote.speaker_mention, "speaker_start": quote.speaker_start,
         "speaker_end": quote.speaker_end, "cue": quote.cue, "cites_url": quote.cites,
     }
+
+
+def _stances(db, stance_set) -> int | None:
+    """Label passages (from their stored vectors) and quotes (encoded here) with stances."""
+    models = storage.embedding_models(db)
+    if len(models) != 1:
+        return None
+    import numpy as np
+
+    from embeddings.model import get_embedder
+
+    classifier = StanceClassifier(stance_set, get_embedder(models[0]["model"]))
+    rows = db.execute("select passage_id, vector from embeddings").fetchall()
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+    passages = dict(zip((r[0] for r in rows), classifier.classify(vectors)))
+    # A quotation is judged with its passage: "Math. Math." alone says little, in context a lot.
+    quote_rows = db.execute("select id, quote, passage_id from quotes").fetchall()
+    by_passage = dict(zip((r[0] for r in rows), vectors))
+    quote_vectors = classifier.embedder.encode([r[1] for r in quote_rows])
+    for i, (_, _, passage_id) in enumerate(quote_rows):
+        if passage_id in by_passage:
+            combined = quote_vectors[i] + by_passage[passage_id]
+            quote_vectors[i] = combined / np.linalg.norm(combined)
+    quotes = dict(zip((r[0] for r in quote_rows), classifier.classify(quote_vectors)))
+    storage.save_stances(db, "passages", passages)
+    storage.save_stances(db, "quotes", quotes)
+    return sum(1 for s, _ in (*passages.values(), *quotes.values()) if s)

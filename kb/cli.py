@@ -74,9 +74,9 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
     if run is None:
         fail("the crawl did not start (see the log above)", EXIT_INCOMPLETE)
     click.echo(run_summary(run), err=True)
-    run_analyze(db_path, people_path)
     if not no_embed:
         run_embed(db_path, model)
+    run_analyze(db_path, people_path)  # after embedding: stances use the vectors
     if run["status"] != "completed":
         sys.exit(EXIT_INCOMPLETE)
 
@@ -86,7 +86,7 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
 @click.option("--people", "people_path", default=str(DEFAULT_PEOPLE_FILE), show_default="people.yml",
               type=click.Path(dir_okay=False), help="The curated list of people.")
 def analyze_command(db_path: str, people_path: str) -> None:
-    """People, republished copies, quotations with speakers, and math topics."""
+    """People, republished copies, quotations with speakers, math topics and stances."""
     if not Path(db_path).is_file():
         fail(f"{db_path}: database not found")
     run_analyze(db_path, people_path)
@@ -95,11 +95,12 @@ def analyze_command(db_path: str, people_path: str) -> None:
 def run_analyze(db_path: str, people_path: str) -> None:
     from .analyze import analyze
 
+    from .stance import StancesError
     from .topics import TopicsError
 
     try:
         click.echo(analyze(db_path, people_path).summary(), err=True)
-    except (PeopleError, TopicsError) as e:
+    except (PeopleError, TopicsError, StancesError) as e:
         fail(str(e))
 
 

@@ -231,6 +231,14 @@ def m004_quotes_and_topics(db: Database) -> None:
     db["passage_topics"].create_index(["topic_id"])
 
 
+@migrations()
+def m005_stances(db: Database) -> None:
+    for table in ("passages", "quotes"):
+        db[table].add_column("stance", str)  # a stance of stances.yml, or null
+        db[table].add_column("stance_confidence", float)
+        db[table].create_index(["stance"])
+
+
 def apply(db: Database) -> None:
     """Bring a database up to the current schema (a no-op when it is current)."""
     migrations.apply(db)

@@ -435,3 +435,15 @@ def save_topics(db: Database, topics: Iterable, passage_topics: Mapping[int, Map
             {"passage_id": pid, "topic_id": ids[name], "mentions": count}
             for pid, found in passage_topics.items() for name, count in found.items()
         )
+
+
+def save_stances(db: Database, table: str, stances: Mapping[int, tuple[str | None, float | None]]) -> None:
+    """Set stance and stance_confidence of passages or quotes, by id; others are cleared."""
+    if table not in ("passages", "quotes"):
+        raise ValueError(f"no stances in table {table}")
+    with db.atomic():
+        db.execute(f"update {table} set stance = null, stance_confidence = null")
+        db.conn.executemany(
+            f"update {table} set stance = ?, stance_confidence = ? where id = ?",
+            [(stance, confidence, row_id) for row_id, (stance, confidence) in stances.items() if stance],
+        )

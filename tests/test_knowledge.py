@@ -1,6 +1,7 @@
 """The knowledge layer: people.yml, and republished copies grouped into works."""
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,60 @@ def test_quotes_are_facetable_by_person_in_datasette(datasette):
     data = get(datasette, "/kb/quotes.json?_facet=person_id").json()
     counts = {f["label"]: f["count"] for f in data["facet_results"]["person_id"]["results"]}
     assert counts["Andrew Ng"] == 5 and counts["Yann LeCun"] == 1
+
+
+# -- stances ------------------------------------------------------------------------------------
+
+def test_stance_classifier_on_clear_statements(embedder):
+    from kb.stance import StanceClassifier, load_stances
+    classifier = StanceClassifier(load_stances(), embedder)
+    labels = [s for s, _ in classifier.classify_texts([
+        "Anyone serious about AI must master calculus and linear algebra before touching a model.",
+        "You really don't need much mathematics to start building useful machine learning applications.",
+        "Keep the sourdough jar near the oven in winter.",
+    ])]
+    assert labels == ["essential foundation", "not needed to start", None]
+
+
+@pytest.mark.parametrize("text, line, fragment", [
+    ("stances:\n  - name: a\n    examples: [x]\n", 1, "at least two stances"),
+    ("stances:\n  - name: a\n    example: [x]\n  - name: b\n    examples: [y]\n", 3, "did you mean 'examples'"),
+    ("min_similarity: 2\nstances:\n  - {name: a, examples: [x]}\n  - {name: b, examples: [y]}\n", 1, "between -1 and 1"),
+])
+def test_stances_file_mistakes_name_the_line(tmp_path, text, line, fragment):
+    from kb.stance import StancesError, load_stances
+    path = tmp_path / "stances.yml"
+    path.write_text(text)
+    with pytest.raises(StancesError) as info:
+        load_stances(path)
+    assert str(info.value).startswith(f"{path}:{line}:") and fragment in str(info.value)
+
+
+def test_passages_and_quotes_get_stances(db):
+    lecun = next(db.query("select stance, stance_confidence from quotes where quote like 'Math. Math.%'"))
+    assert lecun["stance"] == "essential foundation" and 0 < lecun["stance_confidence"] <= 1
+    sourdough = list(db.query(
+        "select passages.stance from passages join documents on documents.id = document_id where url like '%sourdough%'"))
+    assert sourdough and all(r["stance"] is None for r in sourdough)  # about something else
+
+
+def test_analyze_without_vectors_skips_stances(crawled_db, tmp_path):
+    path = tmp_path / "kb.db"
+    shutil.copy(crawled_db, path)
+    db = sqlite_utils.Database(path)
+    db.execute("delete from embeddings")
+    db.conn.commit()
+    result = run_kb("analyze", "--db", path)
+    assert result.returncode == 0 and "stances skipped (no vectors: run kb embed)" in result.stderr
+
+
+def test_compare_people_canned_query(datasette):
+    rows = get(datasette, "/kb/compare_people.json?_shape=array").json()
+    people = {r["person"] for r in rows}
+    assert {"Andrew Ng", "Yann LeCun"} <= people
+    lecun = [r for r in rows if r["person"] == "Yann LeCun"]
+    assert lecun[0]["stance"] == "essential foundation" and lecun[0]["url"].endswith("/articles/math-first.html")
+    chosen = get(datasette, "/kb/compare_people.json?_shape=array&people=Andrew Ng, Yann LeCun").json()
+    assert {r["person"] for r in chosen} == {"Andrew Ng", "Yann LeCun"}
+    odd = get(datasette, "/kb/compare_people.json?_shape=array&people=%22%5D%27%20or%201%3D1")
+    assert odd.status_code == 200 and odd.json() == []

@@ -115,3 +115,4 @@ def test_gold_set_script_reports_its_figures():
     report = json.loads(result.stdout)
     assert report["quote_and_speaker"]["f1"] >= 0.9, report["errors"]
     assert report["copy_grouping"]["f1"] >= 0.95
+    assert report["stance"]["gold"] >= 12 and report["stance"]["accuracy"] >= 0.7

@@ -5,7 +5,8 @@
 Reports precision, recall and F1 for quote extraction (a predicted quotation
 matches a gold one when their texts overlap by at least half of the longer),
 for quote + speaker (the match must also name the same speaker, null included),
-and for republished-copy grouping (over pairs of documents).
+and for republished-copy grouping (over pairs of documents); and the accuracy
+of the stance given to labelled seed passages.
 """
 
 from __future__ import annotations
@@ -91,6 +92,19 @@ def score_works(gold: dict) -> dict:
     return prf(len(p & t), len(p), len(t))
 
 
+def score_stances(gold: dict) -> dict:
+    from embeddings.model import get_embedder
+    from kb.stance import StanceClassifier, load_stances
+
+    items = gold.get("stances") or []
+    classifier = StanceClassifier(load_stances(), get_embedder())
+    predicted = classifier.classify_texts([item["text"] for item in items])
+    correct = sum(p == item["stance"] for (p, _), item in zip(predicted, items))
+    mistakes = [f"stance of “{item['text'][:50]}”: {p}, not {item['stance']}"
+                for (p, _), item in zip(predicted, items) if p != item["stance"]]
+    return {"accuracy": round(correct / len(items), 3) if items else 1.0, "gold": len(items), "mistakes": mistakes}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true")
@@ -100,9 +114,12 @@ def main() -> None:
     gold = yaml.safe_load(GOLD.read_text(encoding="utf-8"))
     extraction, attribution, errors = score_quotes(documents(gold), Directory(load_people()))
     report = {"quote_extraction": extraction, "quote_and_speaker": attribution, "copy_grouping": score_works(gold)}
+    stances = score_stances(gold)
+    errors += stances.pop("mistakes")
     if args.json:
-        print(json.dumps({**report, "errors": errors}, indent=2, ensure_ascii=False))
+        print(json.dumps({**report, "stance": stances, "errors": errors}, indent=2, ensure_ascii=False))
         return
+    print(f"{'stance':18} accuracy={stances['accuracy']:.3f} (gold {stances['gold']})")
     for name, figures in report.items():
         print(f"{name:18} P={figures['precision']:.3f} R={figures['recall']:.3f} F1={figures['f1']:.3f} "
               f"(gold {figures['gold']}, predicted {figures['predicted']})")
