@@ -7,12 +7,13 @@ checks on one page is exactly what a crawl would store.
 from __future__ import annotations
 
 import re
+from urllib.parse import urljoin
 
 import trafilatura
 from trafilatura.utils import load_html
 
 # Fields every extraction returns, in the order ``kb extract`` prints them.
-FIELDS = ("url", "title", "author", "published", "site_name", "language", "description", "text")
+FIELDS = ("url", "title", "author", "published", "site_name", "language", "description", "text", "links")
 
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 
@@ -38,6 +39,7 @@ def extract_article(html: str | bytes, url: str, content_language: str | None = 
     if tree is None:
         raise ExtractionError("could not be parsed as HTML")
     page_language = tree.get("lang")  # read before trafilatura prunes the tree
+    anchors = _anchors(tree, url)
     result = trafilatura.bare_extraction(
         tree, url=url, with_metadata=True, include_comments=False, include_tables=True
     )
@@ -53,7 +55,37 @@ def extract_article(html: str | bytes, url: str, content_language: str | None = 
         "language": _language(result.language, page_language, content_language),
         "description": _clean(result.description),
         "text": text,
+        "links": _links_in(text, anchors),
     }
+
+
+def _anchors(tree, base_url: str) -> list[tuple[str, str]]:
+    """(anchor text, absolute URL) of the page's http(s) links, in document order."""
+    found = []
+    for a in tree.iter("a"):
+        href = (a.get("href") or "").strip()
+        label = " ".join((a.text_content() or "").split())
+        if href and label:
+            absolute = urljoin(base_url, href)
+            if absolute.startswith(("http://", "https://")):
+                found.append((label, absolute))
+    return found
+
+
+def _links_in(text: str, anchors: list[tuple[str, str]]) -> list[dict]:
+    """Where the main text keeps a link's words: {start, end, url} (trafilatura's text drops links).
+
+    Anchors are matched in order, so navigation links missing from the main
+    text are skipped and repeated words map to the right occurrence.
+    """
+    links, position = [], 0
+    for label, href in anchors:
+        start = text.find(label, position)
+        if start == -1 or len(label) < 3:
+            continue
+        links.append({"start": start, "end": start + len(label), "url": href})
+        position = start + len(label)
+    return links
 
 
 def _clean(value: str | None) -> str | None:

@@ -17,6 +17,7 @@ class Article:
     language: str | None
     description: str | None
     text: str
+    links: list  # [{start, end, url}]: links kept in the main text, by offset
 
 
 @dataclass

@@ -6,6 +6,7 @@ writes its own tables through kb.storage, so running it twice changes nothing.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,12 +46,13 @@ def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
     db = storage.open_db(db_path)
     try:
         storage.save_people(db, people)
-        documents = list(db.query("select id, text, author from documents where status = 'ok'"))
+        documents = list(db.query("select id, text, author, links from documents where status = 'ok'"))
         groups = group_copies((d["id"], d["text"]) for d in documents)
         storage.save_works(db, groups)
         quotes = attributed = 0
         for document in documents:
-            found = extract_quotes(document["text"], directory, document["author"])
+            links = json.loads(document["links"]) if document["links"] else []
+            found = extract_quotes(document["text"], directory, document["author"], links)
             author = document_author(document["text"], directory, document["author"])
             storage.save_quotes(db, document["id"], [_record(q) for q in found], author.name if author else None)
             quotes += len(found)

@@ -61,8 +61,13 @@ class Quote:
     cites: str | None = None  # a URL near the quotation: the source a second-hand quote cites
 
 
-def extract_quotes(text: str, directory: Directory, author: str | None = None) -> list[Quote]:
-    """Every quotation in ``text`` with its speaker where one can be found."""
+def extract_quotes(text: str, directory: Directory, author: str | None = None,
+                   links: list[dict] | None = None) -> list[Quote]:
+    """Every quotation in ``text`` with its speaker where one can be found.
+
+    ``links`` ({start, end, url} in ``text``) are the page's links, which its
+    plain text no longer shows; the first one after a quotation is what it cites.
+    """
     author_person = document_author(text, directory, author)
     mentions = _mentions(text, directory)
     quotes = []
@@ -79,7 +84,7 @@ def extract_quotes(text: str, directory: Directory, author: str | None = None) -
             if quote:
                 quotes.append(quote)
     for quote in quotes:
-        quote.cites = _nearby_url(text, quote.end)
+        quote.cites = _nearby_url(text, quote.end, links or [])
     return quotes
 
 
@@ -268,12 +273,14 @@ def _introduced_paragraph(text, intro, following, mentions, directory, author) -
 _URL = re.compile(r"https?://[^\s)\]>\"”]+")
 
 
-def _nearby_url(text: str, end: int) -> str | None:
-    """A URL after the quotation within its paragraph and the next four non-empty ones."""
+def _nearby_url(text: str, end: int, links: list[dict]) -> str | None:
+    """A link or URL after the quotation within its paragraph and the next four non-empty ones."""
     window_end, seen = end, 0
     while seen < 5 and window_end < len(text):
         nxt = text.find("\n", window_end + 1)
         window_end = len(text) if nxt == -1 else nxt
         seen += bool(text[text.rfind("\n", 0, window_end) + 1:window_end].strip())
     m = _URL.search(text, end, window_end)
-    return m.group().rstrip(".,;") if m else None
+    candidates = [(m.start(), m.group().rstrip(".,;"))] if m else []
+    candidates += [(link["start"], link["url"]) for link in links if end <= link["start"] < window_end]
+    return min(candidates)[1] if candidates else None

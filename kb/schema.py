@@ -239,6 +239,11 @@ def m005_stances(db: Database) -> None:
         db[table].create_index(["stance"])
 
 
+@migrations()
+def m006_document_links(db: Database) -> None:
+    db["documents"].add_column("links", str)  # JSON [{start, end, url}] of links in the main text
+
+
 def apply(db: Database) -> None:
     """Bring a database up to the current schema (a no-op when it is current)."""
     migrations.apply(db)

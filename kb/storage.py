@@ -25,7 +25,7 @@ from . import schema
 
 Outcome = Literal["new", "changed", "unchanged"]
 
-DOCUMENT_FIELDS = ("title", "author", "published", "site_name", "language", "description", "text")
+DOCUMENT_FIELDS = ("title", "author", "published", "site_name", "language", "description", "text", "links")
 
 
 class StorageError(Exception):
@@ -84,7 +84,14 @@ def content_hash(text: str) -> str:
 def document_hash(document: Mapping) -> str:
     """Hash of everything extracted from a page: if it matches, storing is a no-op."""
     fields = {k: document.get(k) for k in DOCUMENT_FIELDS}
+    fields["links"] = _links_json(fields["links"])
     return content_hash(json.dumps(fields, sort_keys=True, ensure_ascii=False))
+
+
+def _links_json(links) -> str | None:
+    if links is None or isinstance(links, str):
+        return links
+    return json.dumps(list(links), ensure_ascii=False)
 
 
 def save_sources(db: Database, sources: Iterable) -> None:
@@ -143,6 +150,7 @@ def save_document(
         record = {
             **fetch,
             **{k: document.get(k) for k in DOCUMENT_FIELDS},
+            "links": _links_json(document.get("links")),
             "url": document["url"],
             "year": _year(document.get("published")),
             "host": urlsplit(document["url"]).hostname,

@@ -121,7 +121,10 @@ def test_quotes_are_stored_with_speakers_offsets_and_passages(db):
         "left join people on people.id = q.person_id left join passages on passages.id = q.passage_id"))
     by_start = {r["quote"][:20]: r for r in rows}
     assert len(rows) == 7  # five on the essays, two again on the reprint
-    assert by_start["Math. Math. Oh and p"]["speaker"] == "Yann LeCun" and by_start["Math. Math. Oh and p"]["cue"] == ":"
+    lecun = by_start["Math. Math. Oh and p"]
+    assert (lecun["speaker"], lecun["cue"]) == ("Yann LeCun", ":")
+    # Second-hand: the page links the TechCrunch article right after the quotation.
+    assert lecun["cites_url"] == "https://techcrunch.com/2016/12/01/facebooks-advice-to-students-interested-in-artificial-intelligence/"
     assert by_start["If you cannot derive"]["speaker"] is None  # the page does not say who
     for r in rows:
         assert r["doc_text"][r["char_start"]:r["char_end"]] == r["quote"]

@@ -64,6 +64,13 @@ def test_second_hand_quote_keeps_its_cited_source():
     assert quote.cites == "https://techcrunch.com/2016/12/01/advice/"
 
 
+def test_a_link_kept_beside_the_plain_text_is_cited():
+    text = "LeCun’s advice was blunt: “Study math before anything else.” (TechCrunch, 2016)"
+    start = text.index("TechCrunch")
+    (quote,) = extract_quotes(text, DIRECTORY, links=[{"start": start, "end": start + 10, "url": "https://tc.example/a"}])
+    assert (quote.speaker, quote.cites) == ("Yann LeCun", "https://tc.example/a")
+
+
 def test_scare_quotes_and_unattributed_quotes():
     text = "People “in the know” agree. “If you cannot derive it, you will not know when it is broken.”"
     assert speakers(text) == [("If you cannot derive it, you will not know when it is broken.", None)]

@@ -50,18 +50,18 @@ def documents(gold: dict) -> list[tuple[str, str, str | None, dict]]:
     """(name, text, author, gold entry) for every gold document."""
     docs = []
     for name, entry in gold["seeds"].items():
-        docs.append((name, (SEEDS / name).read_text(encoding="utf-8"), None, entry))
+        docs.append((name, (SEEDS / name).read_text(encoding="utf-8"), None, [], entry))
     for name, entry in gold["sample_site"].items():
         fields = extract_article((SAMPLE_SITE / name).read_text(encoding="utf-8"), f"http://127.0.0.1/{name}")
-        docs.append((name, fields["text"], fields["author"], entry))
+        docs.append((name, fields["text"], fields["author"], fields["links"], entry))
     return docs
 
 
 def score_quotes(docs, directory) -> tuple[dict, dict, list[str]]:
     found = quoted = attributed = predicted_total = gold_total = 0
     errors = []
-    for name, text, author, entry in docs:
-        predicted = extract_quotes(text, directory, author)
+    for name, text, author, links, entry in docs:
+        predicted = extract_quotes(text, directory, author, links)
         gold = entry.get("quotes") or []
         predicted_total += len(predicted)
         gold_total += len(gold)
@@ -77,6 +77,8 @@ def score_quotes(docs, directory) -> tuple[dict, dict, list[str]]:
                 attributed += 1
             else:
                 errors.append(f"{name}: “{g['quote'][:40]}” attributed to {match.speaker}, not {g.get('speaker')}")
+            if g.get("cites") and match.cites != g["cites"]:
+                errors.append(f"{name}: “{g['quote'][:40]}” cites {match.cites}, not {g['cites']}")
         errors += [f"{name}: spurious “{p.quote[:60]}”" for p in unmatched]
         found += len(gold)
     return prf(quoted, predicted_total, gold_total), prf(attributed, predicted_total, gold_total), errors
