@@ -129,17 +129,37 @@ class _Mention:
     person: Person
 
 
+# Words that make a capitalised phrase an organisation or a thing, not a person.
+_NOT_PERSON_WORDS = {
+    "University", "College", "School", "Institute", "Lab", "Labs", "Laboratory", "Partners", "Inc", "Corp",
+    "Company", "Group", "Foundation", "Journal", "Times", "News", "Post", "Review", "Batch", "Learning",
+    "Machine", "Intelligence", "Research", "Science", "Data", "Deep", "Network", "Networks", "Specialization",
+    "Course", "Courses", "Experience", "Podcast", "Street", "Road", "City", "County", "State", "Department",
+    "Ministry", "Council", "Committee", "Agency", "Bank", "Fund", "Capital", "Ventures", "Algebra", "Calculus",
+}
+_CANDIDATE = re.compile(r"(?<![\w’'])[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){1,2}(?![\w’'])")
+
+
 def _mentions(text: str, directory: Directory) -> list[_Mention]:
+    """People named in the text: people.yml names and aliases, then other
+    capitalised two- or three-word names (new people, for pronouns to find)."""
     names = sorted({a for p in directory.people for a in (p.name, *p.aliases)}, key=len, reverse=True)
-    if not names:
-        return []
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)")
     found = []
-    for m in pattern.finditer(text):
-        person = directory.find(m.group())
-        if person:
-            found.append(_Mention(m.start(), m.end(), m.group(), person))
-    return found
+    if names:
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)")
+        for m in pattern.finditer(text):
+            person = directory.find(m.group())
+            if person:
+                found.append(_Mention(m.start(), m.end(), m.group(), person))
+    taken = [(m.start, m.end) for m in found]
+    for m in _CANDIDATE.finditer(text):
+        name, start = _strip_title(m.group(), m.start())
+        words = name.split()
+        if (len(words) < 2 or words[0] in _NOT_NAMES or _NOT_PERSON_WORDS & set(words)
+                or any(a < m.end() and m.start() < b for a, b in taken)):
+            continue
+        found.append(_Mention(start, start + len(name), name, Person(name, verified=False)))
+    return sorted(found, key=lambda m: m.start)
 
 
 def document_author(text: str, directory: Directory, author: str | None) -> Person | None:
@@ -155,6 +175,18 @@ def document_author(text: str, directory: Directory, author: str | None) -> Pers
             if person:
                 return person
     return None
+
+
+_TITLES = re.compile(
+    r"^(?:(?:Chief|Executive|Officer|Senior|Vice|President|Director|Professor|Prof\.?|Dr\.?|Mr\.?|Mrs\.?|Ms\.?|"
+    r"Sir|Dame|CEO|CTO|Founder|Co-founder|Chairman|Chairwoman|Senator|Minister|Governor|Mayor|Judge)\s+)+"
+)
+
+
+def _strip_title(who: str, start: int) -> tuple[str, int]:
+    """'Chief Executive Sarah Lin' -> 'Sarah Lin' (and its offset)."""
+    m = _TITLES.match(who)
+    return (who[m.end():], start + m.end()) if m else (who, start)
 
 
 def _resolve_name(mention: str, directory: Directory) -> Person:
@@ -186,11 +218,11 @@ def _attribute(quote: Quote, text: str, p_start: int, p_end: int, mentions, dire
     before = text[sentence_start:open_]
     rules = [
         (rf"^[,.!?]?\s*(?P<who>{_PRONOUN})\s+(?:\w+\s+)?(?P<cue>{_VERB})\b", after, close),
-        (rf"^[,.!?]?\s*(?P<cue>{_VERB})\s+(?P<who>{_NAME})", after, close),
+        (rf"^[,.!?]?\s*(?P<cue>{_VERB})\s+(?:[a-z]+\s+){{0,3}}(?P<who>{_NAME})", after, close),
         (rf"^[,.!?]?\s*(?P<who>{_NAME})\s+(?:\w+\s+)?(?P<cue>{_VERB})\b", after, close),
         (rf"^[,.!?]?\s*(?P<cue>according to)\s+(?P<who>{_NAME})", after, close),
         (rf"(?P<cue>[Aa]ccording to)\s+(?P<who>{_NAME}),?\s*$", before, sentence_start),
-        (rf"(?P<who>{_PRONOUN}|{_NAME})\s+(?P<cue>{_VERB})\b[^“\"]{{0,40}}[,:]?\s*$", before, sentence_start),
+        (rf"(?P<who>{_PRONOUN}|{_NAME}),?\s+(?P<cue>{_VERB})\b[^“\"]{{0,40}}[,:]?\s*$", before, sentence_start),
     ]
     for pattern, window, offset in rules:
         m = re.search(pattern, window)
@@ -202,7 +234,19 @@ def _attribute(quote: Quote, text: str, p_start: int, p_end: int, mentions, dire
     if m and _set_speaker(quote, m.group("who"), sentence_start + m.start("who"), m.group("cue"), text, mentions, directory, author, p_start):
         return
     if before.rstrip().endswith(":"):
+        # "Watanabe disagreed: “…”" - the sentence's subject introduces the quotation.
+        m = re.match(rf"\s*(?P<who>{_NAME})\s+[a-z]+\s*:\s*$", before)
+        if m and _set_speaker(quote, m.group("who"), sentence_start + m.start("who"), ":", text, mentions, directory, author, p_start):
+            return
         _speaker_of_context(quote, text, p_start, sentence_start, open_, mentions, ":")
+        return
+    # "“…,” one employee said": a reporting verb but no name; the quotation counts, nobody is invented.
+    m = re.match(rf"^[,.!?]?\s*(?P<who>(?:[a-z]+\s+){{1,3}}?)(?P<cue>{_VERB})\b", after)
+    if m and m.group("who").split()[0] not in ("and", "but", "so", "which", "that"):
+        quote.speaker_mention = m.group("who").strip()
+        quote.speaker_start = close + m.start("who")
+        quote.speaker_end = quote.speaker_start + len(quote.speaker_mention)
+        quote.cue = m.group("cue")
 
 
 def _set_speaker(quote, who, start, cue, text, mentions, directory, author, p_start) -> bool:
@@ -218,9 +262,14 @@ def _set_speaker(quote, who, start, cue, text, mentions, directory, author, p_st
             return False
         person = nearest.person
     else:
-        if who.split()[0] in _NOT_NAMES:
+        who, start = _strip_title(who, start)
+        if not who or who.split()[0] in _NOT_NAMES:
             return False
         person = _resolve_name(who, directory)
+        if not person.verified:  # "Hill" after "Mark Hill" is the same person
+            person = next((m.person for m in reversed(mentions)
+                           if m.start < start and not m.person.verified and m.person.name.endswith(" " + who)),
+                          person)
         if not person.verified:  # later pronouns may refer to this new speaker
             mentions.append(_Mention(start, start + len(who), who, person))
             mentions.sort(key=lambda m: m.start)
@@ -232,6 +281,8 @@ def _set_speaker(quote, who, start, cue, text, mentions, directory, author, p_st
 
 def _previous_paragraph_start(text: str, p_start: int) -> int:
     """Start of the non-empty paragraph before the one at p_start (pronouns look back this far)."""
+    if p_start == 0:
+        return 0
     i = p_start - 1
     while i > 0 and text[i - 1] in "\n \t":
         i -= 1
@@ -240,7 +291,7 @@ def _previous_paragraph_start(text: str, p_start: int) -> int:
 
 def _speaker_of_context(quote, text, p_start, sentence_start, before_end, mentions, cue) -> None:
     """The person a colon-introduced quotation's sentence (or, failing that, its paragraph) names."""
-    for lo in (sentence_start, p_start, _previous_paragraph_start(text, p_start)):
+    for lo in (sentence_start, p_start):
         candidates = [m for m in mentions if lo <= m.start and m.end <= before_end]
         if candidates:
             first = candidates[0]

@@ -123,3 +123,20 @@ def test_gold_set_script_reports_its_figures():
     assert report["quote_and_speaker"]["f1"] >= 0.9, report["errors"]
     assert report["copy_grouping"]["f1"] >= 0.95
     assert report["stance"]["gold"] >= 12 and report["stance"]["accuracy"] >= 0.7
+
+
+def test_news_style_attribution_titles_surnames_and_unnamed_speakers():
+    text = ("“We are not cutting jobs,” Chief Executive Sarah Lin told reporters. “The market is strong,” she said.\n"
+            "“I don’t buy it,” said Mark Hill, an analyst. “It’s a bold plan,” Hill said.\n"
+            "“We expected less,” said lead author Kenji Watanabe. Watanabe disagreed: “The data speak.”\n"
+            "“Nobody expected this,” one employee said.")
+    found = [(q.quote, q.speaker, q.speaker_mention) for q in extract_quotes(text, DIRECTORY)]
+    assert found == [
+        ("We are not cutting jobs", "Sarah Lin", "Sarah Lin"),  # title dropped
+        ("The market is strong", "Sarah Lin", "she"),
+        ("I don’t buy it", "Mark Hill", "Mark Hill"),
+        ("It’s a bold plan", "Mark Hill", "Hill"),  # surname of an earlier speaker
+        ("We expected less", "Kenji Watanabe", "Kenji Watanabe"),  # descriptor between verb and name
+        ("The data speak.", "Kenji Watanabe", "Watanabe"),
+        ("Nobody expected this", None, "one employee"),  # kept, nobody invented
+    ]

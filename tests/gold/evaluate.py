@@ -2,7 +2,8 @@
 
     python tests/gold/evaluate.py [--json]
 
-Reports precision, recall and F1 for quote extraction (a predicted quotation
+Reports precision, recall and F1 for quote extraction (on the seeds and the
+sample site, and separately on news-style text with invented speakers) (a predicted quotation
 matches a gold one when their texts overlap by at least half of the longer),
 for quote + speaker (the match must also name the same speaker, null included),
 and for republished-copy grouping (over pairs of documents); and the accuracy
@@ -55,6 +56,10 @@ def documents(gold: dict) -> list[tuple[str, str, str | None, dict]]:
         fields = extract_article((SAMPLE_SITE / name).read_text(encoding="utf-8"), f"http://127.0.0.1/{name}")
         docs.append((name, fields["text"], fields["author"], fields["links"], entry))
     return docs
+
+
+def news_documents(gold: dict, section: str = "news") -> list:
+    return [(name, entry["text"], None, [], entry) for name, entry in (gold.get(section) or {}).items()]
 
 
 def score_quotes(docs, directory) -> tuple[dict, dict, list[str]]:
@@ -114,16 +119,23 @@ def main() -> None:
     if not SEEDS.exists():
         sys.exit(f"{SEEDS} not found: the gold set needs shared/seeds beside the project")
     gold = yaml.safe_load(GOLD.read_text(encoding="utf-8"))
-    extraction, attribution, errors = score_quotes(documents(gold), Directory(load_people()))
-    report = {"quote_extraction": extraction, "quote_and_speaker": attribution, "copy_grouping": score_works(gold)}
+    directory = Directory(load_people())
+    extraction, attribution, errors = score_quotes(documents(gold), directory)
+    news_extraction, news_attribution, news_errors = score_quotes(news_documents(gold), directory)
+    held_extraction, held_attribution, held_errors = score_quotes(news_documents(gold, "held_out"), directory)
+    errors += news_errors + held_errors
+    report = {"quote_extraction": extraction, "quote_and_speaker": attribution,
+              "news_quote_extraction": news_extraction, "news_quote_and_speaker": news_attribution,
+              "held_out_quote_extraction": held_extraction, "held_out_quote_and_speaker": held_attribution,
+              "copy_grouping": score_works(gold)}
     stances = score_stances(gold)
     errors += stances.pop("mistakes")
     if args.json:
         print(json.dumps({**report, "stance": stances, "errors": errors}, indent=2, ensure_ascii=False))
         return
-    print(f"{'stance':18} accuracy={stances['accuracy']:.3f} (gold {stances['gold']})")
+    print(f"{'stance':26} accuracy={stances['accuracy']:.3f} (gold {stances['gold']})")
     for name, figures in report.items():
-        print(f"{name:18} P={figures['precision']:.3f} R={figures['recall']:.3f} F1={figures['f1']:.3f} "
+        print(f"{name:26} P={figures['precision']:.3f} R={figures['recall']:.3f} F1={figures['f1']:.3f} "
               f"(gold {figures['gold']}, predicted {figures['predicted']})")
     for error in errors:
         print("  " + error)
