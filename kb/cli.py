@@ -95,12 +95,11 @@ def analyze_command(db_path: str, people_path: str) -> None:
 def run_analyze(db_path: str, people_path: str) -> None:
     from .analyze import analyze
 
-    from .stance import StancesError
-    from .topics import TopicsError
+    from .yamlfile import YamlFileError
 
     try:
         click.echo(analyze(db_path, people_path).summary(), err=True)
-    except (PeopleError, TopicsError, StancesError) as e:
+    except YamlFileError as e:  # people.yml, topics.yml or stances.yml
         fail(str(e))
 
 

@@ -54,26 +54,34 @@ class _BytesBody:
         pass
 
 
-class SampleSite:
-    """Serve a directory of pages on 127.0.0.1 (a free port) in a background thread.
+class BackgroundServer:
+    """An HTTP server on 127.0.0.1 (a free port) in a background thread, as a context manager.
 
-    Use as a context manager; ``base_url`` is e.g. ``http://127.0.0.1:41234``.
+    ``base_url`` is e.g. ``http://127.0.0.1:41234``. The test suite's crafted
+    sites (tests/sites.py) use it too.
     """
 
-    def __init__(self, root: Path = SAMPLE_SITE, port: int = 0):
-        handler = type("Handler", (_Handler,), {})
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(root)))
+    def __init__(self, handler, port: int = 0):
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_port}"
-        handler.base_url = self.base_url
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "SampleSite":
+    def __enter__(self):
         self.thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class SampleSite(BackgroundServer):
+    """Serve the sample site (or another directory of pages), filling in its base URL."""
+
+    def __init__(self, root: Path = SAMPLE_SITE, port: int = 0):
+        handler = type("Handler", (_Handler,), {})
+        super().__init__(partial(handler, directory=str(root)), port)
+        handler.base_url = self.base_url
 
     def sources_yaml(self) -> str:
         """A sources file that crawls this site with politeness delays off."""

@@ -11,14 +11,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .yamlfile import Mapping, Sequence, load_yaml, unknown_key_message
+from .yamlfile import YamlFileError, read_list_file
 
 PERSON_KEYS = ("name", "aliases", "signoff", "pronoun", "description", "affiliation")
 PRONOUNS = ("he", "she", "they")
 DEFAULT_PEOPLE_FILE = Path(__file__).resolve().parent.parent / "people.yml"
 
 
-class PeopleError(ValueError):
+class PeopleError(YamlFileError):
     """people.yml cannot be used; the message names the file and line."""
 
 
@@ -61,19 +61,9 @@ class Directory:
 
 
 def load_people(path: str | Path = DEFAULT_PEOPLE_FILE) -> list[Person]:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise PeopleError(f"{path}: cannot read people file: {e}") from None
-    try:
-        data = load_yaml(text, str(path))
-    except ValueError as e:
-        raise PeopleError(str(e)) from None
-    if not isinstance(data, Mapping) or not isinstance(data.get("people"), Sequence):
-        raise PeopleError(f"{path}:{getattr(data, 'line', 1)}: expected a 'people:' list")
+    _, entries = read_list_file(path, "people", "person", PERSON_KEYS, PeopleError)
     people, seen = [], {}
-    for entry, line in zip(data["people"], data["people"].lines):
+    for entry, line in entries:
         person = _person(entry, line, path)
         for alias in (person.name, *person.aliases):
             other = seen.get(fold(alias))
@@ -84,12 +74,7 @@ def load_people(path: str | Path = DEFAULT_PEOPLE_FILE) -> list[Person]:
     return people
 
 
-def _person(entry, line: int, path: Path) -> Person:
-    if not isinstance(entry, Mapping):
-        raise PeopleError(f"{path}:{line}: each person must be a mapping with at least 'name'")
-    for key, key_line in entry.key_lines.items():
-        if key not in PERSON_KEYS:
-            raise PeopleError(f"{path}:{key_line}: {unknown_key_message(key, PERSON_KEYS, 'person')}")
+def _person(entry, line: int, path) -> Person:
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
         raise PeopleError(f"{path}:{line}: a person needs a 'name'")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .yamlfile import Mapping, Sequence, load_yaml, unknown_key_message
+from .yamlfile import YamlFileError, read_list_file
 
 DEFAULT_STANCES_FILE = Path(__file__).resolve().parent.parent / "stances.yml"
 TOP_KEYS = ("question", "min_similarity", "stances")
@@ -23,7 +23,7 @@ STANCE_KEYS = ("name", "description", "examples")
 TEMPERATURE = 0.02
 
 
-class StancesError(ValueError):
+class StancesError(YamlFileError):
     """stances.yml cannot be used; the message names the file and line."""
 
 
@@ -42,31 +42,16 @@ class StanceSet:
 
 
 def load_stances(path: str | Path = DEFAULT_STANCES_FILE) -> StanceSet:
-    path = Path(path)
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"), str(path))
-    except OSError as e:
-        raise StancesError(f"{path}: cannot read stances file: {e}") from None
-    except ValueError as e:
-        raise StancesError(str(e)) from None
-    if not isinstance(data, Mapping) or not isinstance(data.get("stances"), Sequence) or len(data["stances"]) < 2:
-        raise StancesError(f"{path}:{getattr(data, 'line', 1)}: expected a 'stances:' list of at least two stances")
-    for key, line in data.key_lines.items():
-        if key not in TOP_KEYS:
-            raise StancesError(f"{path}:{line}: {unknown_key_message(key, TOP_KEYS, 'top level')}")
+    data, entries = read_list_file(path, "stances", "stance", STANCE_KEYS, StancesError, TOP_KEYS, min_items=2)
     threshold = data.get("min_similarity", 0.35)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not -1 <= threshold <= 1:
-        raise StancesError(f"{path}:{data.key_lines.get('min_similarity', 1)}: 'min_similarity' must be a number between -1 and 1")
+        line = data.key_lines.get("min_similarity", 1)
+        raise StancesError(f"{path}:{line}: 'min_similarity' must be a number between -1 and 1")
     stances = []
-    for entry, line in zip(data["stances"], data["stances"].lines):
-        if not isinstance(entry, Mapping):
-            raise StancesError(f"{path}:{line}: each stance needs 'name' and 'examples'")
-        for key, key_line in entry.key_lines.items():
-            if key not in STANCE_KEYS:
-                raise StancesError(f"{path}:{key_line}: {unknown_key_message(key, STANCE_KEYS, 'stance')}")
+    for entry, line in entries:
         examples = entry.get("examples")
-        valid_examples = isinstance(examples, list) and examples and all(isinstance(e, str) and e.strip() for e in examples)
-        if not isinstance(entry.get("name"), str) or not valid_examples:
+        valid = isinstance(examples, list) and examples and all(isinstance(e, str) and e.strip() for e in examples)
+        if not isinstance(entry.get("name"), str) or not valid:
             raise StancesError(f"{path}:{line}: a stance needs a 'name' and a list of example sentences")
         stances.append(Stance(entry["name"].strip(), str(entry.get("description") or ""), tuple(examples)))
     return StanceSet(str(data.get("question") or ""), float(threshold), tuple(stances))

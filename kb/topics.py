@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .yamlfile import Mapping, Sequence, load_yaml, unknown_key_message
+from .yamlfile import YamlFileError, read_list_file
 
 DEFAULT_TOPICS_FILE = Path(__file__).resolve().parent.parent / "topics.yml"
 TOPIC_KEYS = ("name", "terms")
 
 
-class TopicsError(ValueError):
+class TopicsError(YamlFileError):
     """topics.yml cannot be used; the message names the file and line."""
 
 
@@ -29,22 +29,9 @@ class Topic:
 
 
 def load_topics(path: str | Path = DEFAULT_TOPICS_FILE) -> list[Topic]:
-    path = Path(path)
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"), str(path))
-    except OSError as e:
-        raise TopicsError(f"{path}: cannot read topics file: {e}") from None
-    except ValueError as e:
-        raise TopicsError(str(e)) from None
-    if not isinstance(data, Mapping) or not isinstance(data.get("topics"), Sequence):
-        raise TopicsError(f"{path}:{getattr(data, 'line', 1)}: expected a 'topics:' list")
+    _, entries = read_list_file(path, "topics", "topic", TOPIC_KEYS, TopicsError)
     topics = []
-    for entry, line in zip(data["topics"], data["topics"].lines):
-        if not isinstance(entry, Mapping):
-            raise TopicsError(f"{path}:{line}: each topic needs 'name' and 'terms'")
-        for key, key_line in entry.key_lines.items():
-            if key not in TOPIC_KEYS:
-                raise TopicsError(f"{path}:{key_line}: {unknown_key_message(key, TOPIC_KEYS, 'topic')}")
+    for entry, line in entries:
         name, terms = entry.get("name"), entry.get("terms")
         if not isinstance(name, str) or not name.strip():
             raise TopicsError(f"{path}:{line}: a topic needs a 'name'")

@@ -66,3 +66,41 @@ def unknown_key_message(key, allowed: tuple[str, ...], where: str) -> str:
     close = difflib.get_close_matches(str(key), allowed, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(allowed)})"
     return f"unknown key '{key}' in {where}{hint}"
+
+
+class YamlFileError(ValueError):
+    """A hand-edited YAML file cannot be used; the message names the file and line."""
+
+
+def read_list_file(path, list_key: str, item_name: str, item_keys: tuple[str, ...],
+                   error: type[YamlFileError] = YamlFileError, top_keys: tuple[str, ...] | None = None,
+                   min_items: int = 1) -> tuple[Mapping, list[tuple[Mapping, int]]]:
+    """Read a file whose heart is a list of mappings (``people:``, ``topics:``, ...).
+
+    Checks the shape and the keys, so each loader only checks values; returns
+    the top-level mapping and (entry, line) for each item.
+    """
+    try:
+        text = open(path, encoding="utf-8").read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise error(f"{path}: cannot read: {e}") from None
+    try:
+        data = load_yaml(text, str(path))
+    except ValueError as e:
+        raise error(str(e)) from None
+    items = data.get(list_key) if isinstance(data, Mapping) else None
+    if not isinstance(items, Sequence) or len(items) < min_items:
+        at_least = f" of at least {min_items} {item_name}s" if min_items > 1 else ""
+        raise error(f"{path}:{getattr(data, 'line', 1)}: expected a '{list_key}:' list{at_least}")
+    for key, line in data.key_lines.items():
+        if key not in (top_keys or (list_key,)):
+            raise error(f"{path}:{line}: {unknown_key_message(key, top_keys or (list_key,), 'top level')}")
+    entries = []
+    for entry, line in zip(items, items.lines):
+        if not isinstance(entry, Mapping):
+            raise error(f"{path}:{line}: each {item_name} must be a mapping of {', '.join(item_keys)}")
+        for key, key_line in entry.key_lines.items():
+            if key not in item_keys:
+                raise error(f"{path}:{key_line}: {unknown_key_message(key, item_keys, item_name)}")
+        entries.append((entry, line))
+    return data, entries

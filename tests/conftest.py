@@ -1,3 +1,4 @@
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,14 @@ def crawl(sources_yaml: str, db: Path, tmp_path: Path, *extra: str, embed: bool 
     sources = tmp_path / f"sources-{len(list(tmp_path.glob('sources-*.yml')))}.yml"
     sources.write_text(sources_yaml, encoding="utf-8")
     return run_kb("crawl", "--sources", sources, "--db", db, *extra, *([] if embed else ["--no-embed"]))
+
+
+def datasette_get(ds, path: str):
+    """GET through Datasette's own ASGI client (startup hooks run first)."""
+    async def fetch():
+        await ds.invoke_startup()
+        return await ds.client.get(path)
+    return asyncio.run(fetch())
 
 
 @pytest.fixture(scope="session")

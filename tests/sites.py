@@ -7,9 +7,10 @@ crawler did and did not fetch.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from kb.demo import BackgroundServer
 
 
 @dataclass
@@ -33,7 +34,7 @@ def html_page(title: str, *paragraphs: str, links: tuple[str, ...] = (), head: s
     )
 
 
-class RoutedSite:
+class RoutedSite(BackgroundServer):
     """Serve ``routes`` on 127.0.0.1 (free port) while used as a context manager."""
 
     def __init__(self, routes: dict[str, Page]):
@@ -57,14 +58,4 @@ class RoutedSite:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "RoutedSite":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)

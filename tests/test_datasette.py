@@ -1,6 +1,5 @@
 """The knowledge base through Datasette's real app: tables, facets, search, escaping."""
 
-import asyncio
 import shutil
 
 import pytest
@@ -8,31 +7,27 @@ import pytest
 from kb import storage
 from kb.serve import ServeError, make_datasette
 
+from .conftest import datasette_get
 
-def get(ds, path):
-    async def fetch():
-        await ds.invoke_startup()
-        return await ds.client.get(path)
-    return asyncio.run(fetch())
 
 
 def test_tables_are_public_and_described(datasette):
-    data = get(datasette, "/kb.json").json()
+    data = datasette_get(datasette, "/kb.json").json()
     visible = {t["name"] for t in data["tables"] if not t["hidden"]}
     assert visible == {"sources", "documents", "passages", "embeddings", "people", "works", "quotes", "topics", "passage_topics", "crawl_runs", "crawl_failures"}
-    page = get(datasette, "/kb/documents").text
+    page = datasette_get(datasette, "/kb/documents").text
     assert "One row per article, keyed by its canonical URL" in page
 
 
 def test_documents_as_json_array(datasette, sample_site):
-    rows = get(datasette, "/kb/documents.json?_shape=array&_sort=published").json()
+    rows = datasette_get(datasette, "/kb/documents.json?_shape=array&_sort=published").json()
     assert [r["published"] for r in rows] == ["2023-09-05", "2024-03-12", "2024-04-02", "2024-06-01", "2025-01-20"]
     assert rows[0]["url"] == f"{sample_site.base_url}/articles/math-first.html"
     assert rows[0]["author"] == "Tomas Berg"
 
 
 def test_documents_facets(datasette):
-    facets = get(datasette, "/kb/documents.json").json()["facet_results"]
+    facets = datasette_get(datasette, "/kb/documents.json").json()["facet_results"]
     assert {"site_name", "author", "language", "year"} <= set(facets)
     authors = {f["value"]: f["count"] for f in facets["author"]["results"]}
     assert authors == {"Priya Raman": 3, "Tomas Berg": 2}
@@ -41,7 +36,7 @@ def test_documents_facets(datasette):
 
 
 def test_search_ranks_passages_with_title_url_and_snippet(datasette):
-    rows = get(datasette, "/kb/search.json?q=prioritize+foundational&_shape=array").json()
+    rows = datasette_get(datasette, "/kb/search.json?q=prioritize+foundational&_shape=array").json()
     assert len(rows) == 2  # each on two pages, shown once each (copies collapse)
     assert {r["title"] for r in rows} == {"How much math does a machine learning engineer need?"}
     assert all(r["url"].startswith("http://127.0.0.1:") for r in rows)
@@ -50,7 +45,7 @@ def test_search_ranks_passages_with_title_url_and_snippet(datasette):
 
 
 def test_search_is_stemmed(datasette):
-    rows = get(datasette, "/kb/search.json?q=derivatives&_shape=array").json()
+    rows = datasette_get(datasette, "/kb/search.json?q=derivatives&_shape=array").json()
     texts = " ".join(r["snippet"] for r in rows)
     assert "**derivative**" in texts or "**derivatives**" in texts
     assert len(rows) >= 2  # "derivative" (debugging essay) and "derivatives" (math-first)
@@ -58,10 +53,10 @@ def test_search_is_stemmed(datasette):
 
 @pytest.mark.parametrize("q", ["", "   ", '"unbalanced', "AND OR NOT", "x' or 1=1; drop table documents; --", "数学 🚀"])
 def test_odd_queries_give_a_sane_result(datasette, q):
-    response = get(datasette, f"/kb/search.json?_shape=array&q={q}")
+    response = datasette_get(datasette, f"/kb/search.json?_shape=array&q={q}")
     assert response.status_code == 200
     assert isinstance(response.json(), list)
-    assert get(datasette, "/kb/documents.json?_shape=array").json()  # nothing was dropped
+    assert datasette_get(datasette, "/kb/documents.json?_shape=array").json()  # nothing was dropped
 
 
 def test_search_page_highlights_and_escapes(crawled_db, tmp_path):
@@ -70,7 +65,7 @@ def test_search_page_highlights_and_escapes(crawled_db, tmp_path):
     db = storage.open_db(db_path)
     text = "Hostile page\nA paragraph about eigenvalues <script>alert('x')</script> and <b>bold</b> claims."
     storage.save_document(db, {"url": "http://127.0.0.1:1/evil", "text": text}, [(0, 12), (13, len(text))])
-    html = get(make_datasette(db_path), "/kb/search?q=eigenvalues").text
+    html = datasette_get(make_datasette(db_path), "/kb/search?q=eigenvalues").text
     assert "<mark>eigenvalues</mark>" in html
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(" in html

@@ -1,6 +1,5 @@
 """The knowledge layer: people.yml, and republished copies grouped into works."""
 
-import asyncio
 import shutil
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import sqlite_utils
 from kb.people import DEFAULT_PEOPLE_FILE, Directory, PeopleError, load_people
 from kb.works import group_copies
 
-from .conftest import ROOT, crawl, run_kb
+from .conftest import ROOT, crawl, datasette_get, run_kb
 from .sites import RoutedSite, html_page
 
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -28,19 +27,32 @@ def test_people_file_lists_the_seed_people():
     assert directory.by_signoff("Andrew").name == "Andrew Ng"  # ...except as a letter's sign-off
 
 
-@pytest.mark.parametrize("text, line, fragment", [
-    ("people:\n  - name: A\n    alias: [B]\n", 3, "did you mean 'aliases'"),
-    ("people:\n  - name: A\n    aliases: B\n", 3, "must be a list"),
-    ("people:\n  - name: A\n    aliases: [X]\n  - name: B\n    aliases: [x]\n", 4, "already names A (line 2)"),
-    ("people:\n  - aliases: [X]\n", 2, "needs a 'name'"),
-    ("persons: []\n", 1, "expected a 'people:' list"),
-    ("people: [\n", 2, "not valid YAML"),
-])
-def test_people_file_mistakes_name_the_line(tmp_path, text, line, fragment):
-    path = tmp_path / "people.yml"
+CONFIG_MISTAKES = [
+    ("people", "people:\n  - name: A\n    alias: [B]\n", 3, "did you mean 'aliases'"),
+    ("people", "people:\n  - name: A\n    aliases: B\n", 3, "must be a list"),
+    ("people", "people:\n  - name: A\n    aliases: [X]\n  - name: B\n    aliases: [x]\n", 4, "already names A (line 2)"),
+    ("people", "people:\n  - aliases: [X]\n", 2, "needs a 'name'"),
+    ("people", "persons: []\n", 1, "expected a 'people:' list"),
+    ("people", "people: [\n", 2, "not valid YAML"),
+    ("topics", "topics:\n  - name: calculus\n    term: [x]\n", 3, "did you mean 'terms'"),
+    ("topics", "topics:\n  - name: calculus\n    terms: []\n", 3, "needs a list of 'terms'"),
+    ("topics", "topic: []\n", 1, "expected a 'topics:' list"),
+    ("stances", "stances:\n  - name: a\n    examples: [x]\n", 1, "at least 2 stances"),
+    ("stances", "stances:\n  - name: a\n    example: [x]\n  - name: b\n    examples: [y]\n", 3, "did you mean 'examples'"),
+    ("stances", "min_similarity: 2\nstances:\n  - {name: a, examples: [x]}\n  - {name: b, examples: [y]}\n", 1, "between -1 and 1"),
+]
+
+
+@pytest.mark.parametrize("which, text, line, fragment", CONFIG_MISTAKES)
+def test_config_file_mistakes_name_the_line(tmp_path, which, text, line, fragment):
+    from kb.stance import load_stances
+    from kb.topics import load_topics
+    from kb.yamlfile import YamlFileError
+    loader = {"people": load_people, "topics": load_topics, "stances": load_stances}[which]
+    path = tmp_path / f"{which}.yml"
     path.write_text(text)
-    with pytest.raises(PeopleError) as info:
-        load_people(path)
+    with pytest.raises(YamlFileError) as info:
+        loader(path)
     assert str(info.value).startswith(f"{path}:{line}:") and fragment in str(info.value)
 
 
@@ -94,16 +106,10 @@ def test_analyze_twice_changes_nothing(db_copy):
     assert list(sqlite_utils.Database(db_copy).query("select id, work_id from documents order by id")) == before
 
 
-def get(ds, path):
-    async def fetch():
-        await ds.invoke_startup()
-        return await ds.client.get(path)
-    return asyncio.run(fetch())
-
 
 @pytest.mark.parametrize("name", ["search", "semantic_search", "hybrid_search"])
 def test_search_shows_a_republished_passage_once(datasette, name):
-    rows = get(datasette, f"/kb/{name}.json?_shape=array&q=always+nice+to+know+more+math+prioritize").json()
+    rows = datasette_get(datasette, f"/kb/{name}.json?_shape=array&q=always+nice+to+know+more+math+prioritize").json()
     quoted = [r for r in rows if "necessary to prioritize" in r["snippet"].replace("**", "")]
     assert len(quoted) == 1
     (hit,) = quoted
@@ -150,22 +156,8 @@ def test_passages_are_tagged_with_math_topics(db):
     assert not [t for t in topics if "sourdough" in t[0].lower() or "starter" in t[0].lower()]
 
 
-@pytest.mark.parametrize("text, line, fragment", [
-    ("topics:\n  - name: calculus\n    term: [x]\n", 3, "did you mean 'terms'"),
-    ("topics:\n  - name: calculus\n    terms: []\n", 3, "needs a list of 'terms'"),
-    ("topic: []\n", 1, "expected a 'topics:' list"),
-])
-def test_topics_file_mistakes_name_the_line(tmp_path, text, line, fragment):
-    from kb.topics import TopicsError, load_topics
-    path = tmp_path / "topics.yml"
-    path.write_text(text)
-    with pytest.raises(TopicsError) as info:
-        load_topics(path)
-    assert str(info.value).startswith(f"{path}:{line}:") and fragment in str(info.value)
-
-
 def test_quotes_are_facetable_by_person_in_datasette(datasette):
-    data = get(datasette, "/kb/quotes.json?_facet=person_id").json()
+    data = datasette_get(datasette, "/kb/quotes.json?_facet=person_id").json()
     counts = {f["label"]: f["count"] for f in data["facet_results"]["person_id"]["results"]}
     assert counts["Andrew Ng"] == 5 and counts["Yann LeCun"] == 1
 
@@ -181,20 +173,6 @@ def test_stance_classifier_on_clear_statements(embedder):
         "Keep the sourdough jar near the oven in winter.",
     ])]
     assert labels == ["essential foundation", "not needed to start", None]
-
-
-@pytest.mark.parametrize("text, line, fragment", [
-    ("stances:\n  - name: a\n    examples: [x]\n", 1, "at least two stances"),
-    ("stances:\n  - name: a\n    example: [x]\n  - name: b\n    examples: [y]\n", 3, "did you mean 'examples'"),
-    ("min_similarity: 2\nstances:\n  - {name: a, examples: [x]}\n  - {name: b, examples: [y]}\n", 1, "between -1 and 1"),
-])
-def test_stances_file_mistakes_name_the_line(tmp_path, text, line, fragment):
-    from kb.stance import StancesError, load_stances
-    path = tmp_path / "stances.yml"
-    path.write_text(text)
-    with pytest.raises(StancesError) as info:
-        load_stances(path)
-    assert str(info.value).startswith(f"{path}:{line}:") and fragment in str(info.value)
 
 
 def test_passages_and_quotes_get_stances(db):
@@ -216,12 +194,12 @@ def test_analyze_without_vectors_skips_stances(crawled_db, tmp_path):
 
 
 def test_compare_people_canned_query(datasette):
-    rows = get(datasette, "/kb/compare_people.json?_shape=array").json()
+    rows = datasette_get(datasette, "/kb/compare_people.json?_shape=array").json()
     people = {r["person"] for r in rows}
     assert {"Andrew Ng", "Yann LeCun"} <= people
     lecun = [r for r in rows if r["person"] == "Yann LeCun"]
     assert lecun[0]["stance"] == "essential foundation" and lecun[0]["url"].endswith("/articles/math-first.html")
-    chosen = get(datasette, "/kb/compare_people.json?_shape=array&people=Andrew Ng, Yann LeCun").json()
+    chosen = datasette_get(datasette, "/kb/compare_people.json?_shape=array&people=Andrew Ng, Yann LeCun").json()
     assert {r["person"] for r in chosen} == {"Andrew Ng", "Yann LeCun"}
-    odd = get(datasette, "/kb/compare_people.json?_shape=array&people=%22%5D%27%20or%201%3D1")
+    odd = datasette_get(datasette, "/kb/compare_people.json?_shape=array&people=%22%5D%27%20or%201%3D1")
     assert odd.status_code == 200 and odd.json() == []

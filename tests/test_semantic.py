@@ -1,6 +1,5 @@
 """Embeddings, the vector indexes, and keyword / semantic / hybrid search."""
 
-import asyncio
 import fcntl
 import json
 import os
@@ -23,7 +22,7 @@ from kb import storage
 from kb.search import search
 from kb.serve import make_datasette
 
-from .conftest import ROOT, run_kb
+from .conftest import ROOT, datasette_get, run_kb
 
 # Paraphrased questions that share no word with the passage that answers them.
 PARAPHRASES = [
@@ -38,12 +37,6 @@ def passage_starting(db_path, prefix):
     db = sqlite_utils.Database(db_path)
     return next(db.query("select id, text from passages where text like ? || '%' order by id", [prefix]))
 
-
-def get(ds, path):
-    async def fetch():
-        await ds.invoke_startup()
-        return await ds.client.get(path)
-    return asyncio.run(fetch())
 
 
 # -- embeddings -------------------------------------------------------------------------
@@ -253,10 +246,10 @@ BAD_QUERIES = ["", "   ", "calculus " * 1500, "数学は機械学習に必要で
 @pytest.mark.parametrize("name", ["search", "semantic_search", "hybrid_search"])
 def test_bad_queries_through_the_json_api(datasette, name, query):
     from urllib.parse import quote
-    response = get(datasette, f"/kb/{name}.json?_shape=array&q={quote(query)}")
+    response = datasette_get(datasette, f"/kb/{name}.json?_shape=array&q={quote(query)}")
     assert response.status_code == 200, response.text[:500]
     assert isinstance(response.json(), list)
-    assert get(datasette, "/kb/passages.json?_shape=array&_size=1").json()  # nothing dropped
+    assert datasette_get(datasette, "/kb/passages.json?_shape=array&_size=1").json()  # nothing dropped
 
 
 @pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
@@ -275,9 +268,9 @@ def test_empty_query_on_the_cli_is_a_clear_error(crawled_db):
 def test_semantic_and_hybrid_canned_queries(datasette, crawled_db):
     query = PARAPHRASES[0][0]
     target = passage_starting(crawled_db, PARAPHRASES[0][1])["id"]
-    semantic = get(datasette, f"/kb/semantic_search.json?_shape=array&limit=3&q={query}").json()
+    semantic = datasette_get(datasette, f"/kb/semantic_search.json?_shape=array&limit=3&q={query}").json()
     assert semantic[0]["passage_id"] == target and 0 < semantic[0]["score"] <= 1
-    hybrid = get(datasette, f"/kb/hybrid_search.json?_shape=array&limit=5&q={query}").json()
+    hybrid = datasette_get(datasette, f"/kb/hybrid_search.json?_shape=array&limit=5&q={query}").json()
     assert target in {r["passage_id"] for r in hybrid}
     # The CLI runs the same SQL, so it ranks exactly alike.
     assert [r["passage_id"] for r in hybrid] == [r["passage_id"] for r in search(crawled_db, query, "hybrid", 5)]
@@ -285,7 +278,7 @@ def test_semantic_and_hybrid_canned_queries(datasette, crawled_db):
 
 def test_related_passages_canned_query(datasette, crawled_db):
     reprint = passage_starting(crawled_db, "Andrew Ng put the trade-off plainly")
-    rows = get(datasette, f"/kb/related_passages.json?_shape=array&passage_id={reprint['id']}").json()
+    rows = datasette_get(datasette, f"/kb/related_passages.json?_shape=array&passage_id={reprint['id']}").json()
     assert len(rows) == 10 and reprint["id"] not in {r["passage_id"] for r in rows}
     # Its republished twin is the nearest neighbour, at similarity ~1.
     assert rows[0]["snippet"] == reprint["text"] and rows[0]["score"] > 0.99
@@ -294,12 +287,12 @@ def test_related_passages_canned_query(datasette, crawled_db):
 def test_kb_embed_sql_function_in_datasette(datasette):
     sql = "select passage_id from vec_passages where embedding match kb_embed(:q) and k = 3"
     from urllib.parse import quote
-    response = get(datasette, f"/kb.json?_shape=array&sql={quote(sql)}&q=sourdough+starter")
+    response = datasette_get(datasette, f"/kb.json?_shape=array&sql={quote(sql)}&q=sourdough+starter")
     assert response.status_code == 200 and len(response.json()) == 3
 
 
 def test_vector_tables_are_hidden(datasette):
-    tables = get(datasette, "/kb.json").json()["tables"]
+    tables = datasette_get(datasette, "/kb.json").json()["tables"]
     hidden = {t["name"] for t in tables if t["hidden"]}
     assert {"vec_passages", "vec_passages_chunks", "vec_passages_rowids"} <= hidden
     assert "embeddings" not in hidden
