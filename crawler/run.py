@@ -12,7 +12,8 @@ from .spiders.articles import ArticlesSpider
 
 
 def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "INFO",
-                   model: str | None = None) -> Settings:
+                   model: str | None = None, time_budget: float | None = None,
+                   log_file: str | None = None) -> Settings:
     """The project's Scrapy settings with this run's database and sources applied."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -25,6 +26,10 @@ def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "I
         "AUTOTHROTTLE_START_DELAY": max(config.download_delay, 0.1),
         "LOG_LEVEL": log_level,
     }
+    if time_budget:
+        overrides["CLOSESPIDER_TIMEOUT"] = time_budget  # ends as 'closespider_timeout': interrupted
+    if log_file:
+        overrides.update(LOG_FILE=log_file, LOG_FILE_APPEND=True)
     if config.download_delay == 0:
         # A delay of 0 means "politeness off" (local test sites, benchmarks):
         # AutoThrottle would otherwise slow the crawl back down.
@@ -34,13 +39,14 @@ def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "I
 
 
 def run_crawl(config: CrawlConfig, db_path: str | Path, log_level: str = "INFO",
-              model: str | None = None) -> int | None:
+              model: str | None = None, time_budget: float | None = None,
+              log_file: str | None = None) -> int | None:
     """Crawl every source into ``db_path``; returns the crawl_runs id.
 
     Blocks until the crawl ends. Twisted's reactor cannot be restarted, so
     this runs once per process (`kb crawl` is one process per run).
     """
-    process = CrawlerProcess(crawl_settings(config, db_path, log_level, model))
+    process = CrawlerProcess(crawl_settings(config, db_path, log_level, model, time_budget, log_file))
     crawler = process.create_crawler(ArticlesSpider)
     process.crawl(crawler, config=config)
     process.start()

@@ -26,23 +26,26 @@ class EmbedReport:
     encoded: int
     dropped: int  # vectors from another model, removed
     seconds: float
+    left: int = 0  # passages left for the next run when the deadline came
 
     def summary(self) -> str:
         rate = self.encoded / self.seconds if self.seconds else 0.0
         dropped = f", dropped {self.dropped} vectors of another model" if self.dropped else ""
-        return f"embedded {self.encoded} passages with {self.model} in {self.seconds:.1f}s ({rate:.1f}/s){dropped}"
+        left = f", {self.left} left for the next run (time budget)" if self.left else ""
+        return (f"embedded {self.encoded} passages with {self.model} in {self.seconds:.1f}s "
+                f"({rate:.1f}/s){dropped}{left}")
 
 
 class Progress:
     """A tqdm bar (rate and ETA) on a terminal; a plain line every few seconds otherwise."""
 
-    def __init__(self, total: int, stream=None, interval: float = 10.0):
-        self.total, self.done = total, 0
+    def __init__(self, total: int, stream=None, interval: float = 10.0, enabled: bool = True):
+        self.total, self.done, self.enabled = total, 0, enabled
         self.stream = stream or sys.stderr
         self.interval = interval
         self.started = self.last = time.monotonic()
         self.bar = None
-        if self.stream.isatty() and total:
+        if enabled and self.stream.isatty() and total:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, unit="passage", desc="embedding", file=self.stream)
@@ -53,7 +56,7 @@ class Progress:
             self.bar.update(n)
             return
         now = time.monotonic()
-        if now - self.last >= self.interval or self.done == self.total:
+        if self.enabled and (now - self.last >= self.interval or self.done == self.total):
             self.last = now
             rate = self.done / max(now - self.started, 1e-9)
             eta = (self.total - self.done) / rate if rate else 0
@@ -66,8 +69,12 @@ class Progress:
 
 
 def embed_pending(db_path: str | Path, embedder: Embedder, batch_size: int = BATCH_SIZE,
-                  progress_stream=None) -> EmbedReport:
-    """Encode every passage lacking a vector for ``embedder``'s model, and update the indexes."""
+                  progress_stream=None, deadline: float | None = None, progress: bool = True) -> EmbedReport:
+    """Encode every passage lacking a vector for ``embedder``'s model, and update the indexes.
+
+    With a ``deadline`` (time.monotonic()), stops between batches once it has
+    passed; what is left is picked up by the next run.
+    """
     started = time.monotonic()
     db = storage.open_db(db_path)
     try:
@@ -75,9 +82,12 @@ def embed_pending(db_path: str | Path, embedder: Embedder, batch_size: int = BAT
         pending = storage.passages_to_embed(db, embedder.name)
         # Longest first: batches of similar length pad less, and the ETA is pessimistic, not rosy.
         pending.sort(key=lambda row: len(row["text"]), reverse=True)
-        progress = Progress(len(pending), progress_stream)
+        bar = Progress(len(pending), progress_stream, enabled=progress)
+        encoded = 0
         try:
             for i in range(0, len(pending), batch_size):
+                if deadline is not None and time.monotonic() > deadline:
+                    break
                 batch = pending[i:i + batch_size]
                 vectors = embedder.encode([row["text"] for row in batch])
                 storage.save_embeddings(
@@ -85,13 +95,14 @@ def embed_pending(db_path: str | Path, embedder: Embedder, batch_size: int = BAT
                     [(row["id"], row["content_hash"], vector.astype("<f4").tobytes())
                      for row, vector in zip(batch, vectors)],
                 )
-                progress.update(len(batch))
+                encoded += len(batch)
+                bar.update(len(batch))
         finally:
-            progress.close()
+            bar.close()
         AnnIndex(db_path, embedder.dimensions).sync(db)
     finally:
         db.close()
-    return EmbedReport(embedder.name, len(pending), dropped, time.monotonic() - started)
+    return EmbedReport(embedder.name, encoded, dropped, time.monotonic() - started, len(pending) - encoded)
 
 
 def resolve_model(db_path: str | Path, requested: str | None = None) -> str:

@@ -36,6 +36,14 @@ class AnalyzeReport:
                 f"{stances}")
 
 
+def check_config(people_path: str | Path = DEFAULT_PEOPLE_FILE, topics_path: str | Path = DEFAULT_TOPICS_FILE,
+                 stances_path: str | Path = DEFAULT_STANCES_FILE) -> None:
+    """Load the three hand-edited files; YamlFileError (naming file and line) if one is wrong."""
+    load_people(people_path)
+    load_topics(topics_path)
+    load_stances(stances_path)
+
+
 def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
             topics_path: str | Path = DEFAULT_TOPICS_FILE,
             stances_path: str | Path = DEFAULT_STANCES_FILE) -> AnalyzeReport:

@@ -1,8 +1,9 @@
 """The `kb` command line: a thin layer over crawler.run, kb.storage and kb.serve.
 
 Exit codes: 0 success; 1 the work ran but did not complete (a crawl that was
-interrupted or failed, an input that could not be extracted); 2 bad usage or
-configuration (nothing was done).
+cut short or interrupted, a source that failed entirely, an input that could
+not be extracted); 2 bad usage or configuration (nothing was done); 3 another
+crawl holds the database's lock (nothing was done).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,6 +24,9 @@ from .serve import ServeError, serve as serve_datasette
 
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
+EXIT_LOCKED = 3
+# With embedding after it, the crawl gets this share of --time-budget.
+CRAWL_SHARE_OF_BUDGET = 0.8
 FETCH_MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -49,36 +54,77 @@ MODEL_HELP = ("Sentence-transformers model name or local directory (default: the
 @click.option("--model", default=None, help=MODEL_HELP)
 @click.option("--people", "people_path", default=str(DEFAULT_PEOPLE_FILE), show_default="people.yml",
               type=click.Path(dir_okay=False), help="The curated list of people.")
+@click.option("--time-budget", type=click.FloatRange(min=1), default=None,
+              help="Seconds the whole run may take; a crawl cut short exits 1 and the next run goes on.")
+@click.option("--quiet", is_flag=True, help="Print nothing unless the run did not complete (for cron).")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+              help="Append the crawl's log and its summary to this file.")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, people_path: str,
-          log_level: str) -> None:
-    """Crawl the sources and store every article in the database, then embed new passages."""
+          time_budget: float | None, quiet: bool, log_file: str | None, log_level: str) -> None:
+    """Crawl the sources, store every article, embed new passages and analyze them.
+
+    Exit status: 0 completed; 1 cut short, interrupted, or a source failed
+    entirely; 2 bad configuration; 3 another crawl holds the database's lock.
+    """
     from crawler.run import run_crawl
     from crawler.sources import SourcesError, load_sources
     from embeddings.embed import resolve_model
 
+    from .analyze import check_config
+    from .yamlfile import YamlFileError
+
+    started = time.monotonic()
     try:
         config = load_sources(sources_path)
-        load_people(people_path)
-    except (SourcesError, PeopleError) as e:
+        check_config(people_path)
+    except (SourcesError, YamlFileError) as e:
         fail(str(e))
     try:
         storage.open_db(db_path).close()
     except storage.StorageError as e:
         fail(str(e))
-    model = resolve_model(db_path, model)
-    run_id = run_crawl(config, db_path, log_level=log_level.upper(), model=model)
-    db = storage.open_db(db_path)
-    run = db["crawl_runs"].get(run_id) if run_id else None
-    if run is None:
-        fail("the crawl did not start (see the log above)", EXIT_INCOMPLETE)
-    click.echo(run_summary(run), err=True)
-    if not no_embed:
-        run_embed(db_path, model)
-    run_analyze(db_path, people_path)  # after embedding: stances use the vectors
-    if run["status"] != "completed":
+    try:
+        with storage.writer_lock(db_path):
+            model = resolve_model(db_path, model)
+            crawl_budget = time_budget * (1.0 if no_embed else CRAWL_SHARE_OF_BUDGET) if time_budget else None
+            # With a log file Scrapy writes there, not to the terminal: keep the full log.
+            scrapy_level = "ERROR" if quiet and not log_file else log_level.upper()
+            run_id = run_crawl(config, db_path, log_level=scrapy_level,
+                               model=model, time_budget=crawl_budget, log_file=log_file)
+            run = storage.open_db(db_path)["crawl_runs"].get(run_id) if run_id else None
+            if run is None:
+                fail("the crawl did not start (see the log above)", EXIT_INCOMPLETE)
+            lines = [run_summary(run)]
+            problems = [f"source '{name}' failed entirely" for name in failed_sources(run, config)]
+            if run["status"] != "completed":
+                problems.insert(0, f"the crawl was {run['status']}")
+            if not no_embed:
+                deadline = started + time_budget if time_budget else None
+                lines.append(run_embed(db_path, model, deadline=deadline, progress=not quiet))
+            lines.append(run_analyze(db_path, people_path))  # after embedding: stances use the vectors
+    except storage.LockedError as e:
+        fail(str(e), EXIT_LOCKED)
+    lines += [f"problem: {p}" for p in problems]
+    if log_file:
+        with open(log_file, "a", encoding="utf-8") as log:
+            log.write("".join(f"{storage.now()} [kb] {line}\n" for line in lines))
+    if problems or not quiet:
+        for line in lines:
+            click.echo(line, err=True)
+    if problems:
         sys.exit(EXIT_INCOMPLETE)
+
+
+def failed_sources(run: dict, config) -> list[str]:
+    """Sources of which every page this run tried failed."""
+    counts = json.loads(run["per_source"] or "{}")
+    return [
+        s.name for s in config.sources
+        if counts.get(s.name, {}).get("failed") and not any(
+            counts[s.name].get(k) for k in ("new", "changed", "unchanged"))
+    ]
 
 
 @cli.command("analyze")
@@ -89,16 +135,15 @@ def analyze_command(db_path: str, people_path: str) -> None:
     """People, republished copies, quotations with speakers, math topics and stances."""
     if not Path(db_path).is_file():
         fail(f"{db_path}: database not found")
-    run_analyze(db_path, people_path)
+    click.echo(run_analyze(db_path, people_path), err=True)
 
 
-def run_analyze(db_path: str, people_path: str) -> None:
+def run_analyze(db_path: str, people_path: str) -> str:
     from .analyze import analyze
-
     from .yamlfile import YamlFileError
 
     try:
-        click.echo(analyze(db_path, people_path).summary(), err=True)
+        return analyze(db_path, people_path).summary()
     except YamlFileError as e:  # people.yml, topics.yml or stances.yml
         fail(str(e))
 
@@ -159,10 +204,10 @@ def embed(db_path: str, model: str | None, rebuild_index: bool) -> None:
         except storage.StorageError as e:
             fail(str(e))
         return
-    run_embed(db_path, resolve_model(db_path, model))
+    click.echo(run_embed(db_path, resolve_model(db_path, model)), err=True)
 
 
-def run_embed(db_path: str, model: str) -> None:
+def run_embed(db_path: str, model: str, deadline: float | None = None, progress: bool = True) -> str:
     from embeddings.embed import embed_pending
     from embeddings.model import ModelError, get_embedder
 
@@ -170,7 +215,7 @@ def run_embed(db_path: str, model: str) -> None:
         embedder = get_embedder(model)
     except ModelError as e:
         fail(str(e))
-    click.echo(embed_pending(db_path, embedder).summary(), err=True)
+    return embed_pending(db_path, embedder, deadline=deadline, progress=progress).summary()
 
 
 @cli.command("search")

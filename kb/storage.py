@@ -8,8 +8,11 @@ run that always ends with an honest status.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -30,6 +33,37 @@ DOCUMENT_FIELDS = ("title", "author", "published", "site_name", "language", "des
 
 class StorageError(Exception):
     """The database file cannot be opened or is not a knowledge base."""
+
+
+class LockedError(StorageError):
+    """Another process holds the database's writer lock."""
+
+
+@contextlib.contextmanager
+def writer_lock(db_path: str | Path):
+    """Hold ``DB.lock`` for the duration of a crawl, so overlapping runs cannot both write.
+
+    flock is released by the kernel when the process dies, even by SIGKILL:
+    a stale lock file never blocks the next run.
+    """
+    lock_path = Path(f"{db_path}.lock")
+    handle = open(lock_path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise LockedError(f"{db_path}: another crawl is running (lock {lock_path} held by {holder})") from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {now()}\n")
+        handle.flush()
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
 
 
 def now() -> str:

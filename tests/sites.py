@@ -7,6 +7,7 @@ crawler did and did not fetch.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
@@ -19,6 +20,7 @@ class Page:
     status: int = 200
     content_type: str = "text/html; charset=utf-8"
     headers: dict = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering: a slow site
 
     def encoded(self, base_url: str) -> bytes:
         body = self.body.encode("utf-8") if isinstance(self.body, str) else self.body
@@ -46,6 +48,8 @@ class RoutedSite(BackgroundServer):
             def do_GET(self):
                 site.requests.append(self.path)
                 page = site.routes.get(self.path.split("#")[0]) or Page("not found", 404, "text/plain")
+                if page.delay:
+                    time.sleep(page.delay)
                 body = page.encoded(site.base_url)
                 self.send_response(page.status)
                 self.send_header("Content-Type", page.content_type)
