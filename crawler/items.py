@@ -18,6 +18,8 @@ class Article:
     description: str | None
     text: str
     links: list  # [{start, end, url}]: links kept in the main text, by offset
+    etag: str | None = None  # validators for the next run's conditional request
+    last_modified: str | None = None
 
 
 @dataclass
@@ -27,3 +29,13 @@ class FetchFailure:
     source: str | None
     url: str
     reason: str
+
+
+@dataclass
+class Revisit:
+    """A known page that did not need storing: 'unchanged' (304) or 'gone' (404/410)."""
+
+    source: str | None
+    url: str
+    outcome: str
+    reason: str  # the HTTP status, recorded as a failure if the page was never stored

@@ -16,7 +16,7 @@ from embeddings.chunking import split_passages
 from embeddings.model import load_token_counter
 from kb import storage
 
-from .items import Article, FetchFailure
+from .items import Article, FetchFailure, Revisit
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,19 @@ class StoragePipeline:
             self.store_article(item)
         elif isinstance(item, FetchFailure):
             self.store_failure(item)
+        elif isinstance(item, Revisit):
+            self.store_revisit(item)
         return item
+
+    def store_revisit(self, revisit: Revisit) -> None:
+        """304: nothing to extract or store. 404/410: a stored page is marked gone, never deleted."""
+        mark = storage.mark_unchanged if revisit.outcome == "unchanged" else storage.mark_gone
+        if mark(self.db, revisit.url):
+            self.count(revisit.source, revisit.outcome)
+        elif revisit.outcome == "gone":
+            self.store_failure(FetchFailure(revisit.source, revisit.url, revisit.reason))
+        else:
+            self.count(revisit.source, "unchanged")  # 304 for a page stored under another URL
 
     def store_article(self, article: Article) -> None:
         try:
@@ -82,7 +94,7 @@ class StoragePipeline:
         counts = {
             "fetched": stats.get_value("downloader/response_count", 0),
             "skipped": stats.get_value("robotstxt/forbidden", 0),
-            **{k: self.counts[k] for k in ("new", "changed", "unchanged", "failed")},
+            **{k: self.counts[k] for k in ("new", "changed", "unchanged", "gone", "failed")},
         }
         for source, source_counts in sorted(self.per_source.items()):
             logger.info("source %s: %s", source, _format_counts(source_counts))
@@ -95,4 +107,4 @@ class StoragePipeline:
 
 
 def _format_counts(counts: Counter) -> str:
-    return ", ".join(f"{counts[k]} {k}" for k in ("new", "changed", "unchanged", "failed"))
+    return ", ".join(f"{counts[k]} {k}" for k in ("new", "changed", "unchanged", "gone", "failed"))

@@ -123,7 +123,7 @@ def failed_sources(run: dict, config) -> list[str]:
     return [
         s.name for s in config.sources
         if counts.get(s.name, {}).get("failed") and not any(
-            counts[s.name].get(k) for k in ("new", "changed", "unchanged"))
+            counts[s.name].get(k) for k in ("new", "changed", "unchanged", "gone"))
     ]
 
 
@@ -258,7 +258,7 @@ def search_command(query: str, db_path: str, mode: str, limit: int, rrf_k: float
 
 
 def run_summary(run: dict) -> str:
-    counts = ", ".join(f"{run[k]} {k}" for k in ("fetched", "new", "changed", "unchanged", "failed", "skipped"))
+    counts = ", ".join(f"{run[k]} {k}" for k in ("fetched", "new", "changed", "unchanged", "gone", "failed", "skipped"))
     return f"crawl run {run['id']} {run['status']} in {run['duration_s']:.1f}s: {counts}"
 
 

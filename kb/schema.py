@@ -244,6 +244,27 @@ def m006_document_links(db: Database) -> None:
     db["documents"].add_column("links", str)  # JSON [{start, end, url}] of links in the main text
 
 
+@migrations()
+def m007_incremental_crawling(db: Database) -> None:
+    db["documents"].add_column("etag", str)  # HTTP validators of the last fetch, for conditional requests
+    db["documents"].add_column("last_modified", str)
+    db["crawl_runs"].add_column("gone", int, not_null_default=0)
+    db["revisions"].create(
+        {
+            "id": int,
+            "document_id": int,
+            "title": str,
+            "text": str,
+            "content_hash": str,
+            "version_of": str,  # when this version was first stored (its last_changed)
+            "replaced_at": str,  # when a newer version replaced it
+        },
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["revisions"].create_index(["document_id"])
+
+
 def apply(db: Database) -> None:
     """Bring a database up to the current schema (a no-op when it is current)."""
     migrations.apply(db)

@@ -177,6 +177,8 @@ def save_document(
             "source": document.get("source"),
             "last_fetched": timestamp,
             "status": "ok",
+            "etag": document.get("etag"),
+            "last_modified": document.get("last_modified"),
         }
         if existing and existing["content_hash"] == digest:
             db["documents"].update(existing["id"], fetch)
@@ -194,12 +196,46 @@ def save_document(
         }
         if existing:
             document_id = existing["id"]
+            db.execute(
+                "insert into revisions (document_id, title, text, content_hash, version_of, replaced_at) "
+                "select id, title, text, content_hash, last_changed, ? from documents where id = ?",
+                [timestamp, document_id],
+            )
             db["documents"].update(document_id, record)
         else:
             record["first_seen"] = timestamp
             document_id = db["documents"].insert(record).last_pk
         _save_passages(db, document_id, text, spans)
         return "changed" if existing else "new"
+
+
+def fetch_validators(db: Database) -> dict[str, dict]:
+    """{fetched URL: {"etag", "last_modified"}} of the documents that have any, for conditional requests."""
+    return {
+        row["fetched_url"]: {"etag": row["etag"], "last_modified": row["last_modified"]}
+        for row in db.query(
+            "select fetched_url, etag, last_modified from documents "
+            "where status = 'ok' and (etag is not null or last_modified is not null)")
+    }
+
+
+def mark_unchanged(db: Database, fetched_url: str) -> bool:
+    """A 304 Not Modified: only last_fetched changes. False when no document has that URL."""
+    with db.atomic():
+        cursor = db.execute(
+            "update documents set last_fetched = ? where fetched_url = ? or url = ?",
+            [now(), fetched_url, fetched_url])
+    return cursor.rowcount > 0
+
+
+def mark_gone(db: Database, fetched_url: str) -> bool:
+    """A page that now answers 404/410: its document stays, with status 'gone'.
+    False when no document has that URL."""
+    with db.atomic():
+        cursor = db.execute(
+            "update documents set status = 'gone', last_fetched = ? where (fetched_url = ? or url = ?) and status != 'gone'",
+            [now(), fetched_url, fetched_url])
+    return cursor.rowcount > 0
 
 
 def _save_passages(db: Database, document_id: int, text: str, spans: Sequence[tuple[int, int]]) -> None:

@@ -42,6 +42,7 @@ class RoutedSite(BackgroundServer):
     def __init__(self, routes: dict[str, Page]):
         self.routes = routes
         self.requests: list[str] = []
+        self.request_headers: list[dict] = []
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -50,6 +51,15 @@ class RoutedSite(BackgroundServer):
                 page = site.routes.get(self.path.split("#")[0]) or Page("not found", 404, "text/plain")
                 if page.delay:
                     time.sleep(page.delay)
+                site.request_headers.append(dict(self.headers))
+                # RFC 9110: If-None-Match, when sent, decides; If-Modified-Since only without it.
+                etag, modified = page.headers.get("ETag"), page.headers.get("Last-Modified")
+                if_none_match, if_modified = self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since")
+                if (if_none_match is not None and if_none_match == etag) or (
+                        if_none_match is None and modified and if_modified == modified):
+                    self.send_response(304)
+                    self.end_headers()
+                    return
                 body = page.encoded(site.base_url)
                 self.send_response(page.status)
                 self.send_header("Content-Type", page.content_type)

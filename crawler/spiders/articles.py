@@ -29,8 +29,10 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
 
+from kb import storage
+
 from ..extract import ExtractionError, extract_article
-from ..items import Article, FetchFailure
+from ..items import Article, FetchFailure, Revisit
 from ..sources import CrawlConfig, Source
 
 
@@ -44,8 +46,21 @@ class ArticlesSpider(scrapy.Spider):
         self.link_extractors = {s.name: LinkExtractor(deny=s.deny, unique=True) for s in config.sources}
 
     async def start(self):
+        self.validators = self.load_validators()
         for request in self.start_requests_for_config():
             yield request
+
+    def load_validators(self) -> dict[str, dict]:
+        """ETag / Last-Modified of pages stored by earlier runs: cross-run state lives in SQLite."""
+        path = self.settings.get("KB_DB_PATH")
+        try:
+            db = storage.connect(path)
+        except storage.StorageError:
+            return {}
+        try:
+            return storage.fetch_validators(db)
+        finally:
+            db.close()
 
     def start_requests_for_config(self) -> Iterator[scrapy.Request]:
         robots_hosts: dict[str, list[str]] = {}
@@ -74,10 +89,18 @@ class ArticlesSpider(scrapy.Spider):
     # -- requests -------------------------------------------------------
 
     def page_request(self, url: str, source: Source, depth: int, dont_filter: bool = False) -> scrapy.Request:
+        """A page request, conditional when an earlier run stored the page with validators."""
+        headers = {}
+        known = getattr(self, "validators", {}).get(canonicalize_url(url))
+        if known and known["etag"]:
+            headers["If-None-Match"] = known["etag"]
+        if known and known["last_modified"]:
+            headers["If-Modified-Since"] = known["last_modified"]
         return scrapy.Request(
             url,
             self.parse_page,
             errback=self.on_error,
+            headers=headers,
             meta={"kb_source": source.name, "kb_depth": depth},
             dont_filter=dont_filter,
         )
@@ -180,10 +203,21 @@ class ArticlesSpider(scrapy.Spider):
         # A page may name its canonical URL, but only within its own source's hosts.
         canonical = canonicalize_url(fields.pop("url"))
         url = canonical if source.owns(canonical) else fetched_url
-        return Article(source=source.name, url=url, fetched_url=fetched_url, **fields)
+        return Article(
+            source=source.name, url=url, fetched_url=fetched_url, **fields,
+            etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"),
+        )
 
     def on_error(self, failure: Failure):
         request = failure.request
+        source = request.meta.get("kb_source") or request.meta.get("kb_sources", [None])[0]
+        if failure.check(HttpError) and failure.value.response.status == 304:
+            yield Revisit(source, canonicalize_url(request.url), "unchanged", "HTTP 304")
+            return
+        if failure.check(HttpError) and failure.value.response.status in (404, 410) and "kb_source" in request.meta:
+            status = failure.value.response.status
+            yield Revisit(source, canonicalize_url(request.url), "gone", f"HTTP {status}")  # stored before?
+            return
         if failure.check(HttpError):
             reason = f"HTTP {failure.value.response.status}"
         elif failure.check(IgnoreRequest):
@@ -192,5 +226,9 @@ class ArticlesSpider(scrapy.Spider):
             return
         else:
             reason = f"{failure.type.__name__}: {failure.getErrorMessage()}".strip()
-        source = request.meta.get("kb_source") or request.meta.get("kb_sources", [None])[0]
         yield FetchFailure(source, request.url, reason)
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
