@@ -283,7 +283,10 @@ def _year(published: str | None) -> int | None:
 
 
 def start_run(db: Database, sources_file: str) -> int:
+    """Open a crawl_runs row. Called under the writer lock, so a row still
+    'running' belongs to a run that was killed: it is marked so."""
     with db.atomic():
+        db.execute("update crawl_runs set status = 'killed' where status = 'running'")
         return db["crawl_runs"].insert(
             {"started": now(), "status": "running", "sources_file": sources_file}
         ).last_pk
