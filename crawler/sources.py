@@ -13,6 +13,7 @@ with the file name and line before a single request is sent::
         allow: ['/the-batch/[^/]+/$']   # URL regexes for article pages
         deny: ['/tag/']     # URL regexes never fetched
         max_depth: 2        # link hops from a start URL, sitemap or feed entry
+        max_pages: 500      # pages fetched per run at most (start URLs always are)
         robots_sitemaps: true   # also read the sitemaps robots.txt announces
 """
 
@@ -28,10 +29,11 @@ from kb.yamlfile import Mapping as _Mapping, Sequence as _Sequence, load_yaml, u
 DEFAULT_USER_AGENT = "math-ml-kb/0.1 (research crawler; set user_agent in the sources file)"
 DEFAULT_DOWNLOAD_DELAY = 1.0
 DEFAULT_MAX_DEPTH = 2
+DEFAULT_MAX_PAGES = 1000
 
 TOP_LEVEL_KEYS = ("sources", "user_agent", "download_delay")
 SOURCE_KEYS = (
-    "name", "start_urls", "sitemaps", "feeds", "allow", "deny", "max_depth", "robots_sitemaps",
+    "name", "start_urls", "sitemaps", "feeds", "allow", "deny", "max_depth", "max_pages", "robots_sitemaps",
 )
 URL_LIST_KEYS = ("start_urls", "sitemaps", "feeds")
 REGEX_LIST_KEYS = ("allow", "deny")
@@ -53,6 +55,7 @@ class Source:
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     max_depth: int = DEFAULT_MAX_DEPTH
+    max_pages: int = DEFAULT_MAX_PAGES
     robots_sitemaps: bool = True
     _allow_re: tuple[re.Pattern, ...] = field(default=(), repr=False, compare=False)
     _deny_re: tuple[re.Pattern, ...] = field(default=(), repr=False, compare=False)
@@ -196,6 +199,11 @@ class _Checker:
             if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
                 raise self.fail(entry.key_lines["max_depth"], f"source '{name}': 'max_depth' must be a whole number >= 0")
             fields["max_depth"] = depth
+        if "max_pages" in entry:
+            pages = entry["max_pages"]
+            if isinstance(pages, bool) or not isinstance(pages, int) or pages < 1:
+                raise self.fail(entry.key_lines["max_pages"], f"source '{name}': 'max_pages' must be a whole number >= 1")
+            fields["max_pages"] = pages
         if "robots_sitemaps" in entry:
             if not isinstance(entry["robots_sitemaps"], bool):
                 raise self.fail(entry.key_lines["robots_sitemaps"], f"source '{name}': 'robots_sitemaps' must be true or false")

@@ -265,6 +265,11 @@ def m007_incremental_crawling(db: Database) -> None:
     db["revisions"].create_index(["document_id"])
 
 
+@migrations()
+def m008_source_max_pages(db: Database) -> None:
+    db["sources"].add_column("max_pages", int)
+
+
 def apply(db: Database) -> None:
     """Bring a database up to the current schema (a no-op when it is current)."""
     migrations.apply(db)

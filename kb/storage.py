@@ -142,6 +142,7 @@ def save_sources(db: Database, sources: Iterable) -> None:
                     "allow": json.dumps(list(s.allow)),
                     "deny": json.dumps(list(s.deny)),
                     "max_depth": s.max_depth,
+                    "max_pages": s.max_pages,
                     "robots_sitemaps": int(s.robots_sitemaps),
                     "last_crawled": timestamp,
                 },

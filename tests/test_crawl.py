@@ -186,3 +186,17 @@ def test_nothing_stored_is_lost_when_the_site_breaks(tmp_path):
     assert list(db.query("select url, text, content_hash from documents order by url")) == before
     last = db.execute("select failed, new, changed from crawl_runs order by id desc limit 1").fetchone()
     assert last == (1, 0, 0)  # the start page failed; nothing else was reached
+
+
+def test_max_pages_caps_a_source_but_start_urls_always_go_out(tmp_path):
+    articles = {f"/articles/{i}.html": html_page(f"Article {i}", PARAGRAPH) for i in range(20)}
+    routes = {"/": html_page("Home", "Index.", links=tuple(articles)), **articles}
+    with RoutedSite(routes) as site:
+        yaml = sources_for(site, max_pages=5) + f"    start_urls: ['{site.base_url}/', '{site.base_url}/articles/19.html']\n"
+        yaml = yaml.replace(f"    start_urls: ['{site.base_url}/']\n", "", 1)
+        result = crawl(yaml, tmp_path / "kb.db", tmp_path)
+        fetched = [p for p in site.requests if p.startswith("/articles/")]
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "/articles/19.html" in fetched  # listed start URL
+    assert len(fetched) == 4  # 5 pages in all: the two start URLs and three found by links
+    assert sqlite_utils.Database(tmp_path / "kb.db")["documents"].count == 4

@@ -64,6 +64,7 @@ def test_repository_default_sources_file_is_valid():
         ("sources:\n  - name: a\n    start_urls: http://x.org/\n", 3, "must be a list"),
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    allow:\n      - '('\n", 5, "not a valid regex"),
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    max_depth: -1\n", 4, "max_depth"),
+        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    max_pages: 0\n", 4, "max_pages"),
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n  - name: a\n    start_urls: [http://y.org/]\n", 4, "duplicate source name"),
         ("sources:\n  - name: a\n", 2, "needs at least one of start_urls"),
         ("sources:\n  - start_urls: [http://x.org/]\n", 2, "needs a 'name'"),

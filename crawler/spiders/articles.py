@@ -44,6 +44,7 @@ class ArticlesSpider(scrapy.Spider):
         self.config = config
         self.allowed_domains = sorted(config.hostnames)
         self.link_extractors = {s.name: LinkExtractor(deny=s.deny, unique=True) for s in config.sources}
+        self.pages_requested: dict[str, int] = {}
 
     async def start(self):
         self.validators = self.load_validators()
@@ -88,8 +89,16 @@ class ArticlesSpider(scrapy.Spider):
 
     # -- requests -------------------------------------------------------
 
-    def page_request(self, url: str, source: Source, depth: int, dont_filter: bool = False) -> scrapy.Request:
-        """A page request, conditional when an earlier run stored the page with validators."""
+    def page_request(self, url: str, source: Source, depth: int, dont_filter: bool = False) -> scrapy.Request | None:
+        """A page request, conditional when an earlier run stored the page with validators.
+
+        None once the source has used up its max_pages (start URLs always go out).
+        """
+        pages = self.pages_requested.get(source.name, 0)
+        if pages >= source.max_pages and not dont_filter:
+            self.crawler.stats.inc_value("kb/skipped_max_pages")
+            return None
+        self.pages_requested[source.name] = pages + 1
         headers = {}
         known = getattr(self, "validators", {}).get(canonicalize_url(url))
         if known and known["etag"]:
@@ -116,7 +125,9 @@ class ArticlesSpider(scrapy.Spider):
             for name in source_names:
                 source = self.config.source(name)
                 if source.is_article(url):
-                    yield self.page_request(url, source, depth=0)
+                    request = self.page_request(url, source, depth=0)
+                    if request is not None:
+                        yield request
                     break
 
     # -- callbacks ------------------------------------------------------
@@ -190,8 +201,9 @@ class ArticlesSpider(scrapy.Spider):
         depth = response.meta["kb_depth"]
         if depth < source.max_depth:
             for link in self.link_extractors[source.name].extract_links(response):
-                if source.owns(link.url):
-                    yield self.page_request(link.url, source, depth + 1)
+                request = self.page_request(link.url, source, depth + 1) if source.owns(link.url) else None
+                if request is not None:
+                    yield request
 
     def article_or_failure(self, response: HtmlResponse, source: Source) -> Article | FetchFailure:
         content_language = response.headers.get("Content-Language", b"").decode("latin-1") or None
