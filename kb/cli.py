@@ -240,8 +240,12 @@ def search_command(query: str, db_path: str, mode: str, limit: int, rrf_k: float
         fail("empty query")
     if not Path(db_path).is_file():
         fail(f"{db_path}: database not found")
-    if mode != "keyword" and not storage.embedding_models(storage.connect(db_path)):
-        fail(f"no passage has a vector yet: run `kb embed --db {db_path}` (or use --mode keyword)")
+    if mode != "keyword":
+        db = storage.connect(db_path)
+        has_vectors = bool(storage.embedding_models(db))
+        db.close()
+        if not has_vectors:
+            fail(f"no passage has a vector yet: run `kb embed --db {db_path}` (or use --mode keyword)")
     try:
         rows = search(db_path, query, mode, limit, rrf_k, keyword_weight, semantic_weight, metadata_path)
     except (SearchError, ServeError, storage.StorageError) as e:

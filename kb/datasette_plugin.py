@@ -20,10 +20,9 @@ from datasette import hookimpl
 from markupsafe import Markup, escape
 
 from embeddings.search import SemanticSearch
-from kb import sqlfunctions, storage
+from kb import DATABASE_NAME, sqlfunctions, storage
 
 logger = logging.getLogger(__name__)
-DATABASE_NAME = "kb"
 SNIPPET_COLUMNS = {"snippet"}
 _MARKED = re.compile(r"\*\*(.+?)\*\*", re.S)
 _searches: dict[str, SemanticSearch] = {}

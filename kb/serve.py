@@ -13,7 +13,7 @@ import uvicorn
 import yaml
 from datasette.app import Database, Datasette
 
-DATABASE_NAME = "kb"
+from . import DATABASE_NAME
 DEFAULT_METADATA = Path(__file__).resolve().parent.parent / "metadata.yml"
 
 
