@@ -7,8 +7,10 @@ and an affiliation. Mistakes in the file are reported with its line.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .yamlfile import YamlFileError, read_list_file
@@ -51,6 +53,12 @@ class Directory:
         for person in self.people:
             for alias in (person.name, *person.aliases):
                 self._by_key.setdefault(fold(alias), person)
+
+    @cached_property
+    def names_pattern(self) -> str:
+        """Regex alternation of every name and alias, longest first ('(?!)' matches nothing)."""
+        names = sorted({a for p in self.people for a in (p.name, *p.aliases)}, key=len, reverse=True)
+        return "|".join(re.escape(n) for n in names) or "(?!)"
 
     def find(self, mention: str) -> Person | None:
         return self._by_key.get(fold(mention)) if mention else None

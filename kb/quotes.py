@@ -143,14 +143,11 @@ _CANDIDATE = re.compile(r"(?<![\w’'])[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){1,2}(?![
 def _mentions(text: str, directory: Directory) -> list[_Mention]:
     """People named in the text: people.yml names and aliases, then other
     capitalised two- or three-word names (new people, for pronouns to find)."""
-    names = sorted({a for p in directory.people for a in (p.name, *p.aliases)}, key=len, reverse=True)
     found = []
-    if names:
-        pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)")
-        for m in pattern.finditer(text):
-            person = directory.find(m.group())
-            if person:
-                found.append(_Mention(m.start(), m.end(), m.group(), person))
+    for m in re.finditer(r"(?<!\w)(?:" + directory.names_pattern + r")(?!\w)", text):
+        person = directory.find(m.group())
+        if person:
+            found.append(_Mention(m.start(), m.end(), m.group(), person))
     taken = [(m.start, m.end) for m in found]
     for m in _CANDIDATE.finditer(text):
         name, start = _strip_title(m.group(), m.start())
@@ -229,7 +226,7 @@ def _attribute(quote: Quote, text: str, p_start: int, p_end: int, mentions, dire
         if m and _set_speaker(quote, m.group("who"), offset + m.start("who"), m.group("cue"), text, mentions, directory, author, p_start):
             return
     # Looser: a pronoun or a known person a few words before the verb ("I’ve sometimes said, “").
-    loose = rf"\b(?P<who>{_PRONOUN}|{_known(directory)})(?:[’'](?:ve|d|ll))?\s+(?:\w+\s+){{1,3}}?(?P<cue>{_VERB})\b[^“\"]{{0,40}}[,:]?\s*$"
+    loose = rf"\b(?P<who>{_PRONOUN}|{directory.names_pattern})(?:[’'](?:ve|d|ll))?\s+(?:\w+\s+){{1,3}}?(?P<cue>{_VERB})\b[^“\"]{{0,40}}[,:]?\s*$"
     m = re.search(loose, before)
     if m and _set_speaker(quote, m.group("who"), sentence_start + m.start("who"), m.group("cue"), text, mentions, directory, author, p_start):
         return
@@ -301,17 +298,12 @@ def _speaker_of_context(quote, text, p_start, sentence_start, before_end, mentio
             return
 
 
-def _known(directory: Directory) -> str:
-    names = sorted({a for p in directory.people for a in (p.name, *p.aliases)}, key=len, reverse=True)
-    return "|".join(re.escape(n) for n in names) or "(?!)"
-
-
 def _introduced_paragraph(text, intro, following, mentions, directory, author) -> Quote | None:
     """``Let’s see what he has to say:`` followed by an unmarked quotation paragraph."""
     i_start, i_end = intro
     f_start, f_end = following
     intro_text = text[i_start:i_end]
-    m = re.search(rf"\b(?P<who>{_PRONOUN}|{_known(directory)})\s+(?:\w+\s+){{0,3}}?(?P<cue>{_VERB}|has to say|had to say)\b[^:]*:\s*$", intro_text)
+    m = re.search(rf"\b(?P<who>{_PRONOUN}|{directory.names_pattern})\s+(?:\w+\s+){{0,3}}?(?P<cue>{_VERB}|has to say|had to say)\b[^:]*:\s*$", intro_text)
     body = text[f_start:f_end].strip()
     if not m or len(body.split()) < 2 or body.endswith(":") or re.match(r"(Example|Link|From)\b", body):
         return None
