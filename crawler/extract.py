@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin
 
+import codecs
+
 import trafilatura
-from trafilatura.utils import load_html
+from scrapy.utils.python import binary_is_text
+from trafilatura.utils import detect_encoding, load_html
+from w3lib.encoding import read_bom
 
 # Fields every extraction returns, in the order ``kb extract`` prints them.
 FIELDS = ("url", "title", "author", "published", "site_name", "language", "description", "text", "links")
@@ -20,6 +24,52 @@ _LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 
 class ExtractionError(ValueError):
     """The page has nothing we can store; the message is the reason recorded."""
+
+
+def looks_binary(content: str | bytes) -> bool:
+    """True for bytes no HTML page has near its start (NUL and other control
+    characters, Scrapy's test), e.g. an image or archive served as text/html."""
+    head = content[:4096]
+    if isinstance(head, str):
+        return "\x00" in head
+    return read_bom(head)[0] is None and not binary_is_text(head)
+
+
+def decode_html(body: bytes, declared: str | None) -> str:
+    """A page's text, from its bytes and the encoding its headers or meta tag declare.
+
+    Declarations are often wrong. A byte-order mark wins; bytes that are
+    valid UTF-8 are UTF-8 (other encodings almost never produce valid UTF-8
+    by accident), and so are bytes mostly valid as UTF-8, a few broken ones
+    replaced; otherwise the declared encoding if the bytes decode with
+    it, else trafilatura's detection (charset_normalizer), preferring
+    windows-1252 among near-equal guesses as browsers do (WHATWG's default
+    legacy encoding).
+    """
+    bom_encoding, bom = read_bom(body)
+    if bom_encoding:
+        return body[len(bom):].decode(bom_encoding, errors="replace")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    lenient = body.decode("utf-8", errors="replace")
+    damaged = lenient.count("\ufffd")
+    if sum(1 for c in lenient if c > "\x7f") - damaged > damaged:
+        return lenient  # UTF-8 with a few broken bytes: keep it, the damage replaced
+    if declared:
+        try:
+            if codecs.lookup(declared).name != "utf-8":
+                return body.decode(declared)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    guesses = detect_encoding(body)
+    for encoding in (["cp1252"] if "cp1252" in guesses else []) + guesses:
+        try:
+            return body.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return body.decode("utf-8", errors="replace")
 
 
 def extract_article(html: str | bytes, url: str, content_language: str | None = None) -> dict:
@@ -32,8 +82,7 @@ def extract_article(html: str | bytes, url: str, content_language: str | None = 
     """
     if not html or not (html.strip() if isinstance(html, str) else html.strip(b" \t\r\n\x00")):
         raise ExtractionError("empty page")
-    head = html[:2048]
-    if (b"\x00" in head) if isinstance(head, bytes) else ("\x00" in head):
+    if looks_binary(html):
         raise ExtractionError("binary content, not HTML")
     tree = load_html(html)
     if tree is None:

@@ -20,22 +20,38 @@ class Article:
     links: list  # [{start, end, url}]: links kept in the main text, by offset
     etag: str | None = None  # validators for the next run's conditional request
     last_modified: str | None = None
+    body_hash: str | None = None  # of the bytes fetched: the same bytes next run are not re-extracted
 
 
 @dataclass
 class FetchFailure:
-    """A page that could not be fetched or stored; counted as failed with its reason."""
+    """A page that could not be fetched or stored; counted as failed with its reason.
+
+    ``kind`` groups failures for the run's error summary ("HTTP 503",
+    "timeout", "too large"...); ``reason`` says what happened to this URL.
+    """
 
     source: str | None
     url: str
     reason: str
+    kind: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is None:
+            self.kind = self.reason
 
 
 @dataclass
 class Revisit:
-    """A known page that did not need storing: 'unchanged' (304) or 'gone' (404/410)."""
+    """A known page that did not need storing: 'unchanged' or 'gone' (404/410).
+
+    Unchanged is ``confirmed`` by the site (a 304, or the same bytes as last
+    time: the page's last_fetched moves on) or only claimed (a sitemap or
+    feed date older than our copy: nothing was fetched, nothing changes).
+    """
 
     source: str | None
     url: str
     outcome: str
     reason: str  # the HTTP status, recorded as a failure if the page was never stored
+    confirmed: bool = True

@@ -21,7 +21,7 @@ from .items import Article, FetchFailure, Revisit
 logger = logging.getLogger(__name__)
 
 # How Scrapy's close reasons map to crawl_runs.status.
-RUN_STATUS = {"finished": "completed", "shutdown": "interrupted", "closespider_timeout": "interrupted"}
+RUN_STATUS = {"finished": "completed", "shutdown": "interrupted", "time_budget": "interrupted"}
 
 
 class StoragePipeline:
@@ -35,6 +35,7 @@ class StoragePipeline:
         self.count_tokens = load_token_counter(crawler.settings.get("KB_MODEL"))
         self.counts: Counter = Counter()
         self.per_source: dict[str, Counter] = defaultdict(Counter)
+        self.errors: Counter = Counter()  # failures by kind
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -59,7 +60,11 @@ class StoragePipeline:
         return item
 
     def store_revisit(self, revisit: Revisit) -> None:
-        """304: nothing to extract or store. 404/410: a stored page is marked gone, never deleted."""
+        """304 or the same bytes: nothing to extract or store. 404/410: a stored page
+        is marked gone, never deleted. A date that says unchanged: only counted."""
+        if not revisit.confirmed:
+            self.count(revisit.source, revisit.outcome)
+            return
         mark = storage.mark_unchanged if revisit.outcome == "unchanged" else storage.mark_gone
         if mark(self.db, revisit.url):
             self.count(revisit.source, revisit.outcome)
@@ -75,7 +80,7 @@ class StoragePipeline:
             )
         except storage.sqlite3.Error as e:
             logger.error("could not store %s: %s", article.url, e)
-            self.store_failure(FetchFailure(article.source, article.url, f"storage error: {e}"))
+            self.store_failure(FetchFailure(article.source, article.url, f"storage error: {e}", kind="storage error"))
             return
         self.count(article.source, outcome)
         logger.debug("%s %s", outcome, article.url)
@@ -83,7 +88,8 @@ class StoragePipeline:
     def store_failure(self, failure: FetchFailure) -> None:
         logger.warning("failed %s: %s", failure.url, failure.reason)
         self.count(failure.source, "failed")
-        storage.record_failure(self.db, self.run_id, failure.source, failure.url, failure.reason)
+        self.errors[failure.kind] += 1
+        storage.record_failure(self.db, self.run_id, failure.source, failure.url, failure.reason, failure.kind)
 
     def count(self, source: str | None, outcome: str) -> None:
         self.counts[outcome] += 1
@@ -101,7 +107,7 @@ class StoragePipeline:
         status = RUN_STATUS.get(reason, "failed")
         storage.finish_run(
             self.db, self.run_id, status, counts, time.monotonic() - self.started,
-            per_source={k: dict(v) for k, v in self.per_source.items()},
+            per_source={k: dict(v) for k, v in self.per_source.items()}, errors=self.errors,
         )
         self.db.close()
 

@@ -10,6 +10,8 @@ from scrapy.settings import Settings
 from .sources import CrawlConfig
 from .spiders.articles import ArticlesSpider
 
+MIN_DOWNLOAD_DELAY = 0.001
+
 
 def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "INFO",
                    model: str | None = None, time_budget: float | None = None,
@@ -22,12 +24,16 @@ def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "I
         "KB_SOURCES_FILE": config.path,
         "KB_MODEL": model,
         "USER_AGENT": config.user_agent,
-        "DOWNLOAD_DELAY": config.download_delay,
+        # Scrapy sends a host's queued requests all at once when the delay is 0,
+        # beyond CONCURRENT_REQUESTS_PER_DOMAIN (measured with Scrapy 2.19):
+        # a millisecond keeps the per-host limit and is still "no delay".
+        "DOWNLOAD_DELAY": max(config.download_delay, MIN_DOWNLOAD_DELAY),
+        "DOWNLOAD_TIMEOUT": config.download_timeout,
         "AUTOTHROTTLE_START_DELAY": max(config.download_delay, 0.1),
         "LOG_LEVEL": log_level,
     }
     if time_budget:
-        overrides["CLOSESPIDER_TIMEOUT"] = time_budget  # ends as 'closespider_timeout': interrupted
+        overrides["KB_TIME_BUDGET"] = time_budget  # ends as 'time_budget': interrupted
     if log_file:
         overrides.update(LOG_FILE=log_file, LOG_FILE_APPEND=True)
     if config.download_delay == 0:

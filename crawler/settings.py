@@ -21,14 +21,35 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+# Seconds before the first retry, doubled for each next one; a 429/503's
+# Retry-After is honoured up to KB_RETRY_AFTER_MAX (beyond it, try next run).
+KB_RETRY_BACKOFF = 1.0
+KB_RETRY_AFTER_MAX = 120.0
 DOWNLOAD_TIMEOUT = 30
 COOKIES_ENABLED = False
+# No listening sockets on a cron machine: Scrapy's telnet console and its
+# remote-control HTTP server (which runs Python sent to it) stay off.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 
 # Safety limits: a page bigger than this is not an article.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.HostGuardMiddleware": 40,  # before Scrapy's offsite filter (50)
+    "crawler.middlewares.CrawlDelayMiddleware": 110,  # after robots.txt is parsed (100)
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+}
+# Every spelling of a page (tracking parameters, trailing slash...) is one request.
+REQUEST_FINGERPRINTER_CLASS = "crawler.urls.UrlKeyFingerprinter"
+DUPEFILTER_CLASS = "crawler.urls.RedirectLoopDupeFilter"
+
+EXTENSIONS = {"crawler.extensions.TimeBudget": 500}
+# Seconds the crawl may run (`kb crawl --time-budget`); 0: no limit.
+KB_TIME_BUDGET = 0
 
 ITEM_PIPELINES = {"crawler.pipelines.StoragePipeline": 300}
 
@@ -42,6 +63,9 @@ KB_MODEL = None
 # all-MiniLM-L6-v2 reads 256 tokens and silently drops the rest.
 KB_PASSAGE_MAX_TOKENS = 256
 
+# Sitemap and feed dates are hints: a page whose copy is older than this is
+# fetched again whatever its date says.
+KB_REVISIT_AFTER_DAYS = 30
+
 LOG_LEVEL = "INFO"
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

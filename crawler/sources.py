@@ -5,6 +5,7 @@ with the file name and line before a single request is sent::
 
     user_agent: "math-ml-kb (+https://example.org/contact)"   # optional
     download_delay: 1.0                                        # optional, seconds
+    download_timeout: 30                                       # optional, seconds per page
     sources:
       - name: the-batch
         start_urls: [https://www.deeplearning.ai/the-batch/]
@@ -28,10 +29,11 @@ from kb.yamlfile import Mapping as _Mapping, Sequence as _Sequence, load_yaml, u
 
 DEFAULT_USER_AGENT = "math-ml-kb/0.1 (research crawler; set user_agent in the sources file)"
 DEFAULT_DOWNLOAD_DELAY = 1.0
+DEFAULT_DOWNLOAD_TIMEOUT = 30.0
 DEFAULT_MAX_DEPTH = 2
 DEFAULT_MAX_PAGES = 1000
 
-TOP_LEVEL_KEYS = ("sources", "user_agent", "download_delay")
+TOP_LEVEL_KEYS = ("sources", "user_agent", "download_delay", "download_timeout")
 SOURCE_KEYS = (
     "name", "start_urls", "sitemaps", "feeds", "allow", "deny", "max_depth", "max_pages", "robots_sitemaps",
 )
@@ -91,7 +93,18 @@ class CrawlConfig:
     sources: tuple[Source, ...]
     user_agent: str = DEFAULT_USER_AGENT
     download_delay: float = DEFAULT_DOWNLOAD_DELAY
+    download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT
     path: str = "<string>"
+
+    @property
+    def names_contact(self) -> bool:
+        """Whether the User-Agent gives site owners a way to reach us (a URL or an e-mail address)."""
+        return bool(re.search(r"https?://|[\w.+-]+@[\w-]+\.", self.user_agent))
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """Every host (with its port) some source names: the only ones ever fetched."""
+        return frozenset().union(*(s.hosts for s in self.sources))
 
     @property
     def hostnames(self) -> frozenset[str]:
@@ -175,6 +188,11 @@ class _Checker:
             if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
                 raise self.fail(data.key_lines["download_delay"], "'download_delay' must be a number of seconds >= 0")
             options["download_delay"] = float(delay)
+        if "download_timeout" in data:
+            timeout = data["download_timeout"]
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+                raise self.fail(data.key_lines["download_timeout"], "'download_timeout' must be a number of seconds > 0")
+            options["download_timeout"] = float(timeout)
         return CrawlConfig(sources=tuple(sources), path=self.path, **options)
 
     def source(self, entry, line: int) -> Source:

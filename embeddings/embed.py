@@ -105,6 +105,30 @@ def embed_pending(db_path: str | Path, embedder: Embedder, batch_size: int = BAT
     return EmbedReport(embedder.name, encoded, dropped, time.monotonic() - started, len(pending) - encoded)
 
 
+def embed_new_passages(db_path: str | Path, model: str, deadline: float | None = None,
+                       progress: bool = True) -> EmbedReport:
+    """``embed_pending`` for ``model``, loading the model only if some passage needs a vector.
+
+    A re-crawl that changed nothing should not pay seconds to load a model
+    for zero passages; the vector index still drops the vectors of passages
+    that changed pages lost.
+    """
+    started = time.monotonic()
+    db = storage.open_db(db_path)
+    try:
+        current = all(m["model"] == model for m in storage.embedding_models(db))
+        if current and storage.count_passages_to_embed(db, model) == 0:
+            dimensions = storage.vector_index_dimensions(db)
+            if dimensions:
+                AnnIndex(db_path, dimensions).sync(db)
+            return EmbedReport(model, 0, 0, time.monotonic() - started)
+    finally:
+        db.close()
+    from .model import get_embedder
+
+    return embed_pending(db_path, get_embedder(model), deadline=deadline, progress=progress)
+
+
 def resolve_model(db_path: str | Path, requested: str | None = None) -> str:
     """The model to embed with: the one asked for, else the one the database's
     vectors already use (so a plain run never switches models), else the default."""

@@ -90,22 +90,29 @@ def get_embedder(name: str | None = None) -> Embedder:
 def load_token_counter(name: str | None = None):
     """A token counter for a model's tokenizer, without loading the model itself.
 
-    The crawler uses it to cut passages that fit the model's window; loading
-    only the tokenizer keeps a crawl from paying for torch.
+    The crawler uses it to cut passages that fit the model's window. A model
+    directory with a tokenizer.json is read by the Rust `tokenizers` library
+    alone (milliseconds); only other models go through transformers, whose
+    import costs a second or two (it imports torch).
     """
-    from transformers import AutoTokenizer
-
     name = model_name(name)
     path = model_path(name)
-    if Path(path).is_dir():
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    tokenizer_file = Path(path) / "tokenizer.json"
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        if tokenizer_file.is_file():
+            from tokenizers import Tokenizer
+
+            backend = Tokenizer.from_file(str(tokenizer_file))
+        else:
+            from transformers import AutoTokenizer
+
+            if Path(path).is_dir():
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            backend = AutoTokenizer.from_pretrained(path).backend_tokenizer
     except Exception as e:
         raise ModelError(f"cannot load the tokenizer of '{name}' from {path}: {e}") from None
 
-    # The fast tokenizer's Rust core counts without warning about long inputs.
-    backend = tokenizer.backend_tokenizer
+    # The Rust core counts without warning about long inputs.
     backend.no_truncation()
     backend.no_padding()
 

@@ -6,6 +6,7 @@ writes its own tables through kb.storage, so running it twice changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,34 @@ def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
         )
     finally:
         db.close()
+
+
+def analyze_and_record(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
+                       topics_path: str | Path = DEFAULT_TOPICS_FILE,
+                       stances_path: str | Path = DEFAULT_STANCES_FILE, only_if_changed: bool = False) -> str:
+    """Run ``analyze`` and record what it read (in ``analyses``); returns the summary.
+
+    ``only_if_changed`` skips it when neither the database's documents and
+    vectors nor the three configuration files changed since the last
+    analysis: what makes a re-crawl of an unchanged site cheap (the analysis
+    loads the embedding model to judge quotes).
+    """
+    db = storage.open_db(db_path)
+    try:
+        files = b"".join(Path(p).read_bytes() for p in (people_path, topics_path, stances_path))
+        signature = hashlib.sha256(files + storage.analysis_inputs(db).encode()).hexdigest()
+        last = storage.last_analysis(db)
+    finally:
+        db.close()
+    if only_if_changed and last and last["input_signature"] == signature:
+        return f"analysis up to date (nothing changed since {last['finished']})"
+    summary = analyze(db_path, people_path, topics_path, stances_path).summary()
+    db = storage.open_db(db_path)
+    try:
+        storage.record_analysis(db, signature, summary)
+    finally:
+        db.close()
+    return summary
 
 
 def _record(quote) -> dict:

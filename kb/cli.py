@@ -20,7 +20,6 @@ import click
 
 from . import storage
 from .people import DEFAULT_PEOPLE_FILE, PeopleError, load_people
-from .serve import ServeError, serve as serve_datasette
 
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
@@ -85,6 +84,9 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
         storage.open_db(db_path).close()
     except storage.StorageError as e:
         fail(str(e))
+    if not config.names_contact and not quiet:
+        click.echo(f"warning: {sources_path}: user_agent names no contact URL or e-mail address; "
+                   "site owners cannot reach you", err=True)
     try:
         with storage.writer_lock(db_path):
             model = resolve_model(db_path, model)
@@ -103,7 +105,8 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
             if not no_embed:
                 deadline = started + time_budget if time_budget else None
                 lines.append(run_embed(db_path, model, deadline=deadline, progress=not quiet))
-            lines.append(run_analyze(db_path, people_path))  # after embedding: stances use the vectors
+            # After embedding: stances use the vectors. Skipped when nothing changed.
+            lines.append(run_analyze(db_path, people_path, only_if_changed=True))
     except storage.LockedError as e:
         fail(str(e), EXIT_LOCKED)
     lines += [f"problem: {p}" for p in problems]
@@ -138,12 +141,12 @@ def analyze_command(db_path: str, people_path: str) -> None:
     click.echo(run_analyze(db_path, people_path), err=True)
 
 
-def run_analyze(db_path: str, people_path: str) -> str:
-    from .analyze import analyze
+def run_analyze(db_path: str, people_path: str, only_if_changed: bool = False) -> str:
+    from .analyze import analyze_and_record
     from .yamlfile import YamlFileError
 
     try:
-        return analyze(db_path, people_path).summary()
+        return analyze_and_record(db_path, people_path, only_if_changed=only_if_changed)
     except YamlFileError as e:  # people.yml, topics.yml or stances.yml
         fail(str(e))
 
@@ -208,14 +211,13 @@ def embed(db_path: str, model: str | None, rebuild_index: bool) -> None:
 
 
 def run_embed(db_path: str, model: str, deadline: float | None = None, progress: bool = True) -> str:
-    from embeddings.embed import embed_pending
-    from embeddings.model import ModelError, get_embedder
+    from embeddings.embed import embed_new_passages
+    from embeddings.model import ModelError
 
     try:
-        embedder = get_embedder(model)
+        return embed_new_passages(db_path, model, deadline=deadline, progress=progress).summary()
     except ModelError as e:
         fail(str(e))
-    return embed_pending(db_path, embedder, deadline=deadline, progress=progress).summary()
 
 
 @cli.command("search")
@@ -235,6 +237,7 @@ def search_command(query: str, db_path: str, mode: str, limit: int, rrf_k: float
     from embeddings.search import SearchError
 
     from .search import search
+    from .serve import ServeError
 
     if not query.strip():
         fail("empty query")
@@ -263,7 +266,10 @@ def search_command(query: str, db_path: str, mode: str, limit: int, rrf_k: float
 
 def run_summary(run: dict) -> str:
     counts = ", ".join(f"{run[k]} {k}" for k in ("fetched", "new", "changed", "unchanged", "gone", "failed", "skipped"))
-    return f"crawl run {run['id']} {run['status']} in {run['duration_s']:.1f}s: {counts}"
+    errors = json.loads(run.get("errors") or "{}")
+    by_kind = "; ".join(f"{n} {kind}" for kind, n in sorted(errors.items(), key=lambda e: (-e[1], e[0])))
+    return f"crawl run {run['id']} {run['status']} in {run['duration_s']:.1f}s: {counts}" + (
+        f" (failures: {by_kind})" if by_kind else "")
 
 
 @cli.command()
@@ -325,6 +331,8 @@ def read_input(item: str) -> tuple[bytes, str, str | None]:
               help="Datasette metadata (default: the project's metadata.yml).")
 def serve(db_path: str, host: str, port: int, metadata_path: str | None) -> None:
     """Publish the database with Datasette (UI and JSON API)."""
+    from .serve import ServeError, serve as serve_datasette
+
     click.echo(f"Serving {db_path} at http://{host}:{port}/kb (Ctrl-C to stop)", err=True)
     try:
         serve_datasette(db_path, host, port, metadata_path)
@@ -341,6 +349,7 @@ def serve(db_path: str, host: str, port: int, metadata_path: str | None) -> None
 def demo(db_path: str, port: int, no_serve: bool, no_embed: bool) -> None:
     """Serve the sample site, crawl it with the real crawler, and open it in Datasette."""
     from .demo import SampleSite
+    from .serve import serve as serve_datasette
 
     db = Path(db_path)
     for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}.usearch"), Path(f"{db}.usearch.json")):

@@ -270,6 +270,36 @@ def m008_source_max_pages(db: Database) -> None:
     db["sources"].add_column("max_pages", int)
 
 
+@migrations()
+def m009_cheap_recrawls_and_error_summary(db: Database) -> None:
+    db["documents"].add_column("body_hash", str)  # sha256 of the bytes last fetched: same bytes, no re-extraction
+    db["crawl_failures"].add_column("kind", str)  # "HTTP 503", "timeout", "too large"...: what the summary groups by
+    db["crawl_runs"].add_column("errors", str)  # JSON {kind: count} of this run's failures
+
+
+@migrations()
+def m010_analyses(db: Database) -> None:
+    db["analyses"].create(
+        {"id": int, "finished": str, "input_signature": str, "summary": str},
+        pk="id",
+    )
+
+
 def apply(db: Database) -> None:
-    """Bring a database up to the current schema (a no-op when it is current)."""
-    migrations.apply(db)
+    """Bring a database up to the current schema (a no-op when it is current).
+
+    Two processes may open a new database at the same moment (two cron runs,
+    a crawl and Datasette): the migrations run in one IMMEDIATE transaction,
+    so the second waits for SQLite's write lock and then finds nothing pending
+    instead of creating the same tables again.
+    """
+    if not migrations.pending(db):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        migrations.apply(db)  # each migration's own transaction becomes a savepoint
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

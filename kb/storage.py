@@ -180,6 +180,7 @@ def save_document(
             "status": "ok",
             "etag": document.get("etag"),
             "last_modified": document.get("last_modified"),
+            "body_hash": document.get("body_hash"),
         }
         if existing and existing["content_hash"] == digest:
             db["documents"].update(existing["id"], fetch)
@@ -210,13 +211,13 @@ def save_document(
         return "changed" if existing else "new"
 
 
-def fetch_validators(db: Database) -> dict[str, dict]:
-    """{fetched URL: {"etag", "last_modified"}} of the documents that have any, for conditional requests."""
+def known_pages(db: Database) -> dict[str, dict]:
+    """{fetched URL: {"etag", "last_modified", "body_hash", "last_fetched"}} of the stored
+    pages: what a re-crawl needs to send conditional requests and skip unchanged pages."""
     return {
-        row["fetched_url"]: {"etag": row["etag"], "last_modified": row["last_modified"]}
+        row.pop("fetched_url"): row
         for row in db.query(
-            "select fetched_url, etag, last_modified from documents "
-            "where status = 'ok' and (etag is not null or last_modified is not null)")
+            "select fetched_url, etag, last_modified, body_hash, last_fetched from documents where status = 'ok'")
     }
 
 
@@ -293,10 +294,11 @@ def start_run(db: Database, sources_file: str) -> int:
         ).last_pk
 
 
-def record_failure(db: Database, run_id: int, source: str | None, url: str, reason: str) -> None:
+def record_failure(db: Database, run_id: int, source: str | None, url: str, reason: str,
+                   kind: str | None = None) -> None:
     with db.atomic():
         db["crawl_failures"].insert(
-            {"run_id": run_id, "source": source, "url": url, "reason": reason, "at": now()}
+            {"run_id": run_id, "source": source, "url": url, "reason": reason, "kind": kind or reason, "at": now()}
         )
 
 
@@ -307,8 +309,9 @@ def finish_run(
     counts: Mapping[str, int],
     duration_s: float,
     per_source: Mapping[str, Mapping[str, int]] | None = None,
+    errors: Mapping[str, int] | None = None,
 ) -> dict:
-    """Close a run with its final status and counts; returns the stored row."""
+    """Close a run with its final status, counts and failures by kind; returns the stored row."""
     with db.atomic():
         db["crawl_runs"].update(
             run_id,
@@ -318,6 +321,7 @@ def finish_run(
                 "finished": now(),
                 "duration_s": round(duration_s, 3),
                 "per_source": json.dumps(per_source or {}, sort_keys=True),
+                "errors": json.dumps(dict(errors or {}), sort_keys=True),
             },
         )
     return db["crawl_runs"].get(run_id)
@@ -333,15 +337,38 @@ def embedding_models(db: Database) -> list[dict]:
     ))
 
 
+_UNEMBEDDED = """from passages
+    left join embeddings on embeddings.passage_id = passages.id
+      and embeddings.model = ? and embeddings.content_hash = passages.content_hash
+    where embeddings.id is null"""
+
+
 def passages_to_embed(db: Database, model: str) -> list[dict]:
     """Passages with no vector from ``model`` for their current text."""
     return list(db.query(
-        """select passages.id, passages.text, passages.content_hash from passages
-           left join embeddings on embeddings.passage_id = passages.id
-             and embeddings.model = ? and embeddings.content_hash = passages.content_hash
-           where embeddings.id is null order by passages.id""",
-        [model],
-    ))
+        f"select passages.id, passages.text, passages.content_hash {_UNEMBEDDED} order by passages.id", [model]))
+
+
+def count_passages_to_embed(db: Database, model: str) -> int:
+    return db.execute(f"select count(*) {_UNEMBEDDED}", [model]).fetchone()[0]
+
+
+def analysis_inputs(db: Database) -> str:
+    """A digest of what `kb analyze` reads from the database: it changes whenever a
+    document is stored, changed or gone, or a vector is added or removed."""
+    digest = hashlib.sha256(repr(embeddings_signature(db)).encode())
+    for row in db.execute("select id, content_hash, status, author from documents order by id"):
+        digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def last_analysis(db: Database) -> dict | None:
+    return next(db.query("select * from analyses order by id desc limit 1"), None)
+
+
+def record_analysis(db: Database, input_signature: str, summary: str) -> None:
+    with db.atomic():
+        db["analyses"].insert({"finished": now(), "input_signature": input_signature, "summary": summary})
 
 
 def save_embeddings(

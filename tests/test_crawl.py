@@ -60,6 +60,7 @@ def test_recrawl_adds_no_rows(crawled_db, sample_site, tmp_path):
     result = crawl(sample_site.sources_yaml(), db_path, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "5 unchanged" in result.stderr
+    assert "analysis up to date" in result.stderr  # nothing changed: not analysed again
     db = sqlite_utils.Database(db_path)
     assert db["documents"].count == 5
     assert db.execute("select count(*) from passages").fetchone()[0] == before
@@ -106,7 +107,7 @@ def test_discovery_through_robots_sitemap_feed_and_links(tmp_path):
 def test_bad_pages_fail_with_reasons_and_the_crawl_goes_on(tmp_path):
     bad = {
         "/articles/empty.html": (Page(""), "empty page"),
-        "/articles/binary.html": (Page(b"\x00\x01\x02\xff" * 64), "binary content, not HTML"),
+        "/articles/binary.html": (Page(b"\x00\x01\x02\xff" * 64), "not HTML (binary content served as text/html)"),
         "/articles/data.json": (Page('{"a": 1}', content_type="application/json"), "not HTML (application/json)"),
         "/articles/nav-only.html": (Page("<html><body><nav></nav></body></html>"), "no extractable text"),
         "/articles/missing.html": (Page("gone", 404, "text/plain"), "HTTP 404"),

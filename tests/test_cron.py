@@ -1,12 +1,15 @@
 """`kb crawl` as cron runs it: the lock, the time budget, quiet output, a log file, honest exit codes."""
 
 import json
+import subprocess
+import sys
+import time
 
 import sqlite_utils
 
 from kb import storage
 
-from .conftest import crawl
+from .conftest import ROOT, crawl
 from .sites import Page, RoutedSite, html_page
 
 TEXT = "Probability and statistics help you judge whether one model is really better than another. " * 3
@@ -62,6 +65,7 @@ def test_quiet_prints_nothing_when_all_is_well_and_the_log_file_gets_everything(
     text = log.read_text()
     assert "[scrapy.core.engine]" in text  # Scrapy's own log
     assert "[kb] crawl run 1 completed" in text and "3 new" in text
+    assert "listening on port" not in text  # no telnet console or remote-control server on a cron machine
 
 
 def test_a_source_that_fails_entirely_makes_the_run_fail(tmp_path):
@@ -75,3 +79,25 @@ def test_a_source_that_fails_entirely_makes_the_run_fail(tmp_path):
     assert db["documents"].count == 2  # the healthy source was stored
     counts = json.loads(next(db["crawl_runs"].rows)["per_source"])
     assert counts == {"site": {"new": 2}, "broken": {"failed": 1}}
+
+
+def test_two_crawls_started_at_once_one_crawls_and_the_other_exits_locked(tmp_path):
+    db_path = tmp_path / "kb.db"
+    with RoutedSite(site_routes(20, delay=0.5)) as site:  # several seconds of crawling
+        sources_file = tmp_path / "sources.yml"
+        sources_file.write_text(sources(site))
+        command = [sys.executable, "-m", "kb", "crawl", "--sources", str(sources_file), "--db", str(db_path), "--no-embed"]
+        processes = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                     for _ in range(2)]
+        ended: dict[int, float] = {}
+        deadline = time.monotonic() + 120
+        while len(ended) < 2 and time.monotonic() < deadline:
+            ended.update({i: time.monotonic() for i, p in enumerate(processes) if i not in ended and p.poll() is not None})
+            time.sleep(0.05)
+        finished = [(p.returncode, p.communicate(timeout=10)[1], ended[i]) for i, p in enumerate(processes)]
+    (winner,), (loser,) = [f for f in finished if f[0] == 0], [f for f in finished if f[0] != 0]
+    assert loser[0] == 3 and "another crawl is running" in loser[1]
+    assert loser[2] < winner[2]  # it did not wait for the lock
+    db = sqlite_utils.Database(db_path)
+    assert [r["status"] for r in db["crawl_runs"].rows] == ["completed"]
+    assert db["documents"].count == 20

@@ -65,6 +65,8 @@ def test_repository_default_sources_file_is_valid():
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    allow:\n      - '('\n", 5, "not a valid regex"),
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    max_depth: -1\n", 4, "max_depth"),
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    max_pages: 0\n", 4, "max_pages"),
+        ("download_timeout: 0\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n", 1, "'download_timeout' must be"),
+        ("download_timeout: soon\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n", 1, "'download_timeout' must be"),
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n  - name: a\n    start_urls: [http://y.org/]\n", 4, "duplicate source name"),
         ("sources:\n  - name: a\n", 2, "needs at least one of start_urls"),
         ("sources:\n  - start_urls: [http://x.org/]\n", 2, "needs a 'name'"),
@@ -86,3 +88,14 @@ def test_mistakes_name_file_and_line(text, line, fragment):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(SourcesError, match="sources file not found"):
         load_sources(tmp_path / "nope.yml")
+
+
+def test_user_agent_contact_and_hosts_of_the_whole_file():
+    anonymous = parse_sources("sources:\n  - name: a\n    start_urls: [http://x.org/]\n")
+    assert not anonymous.names_contact  # kb crawl warns about this
+    body = "sources:\n  - name: a\n    start_urls: [http://x.org/]\n"
+    assert parse_sources('user_agent: "bot (+https://me.example/bot)"\n' + body).names_contact
+    assert parse_sources('user_agent: "bot (ops@me.example)"\n' + body).names_contact
+    both = parse_sources("sources:\n  - name: a\n    start_urls: [http://x.org:8080/]\n"
+                         "  - name: b\n    feeds: ['https://y.org:443/feed']\n")
+    assert both.hosts == {"x.org:8080", "y.org"}

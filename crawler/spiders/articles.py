@@ -11,29 +11,55 @@ A fetched page whose URL matches the source's ``allow`` rules (and none of
 its ``deny`` rules) is an article: it is extracted and handed to the
 pipeline. Other pages are only read for links. Anything that goes wrong
 with a page becomes a FetchFailure item with its reason, and the crawl goes on.
+
+Re-crawls are cheap: a page stored before is requested with its ETag and
+Last-Modified (a 304 is a no-op), its bytes are compared with last time's
+before anything is extracted, and a sitemap or feed date older than our copy
+skips the request altogether (dates are hints: a date in the future is not
+believed, and a page is fetched again after KB_REVISIT_AFTER_DAYS anyway).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import calendar
+import hashlib
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import feedparser
 import scrapy
+from scrapy import signals
+from scrapy.exceptions import (
+    CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError, DownloadFailedError,
+    DownloadTimeoutError, IgnoreRequest, ResponseDataLossError, StopDownload,
+)
 from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from twisted.internet.error import ConnectError, ConnectionDone, ConnectionLost
 from twisted.python.failure import Failure
-from w3lib.url import canonicalize_url
 
 from kb import storage
 
-from ..extract import ExtractionError, extract_article
+from ..extract import ExtractionError, decode_html, extract_article, looks_binary
 from ..items import Article, FetchFailure, Revisit
+from ..middlewares import RefusedRequest, retry_after_seconds
 from ..sources import CrawlConfig, Source
+from ..urls import normalize_url, trap_reason, url_key
+
+# Content types read as pages; anything else is not downloaded past its headers.
+PAGE_TYPES = (b"text/html", b"application/xhtml+xml")
+# Exceptions of a failed download, as the kind of failure a run summary counts.
+FAILURE_KINDS = (
+    (DownloadTimeoutError, "timeout"),
+    (DownloadCancelledError, "too large"),
+    ((ResponseDataLossError, ConnectionLost, ConnectionDone, DownloadFailedError), "connection lost"),
+    ((DownloadConnectionRefusedError, ConnectError), "cannot connect"),
+    (CannotResolveHostError, "DNS lookup failed"),
+)
 
 
 class ArticlesSpider(scrapy.Spider):
@@ -45,21 +71,31 @@ class ArticlesSpider(scrapy.Spider):
         self.allowed_domains = sorted(config.hostnames)
         self.link_extractors = {s.name: LinkExtractor(deny=s.deny, unique=True) for s in config.sources}
         self.pages_requested: dict[str, int] = {}
+        self.known: dict[str, dict] = {}
+        self.handled: set[str] = set()  # url_key of pages requested, or skipped by date, this run
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.headers_received, signal=signals.headers_received)
+        return spider
 
     async def start(self):
-        self.validators = self.load_validators()
+        self.known = self.load_known_pages()
+        self.revisit_after = timedelta(days=self.settings.getfloat("KB_REVISIT_AFTER_DAYS"))
         for request in self.start_requests_for_config():
             yield request
 
-    def load_validators(self) -> dict[str, dict]:
-        """ETag / Last-Modified of pages stored by earlier runs: cross-run state lives in SQLite."""
+    def load_known_pages(self) -> dict[str, dict]:
+        """What earlier runs stored per fetched URL (validators, body hash, last fetch):
+        cross-run state lives in SQLite."""
         path = self.settings.get("KB_DB_PATH")
         try:
             db = storage.connect(path)
         except storage.StorageError:
             return {}
         try:
-            return storage.fetch_validators(db)
+            return storage.known_pages(db)
         finally:
             db.close()
 
@@ -90,17 +126,28 @@ class ArticlesSpider(scrapy.Spider):
     # -- requests -------------------------------------------------------
 
     def page_request(self, url: str, source: Source, depth: int, dont_filter: bool = False) -> scrapy.Request | None:
-        """A page request, conditional when an earlier run stored the page with validators.
+        """A page request (its URL normalised), conditional when an earlier run
+        stored the page with validators.
 
-        None once the source has used up its max_pages (start URLs always go out).
+        None for a page already requested (or skipped by date) in this run, a
+        URL that looks like a crawler trap, and once the source has used up its
+        max_pages (start URLs always go out).
         """
+        url = normalize_url(url)
+        if not dont_filter and url_key(url) in self.handled:
+            return None
+        if not dont_filter and (trap := trap_reason(url)):
+            self.logger.info("not following %s: %s", url, trap)
+            self.crawler.stats.inc_value("kb/skipped_trap")
+            return None
         pages = self.pages_requested.get(source.name, 0)
         if pages >= source.max_pages and not dont_filter:
             self.crawler.stats.inc_value("kb/skipped_max_pages")
             return None
         self.pages_requested[source.name] = pages + 1
+        self.handled.add(url_key(url))
         headers = {}
-        known = getattr(self, "validators", {}).get(canonicalize_url(url))
+        known = self.known.get(url)
         if known and known["etag"]:
             headers["If-None-Match"] = known["etag"]
         if known and known["last_modified"]:
@@ -119,16 +166,38 @@ class ArticlesSpider(scrapy.Spider):
             url, self.parse_sitemap, errback=self.on_error, meta={"kb_sources": source_names}
         )
 
-    def entry_requests(self, urls: Iterator[str], source_names: list[str]) -> Iterator[scrapy.Request]:
-        """Requests for sitemap or feed entries that are articles of one of the sources."""
-        for url in urls:
+    def entry_requests(self, entries: Iterable[tuple[str, datetime | None]], source_names: list[str]):
+        """Requests for sitemap or feed entries (URL, modified date) that are articles
+        of one of the sources; a Revisit instead for an entry dated before our copy."""
+        for url, modified in entries:
             for name in source_names:
                 source = self.config.source(name)
                 if source.is_article(url):
-                    request = self.page_request(url, source, depth=0)
-                    if request is not None:
+                    if url_key(url) in self.handled:
+                        pass
+                    elif self.unchanged_since_fetched(url, modified):
+                        self.handled.add(url_key(url))
+                        self.crawler.stats.inc_value("kb/skipped_by_date")
+                        yield Revisit(source.name, normalize_url(url), "unchanged", "dated before our copy",
+                                      confirmed=False)
+                    elif (request := self.page_request(url, source, depth=0)) is not None:
                         yield request
                     break
+
+    def unchanged_since_fetched(self, url: str, modified: datetime | None) -> bool:
+        """Whether a sitemap/feed date says our stored copy is current.
+
+        Not believed blindly: a date in the future means nothing, and a copy
+        older than KB_REVISIT_AFTER_DAYS is fetched again whatever the date says.
+        """
+        known = self.known.get(normalize_url(url))
+        if modified is None or not known or not known.get("last_fetched"):
+            return False
+        fetched = parse_date(known["last_fetched"])
+        now = datetime.now(timezone.utc)
+        if fetched is None or modified > now or now - fetched > self.revisit_after:
+            return False
+        return modified < fetched
 
     # -- callbacks ------------------------------------------------------
 
@@ -157,14 +226,14 @@ class ArticlesSpider(scrapy.Spider):
         if sitemap is None or sitemap.type not in ("urlset", "sitemapindex"):
             yield FetchFailure(names[0], response.url, "not a sitemap")
             return
-        locations = (entry["loc"] for entry in sitemap if entry.get("loc"))
+        entries = [(entry["loc"], parse_date(entry.get("lastmod"))) for entry in sitemap if entry.get("loc")]
         if sitemap.type == "sitemapindex":
-            for url in locations:
+            for url, _ in entries:
                 owners = [n for n in names if self.config.source(n).owns(url)]
                 if owners:
                     yield self.sitemap_request(url, owners)
         else:
-            yield from self.entry_requests(locations, names)
+            yield from self.entry_requests(entries, names)
 
     def sitemap_body(self, response: Response) -> bytes | None:
         if isinstance(response, XmlResponse):
@@ -185,19 +254,38 @@ class ArticlesSpider(scrapy.Spider):
             if feed.bozo:
                 yield FetchFailure(names[0], response.url, f"not a feed: {feed.get('bozo_exception')}")
             return
-        links = (entry.get("link") for entry in feed.entries)
-        yield from self.entry_requests((response.urljoin(l) for l in links if l), names)
+        entries = (
+            (response.urljoin(entry["link"]), _feed_date(entry.get("updated_parsed") or entry.get("published_parsed")))
+            for entry in feed.entries if entry.get("link")
+        )
+        yield from self.entry_requests(entries, names)
+
+    def headers_received(self, headers, body_length, request, spider) -> None:
+        """Stop downloading a page whose declared type is not HTML: only its headers are read."""
+        if "kb_source" not in request.meta:
+            return
+        content_type = headers.get(b"Content-Type", b"").split(b";")[0].strip().lower()
+        if content_type and content_type not in PAGE_TYPES:
+            raise StopDownload(fail=False)
 
     def parse_page(self, response: Response):
         source = self.config.source(response.meta["kb_source"])
         is_article = source.is_article(response.url)
-        if not isinstance(response, HtmlResponse):
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip()
+        if not isinstance(response, HtmlResponse) or looks_binary(response.body):
             if is_article:
-                content_type = response.headers.get("Content-Type", b"").decode("latin-1") or "no type"
-                yield FetchFailure(source.name, response.url, f"not HTML ({content_type})")
+                what = f"binary content served as {content_type}" if content_type else "no content type"
+                if content_type and content_type.encode().lower() not in PAGE_TYPES:
+                    what = content_type
+                yield FetchFailure(source.name, response.url, f"not HTML ({what})", kind="not HTML")
             return
         if is_article:
-            yield self.article_or_failure(response, source)
+            body_hash = hashlib.sha256(response.body).hexdigest()
+            known = self.known.get(normalize_url(response.url))
+            if known and known.get("body_hash") == body_hash:
+                yield Revisit(source.name, normalize_url(response.url), "unchanged", "same bytes as last time")
+            else:
+                yield self.article_or_failure(response, source, body_hash)
         depth = response.meta["kb_depth"]
         if depth < source.max_depth:
             for link in self.link_extractors[source.name].extract_links(response):
@@ -205,42 +293,82 @@ class ArticlesSpider(scrapy.Spider):
                 if request is not None:
                     yield request
 
-    def article_or_failure(self, response: HtmlResponse, source: Source) -> Article | FetchFailure:
+    def article_or_failure(self, response: HtmlResponse, source: Source, body_hash: str) -> Article | FetchFailure:
         content_language = response.headers.get("Content-Language", b"").decode("latin-1") or None
         try:
-            fields = extract_article(response.text, response.url, content_language)
+            html = decode_html(response.body, response.encoding)
+            fields = extract_article(html, response.url, content_language)
         except ExtractionError as e:
-            return FetchFailure(source.name, response.url, str(e))
-        fetched_url = canonicalize_url(response.url)
+            return FetchFailure(source.name, response.url, str(e), kind="no article text")
+        fetched_url = normalize_url(response.url)
         # A page may name its canonical URL, but only within its own source's hosts.
-        canonical = canonicalize_url(fields.pop("url"))
+        canonical = normalize_url(fields.pop("url"))
         url = canonical if source.owns(canonical) else fetched_url
         return Article(
             source=source.name, url=url, fetched_url=fetched_url, **fields,
             etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"),
+            body_hash=body_hash,
         )
 
     def on_error(self, failure: Failure):
         request = failure.request
         source = request.meta.get("kb_source") or request.meta.get("kb_sources", [None])[0]
-        if failure.check(HttpError) and failure.value.response.status == 304:
-            yield Revisit(source, canonicalize_url(request.url), "unchanged", "HTTP 304")
-            return
-        if failure.check(HttpError) and failure.value.response.status in (404, 410) and "kb_source" in request.meta:
-            status = failure.value.response.status
-            yield Revisit(source, canonicalize_url(request.url), "gone", f"HTTP {status}")  # stored before?
-            return
+        url = normalize_url(request.meta.get("redirect_urls", [request.url])[0])  # as requested, before redirects
         if failure.check(HttpError):
-            reason = f"HTTP {failure.value.response.status}"
+            response = failure.value.response
+            if response.status == 304:
+                yield Revisit(source, url, "unchanged", "HTTP 304")
+            elif response.status in (404, 410) and "kb_source" in request.meta:
+                yield Revisit(source, url, "gone", f"HTTP {response.status}")  # stored before?
+            else:
+                kind = f"HTTP {response.status}"
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                reason = kind if wait is None else f"{kind}, asked to retry after {wait:.0f} s"
+                yield FetchFailure(source, url, reason, kind=kind)
+        elif failure.check(RefusedRequest):
+            yield FetchFailure(source, url, failure.getErrorMessage(), kind="refused host")
         elif failure.check(IgnoreRequest):
-            # robots.txt said no, or an offsite redirect: polite, not a failure.
-            self.logger.info("skipped %s: %s", request.url, failure.getErrorMessage())
-            return
+            message = failure.getErrorMessage()
+            if "max redirections" in message:
+                limit = self.settings.getint("REDIRECT_MAX_TIMES")
+                yield FetchFailure(source, url, f"more than {limit} redirects (a loop?)", kind="too many redirects")
+            else:  # robots.txt said no, or the time budget ran out: not a failure
+                self.logger.info("skipped %s: %s", url, message)
         else:
-            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}".strip()
-        yield FetchFailure(source, request.url, reason)
+            kind = next((k for types, k in FAILURE_KINDS if failure.check(*_tuple(types))), failure.type.__name__)
+            if kind == "too large":  # Scrapy's message is empty when the body outgrows the limit mid-stream
+                detail = f"larger than the {self.settings.getint('DOWNLOAD_MAXSIZE') / 2**20:g} MB limit"
+            else:
+                detail = failure.getErrorMessage() or failure.type.__name__
+            yield FetchFailure(source, url, f"{kind}: {detail}", kind=kind)
+
+
+def _tuple(types) -> tuple:
+    return types if isinstance(types, tuple) else (types,)
 
 
 def _header(response: Response, name: str) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
+
+
+def parse_date(text: str | None) -> datetime | None:
+    """A W3C/ISO 8601 date as an aware UTC datetime; a bare date means the end of
+    that day (a page changed 'on the 3rd' may have changed after we fetched it that day)."""
+    if not text:
+        return None
+    text = text.strip()
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if len(text) == 10:
+        value += timedelta(days=1)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def _feed_date(parsed) -> datetime | None:
+    """feedparser's *_parsed (a UTC struct_time) as a datetime."""
+    return datetime.fromtimestamp(calendar.timegm(parsed), timezone.utc) if parsed else None
