@@ -25,8 +25,10 @@ test: install
 
 # Benchmarks write bench/results.json; BENCHMARKS.md records the figures.
 BENCH_ARGS ?=
+RECRAWL_ARGS ?=
 bench: install
 	$(BIN)/python bench/vector_search.py $(BENCH_ARGS)
+	$(BIN)/python bench/recrawl.py $(RECRAWL_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import re
 import statistics
 import sys
@@ -34,6 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import machine  # noqa: E402
 from embeddings.ann import AnnIndex  # noqa: E402
 from embeddings.model import get_embedder  # noqa: E402
 from embeddings.search import SemanticSearch  # noqa: E402
@@ -160,17 +160,6 @@ def measure(size: int, embedder, rng, vec0_queries: int, cache: Path = CACHE) ->
     }
     print(json.dumps(result), flush=True)
     return result
-
-
-def machine() -> str:
-    import os
-
-    cpu = platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.M)
-        cpu = names[0].strip() if names else cpu
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main() -> None:
