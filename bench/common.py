@@ -15,3 +15,99 @@ def machine() -> str:
         names = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.M)
         cpu = names[0].strip() if names else cpu
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def write_results(output: str | Path, key: str, data: dict) -> None:
+    """Store one benchmark's figures under ``key`` in the shared results file, keeping the others."""
+    import json
+
+    output = Path(output)
+    results = json.loads(output.read_text()) if output.exists() else {}
+    results[key] = {"machine": machine(), **data}
+    output.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def percentile_ms(seconds: list[float], q: float) -> float:
+    """The q-th percentile of durations in seconds, in milliseconds."""
+    import numpy as np
+
+    return round(float(np.percentile(seconds, q)) * 1000, 2)
+
+
+class KbServer:
+    """The real `kb serve` in a child process on a free port, as a context manager.
+
+    Benchmarks go through the server users run (uvicorn, Datasette, the
+    plugin), not an in-process app, so HTTP and threading costs are counted.
+    ``startup_s`` is the time from launching the process to the first
+    answered ``ready_path`` (default: a semantic query, which needs the model
+    and the HNSW index loaded).
+    """
+
+    def __init__(self, db_path: str | Path, ready_path: str = "/kb/semantic_search.json?q=warm+up&_shape=array",
+                 timeout: float = 600):
+        self.db_path = Path(db_path)
+        self.ready_path = ready_path
+        self.timeout = timeout
+        self.url = ""
+        self.startup_s = 0.0
+
+    def __enter__(self) -> "KbServer":
+        import subprocess
+        import sys
+        import tempfile
+        import time
+
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = tempfile.TemporaryFile()
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kb", "serve", "--db", str(self.db_path), "--port", str(port)],
+            cwd=Path(__file__).resolve().parent.parent, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.__exit__()
+            raise
+        self.startup_s = round(time.monotonic() - started, 2)
+        return self
+
+    def _wait_until_ready(self) -> None:
+        """Poll until the server answers; a refused connection means it is still starting."""
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.log.seek(0)
+                raise RuntimeError(f"kb serve exited with {self.process.returncode}: {self.log.read()[-2000:]!r}")
+            try:
+                response = httpx.get(self.url + self.ready_path, timeout=self.timeout)
+            except httpx.TransportError:
+                time.sleep(0.05)
+                continue
+            response.raise_for_status()
+            return
+        raise TimeoutError(f"kb serve did not answer within {self.timeout} s")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except Exception:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (the OS picks it)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

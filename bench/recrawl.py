@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine  # noqa: E402
+from bench.common import write_results  # noqa: E402
 from kb.demo import BackgroundServer  # noqa: E402
 
 PAGES_PER_HUB = 50

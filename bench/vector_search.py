@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine  # noqa: E402
+from bench.common import write_results  # noqa: E402
 from embeddings.ann import AnnIndex  # noqa: E402
 from embeddings.model import get_embedder  # noqa: E402
 from embeddings.search import SemanticSearch  # noqa: E402
