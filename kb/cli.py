@@ -80,15 +80,13 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
         check_config(people_path)
     except (SourcesError, YamlFileError) as e:
         fail(str(e))
-    try:
-        storage.open_db(db_path).close()
-    except storage.StorageError as e:
-        fail(str(e))
     if not config.names_contact and not quiet:
         click.echo(f"warning: {sources_path}: user_agent names no contact URL or e-mail address; "
                    "site owners cannot reach you", err=True)
     try:
         with storage.writer_lock(db_path):
+            # Created or migrated under the lock: a second run never touches the file.
+            storage.open_db(db_path).close()
             model = resolve_model(db_path, model)
             crawl_budget = time_budget * (1.0 if no_embed else CRAWL_SHARE_OF_BUDGET) if time_budget else None
             # With a log file Scrapy writes there, not to the terminal: keep the full log.
@@ -109,6 +107,8 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
             lines.append(run_analyze(db_path, people_path, only_if_changed=True))
     except storage.LockedError as e:
         fail(str(e), EXIT_LOCKED)
+    except storage.StorageError as e:
+        fail(str(e))
     lines += [f"problem: {p}" for p in problems]
     if log_file:
         with open(log_file, "a", encoding="utf-8") as log:

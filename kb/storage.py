@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,7 +48,10 @@ def writer_lock(db_path: str | Path):
     a stale lock file never blocks the next run.
     """
     lock_path = Path(f"{db_path}.lock")
-    handle = open(lock_path, "a+")
+    try:
+        handle = open(lock_path, "a+")
+    except OSError as e:
+        raise StorageError(f"{db_path}: cannot create the lock file {lock_path}: {e.strerror}") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -86,11 +90,26 @@ def open_db(path: str | Path) -> Database:
         db = Database(path)
         load_sqlite_vec(db.conn)
         db.execute("PRAGMA busy_timeout = 10000")
-        db.enable_wal()
+        _enable_wal(db)
         schema.apply(db)
     except sqlite3.DatabaseError as e:
         raise StorageError(f"{path}: not a usable SQLite database ({e})") from None
     return db
+
+
+def _enable_wal(db: Database, wait_s: float = 10.0) -> None:
+    """Switch to WAL, waiting while another connection writes: SQLite answers a
+    journal-mode change with "database is locked" at once, without the busy
+    timeout (two processes opening a new database together hit this)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def connect(path: str | Path) -> Database:

@@ -1,6 +1,7 @@
 """kb.storage: one row per canonical URL, atomic documents, honest runs."""
 
 import pytest
+import sqlite_utils
 
 from embeddings.chunking import split_passages
 from kb import storage
@@ -133,3 +134,33 @@ def test_a_vector_of_the_wrong_size_is_refused(db):
     with pytest.raises(ValueError, match="dimensions"):
         storage.save_embeddings(db, "m", 384, [(1, "hash", bytes(4 * 100))])
     assert db["embeddings"].count == 0
+
+
+def test_opening_a_database_another_connection_is_writing_waits_instead_of_failing(tmp_path):
+    """SQLite refuses a journal-mode change at once while another connection writes;
+    two processes opening a new database together used to fail here."""
+    import threading
+    import time
+
+    path = tmp_path / "kb.db"
+    writing, done = threading.Event(), threading.Event()
+
+    def writer():
+        conn = sqlite_utils.Database(path).conn
+        conn.execute("create table busy (x)")
+        conn.commit()
+        conn.execute("begin immediate")
+        conn.execute("insert into busy values (1)")
+        writing.set()
+        time.sleep(0.5)
+        conn.commit()
+        conn.close()
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    writing.wait(5)
+    db = storage.open_db(path)  # waits for the writer, then migrates
+    thread.join()
+    assert done.is_set() and db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert "documents" in db.table_names()
