@@ -160,10 +160,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         results = [measure(args.pages, validators, args.repeat, Path(tmp)) for validators in (True, False)]
-    output = Path(args.output)
-    data = json.loads(output.read_text()) if output.exists() else {}
-    data["recrawl"] = {"machine": machine(), "results": results}
-    output.write_text(json.dumps(data, indent=2) + "\n")
+    write_results(args.output, "recrawl", {"results": results})
 
 
 if __name__ == "__main__":

@@ -174,10 +174,7 @@ def main() -> None:
     rng = np.random.default_rng(42)
     results = [measure(int(s), embedder, rng, vec0_queries=10 if int(s) < 1_000_000 else 5, cache=Path(args.cache))
                for s in args.sizes.split(",")]
-    output = Path(args.output)
-    data = json.loads(output.read_text()) if output.exists() else {}
-    data["vector_search"] = {"machine": machine(), "torch_threads": torch.get_num_threads(), "results": results}
-    output.write_text(json.dumps(data, indent=2) + "\n")
+    write_results(args.output, "vector_search", {"torch_threads": torch.get_num_threads(), "results": results})
 
 
 if __name__ == "__main__":
