@@ -91,6 +91,10 @@ def open_db(path: str | Path) -> Database:
         load_sqlite_vec(db.conn)
         db.execute("PRAGMA busy_timeout = 10000")
         _enable_wal(db)
+        # In WAL mode NORMAL never corrupts and loses nothing when the process
+        # dies (kill -9); only a power cut can drop the last commits. It saves
+        # an fsync per document: 1.39 -> 1.07 ms per stored page (bench/pipeline.py).
+        db.execute("PRAGMA synchronous = NORMAL")
         schema.apply(db)
     except sqlite3.DatabaseError as e:
         raise StorageError(f"{path}: not a usable SQLite database ({e})") from None

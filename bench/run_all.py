@@ -1,0 +1,63 @@
+"""`make bench`: every benchmark, one after the other, into bench/results.json.
+
+Each script measures its hot path against a baseline run in the same
+process or command and writes its own key of the results file; this only
+runs them in turn (benchmarks on 2 cores must not overlap) and reports how
+long each took. ``--quick`` runs every script at a small size, for a check
+that takes a couple of minutes instead of up to twenty.
+
+    python bench/run_all.py            # full sizes (about 15 minutes on 2 cores)
+    python bench/run_all.py --quick
+    python bench/run_all.py --only embedding,serving
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# script name: (full-size arguments, quick arguments)
+BENCHMARKS = {
+    "pipeline": ([], ["--pages", "60", "--repeat", "1"]),
+    "embedding": ([], ["--passages", "200", "--repeat", "1"]),
+    "vector_search": ([], ["--sizes", "10000"]),
+    "search_api": ([], ["--sizes", "10000"]),
+    "serving": ([], ["--seconds", "5"]),
+    "recrawl": ([], ["--pages", "30", "--repeat", "1"]),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a check, not figures to publish")
+    parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated benchmarks to run")
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
+    args = parser.parse_args()
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)} (known: {', '.join(BENCHMARKS)})")
+    started = time.monotonic()
+    failed = []
+    for name in names:
+        full, quick = BENCHMARKS[name]
+        command = [sys.executable, str(ROOT / "bench" / f"{name}.py"), *(quick if args.quick else full),
+                   "--output", args.output]
+        print(f"== {name}: {' '.join(command[1:])}", flush=True)
+        began = time.monotonic()
+        code = subprocess.call(command, cwd=ROOT)
+        print(f"== {name}: {'ok' if code == 0 else f'FAILED ({code})'} in {time.monotonic() - began:.0f}s", flush=True)
+        if code != 0:
+            failed.append(name)
+    print(f"== all benchmarks in {time.monotonic() - started:.0f}s; results in {args.output}", flush=True)
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
