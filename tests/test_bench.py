@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import ROOT
 
 
@@ -47,3 +49,18 @@ def test_pipeline_benchmark_runs(tmp_path):
         assert row[key] > 0, key
     assert len(row["crawl_phase_s_all"]) == len(row["bare_fetch_s_all"]) == len(row["extract_command_s_all"]) == 1
     assert set(row["ms_per_page"]) == {"bare_fetch", "crawl_phase", "extract_cpu", "passages_cpu", "store_cpu"}
+
+
+def test_embedding_benchmark_runs(tmp_path):
+    output = tmp_path / "results.json"
+    result = subprocess.run(
+        [sys.executable, "bench/embedding.py", "--passages", "40", "--repeat", "1", "--output", output],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    row = json.loads(output.read_text())["embedding"]
+    assert row["passages"] == 40 and row["repeat"] == 1 and row["lengths"]["tokens_max"] <= 256
+    assert row["baseline_passages_per_s"] > 0 and row["embedder_passages_per_s"] > 0 and row["ratio"] > 0
+    assert 0.99 <= row["min_cosine"] <= row["mean_cosine"] <= 1.0001
+    assert row["setup_first_use_s"] >= 0 and row["setup_cached_s"] >= 0 and row["backend"]
+

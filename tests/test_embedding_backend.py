@@ -1,0 +1,100 @@
+"""The OpenVINO encoding path against plain sentence-transformers, and its cache.
+
+The OpenVINO checks run in one child process with its own empty
+$KB_CACHE_DIR, so the conversion, the cache and the path a large call takes
+are those of a fresh `kb embed`. The child loads the model once and compares
+against its plain SentenceTransformer, the one the torch path uses.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from embeddings.model import ModelError, backend_setting
+
+from .conftest import ROOT
+
+# Texts of very different kinds and lengths, so a batch is padded and one text truncated.
+TEXTS = [
+    "math",
+    "Do I need calculus to train neural networks?",
+    "Eigenvalues λ of A satisfy det(A − λI) = 0; the SVD is A = UΣVᵀ.",
+    "def loss(w): return ((X @ w - y) ** 2).mean()  # least squares",
+    "Régularisation L2 : on pénalise la norme des poids.",
+    "  whitespace   and\nnewlines\tinside  ",
+    " ".join(["Probability and statistics explain why models generalise, and linear algebra "
+              "explains what a layer computes; calculus explains how it learns."] * 20),  # past 256 tokens
+]
+
+CHILD = """
+import json, sys
+from pathlib import Path
+import numpy as np
+from embeddings.model import FAST_MIN_TEXTS, get_embedder
+from embeddings.openvino_backend import OpenVinoEncoder, cache_dir
+
+texts = json.loads(sys.argv[1])
+embedder = get_embedder()
+fast = embedder.prepare()  # converts into the empty $KB_CACHE_DIR
+plain = embedder.model.encode(texts, normalize_embeddings=True)
+together = fast.encode(texts)
+alone = np.vstack([fast.encode([text]) for text in texts])
+many = [f"{i}: {texts[i % len(texts)]}" for i in range(FAST_MIN_TEXTS)]
+cached = OpenVinoEncoder.load(embedder.model, embedder.name, require_bf16=False)
+print(json.dumps({
+    "precision": fast.precision,
+    "dtype": str(together.dtype), "shape": list(together.shape), "dimensions": embedder.dimensions,
+    "max_norm_error": float(np.max(np.abs(np.linalg.norm(together, axis=1) - 1))),
+    "min_cosine_together": float(np.min(np.sum(together * plain, axis=1))),
+    "min_cosine_alone": float(np.min(np.sum(alone * plain, axis=1))),
+    "large_call_is_fast": bool(np.array_equal(embedder.encode(many), fast.encode(many))),
+    "cache_entries": sorted(p.name for p in (cache_dir() / "openvino").iterdir()),
+    "cached_vs_converted_min_cosine": float(np.min(np.sum(cached.encode(texts) * together, axis=1))),
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def child(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("kb-cache")
+    env = {**os.environ, "KB_CACHE_DIR": str(cache), "KB_EMBED_BACKEND": "openvino"}
+    result = subprocess.run([sys.executable, "-c", CHILD, json.dumps(TEXTS)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_fast_vectors_match_plain_sentence_transformers(child):
+    assert child["dtype"] == "float32" and child["shape"] == [len(TEXTS), child["dimensions"]]
+    assert child["max_norm_error"] < 1e-5
+    # Together (padded batch) and one by one: every vector within cosine 0.999 (the goal is 0.99).
+    assert child["min_cosine_together"] > 0.999
+    assert child["min_cosine_alone"] > 0.999
+
+
+def test_large_calls_take_the_fast_path(child):
+    assert child["large_call_is_fast"]
+
+
+def test_conversion_is_cached_once_without_leftovers(child):
+    (entry,) = child["cache_entries"]  # no .tmp- directory left behind, one entry for two loads
+    assert not entry.startswith(".")
+    assert child["cached_vs_converted_min_cosine"] > 0.99999  # the saved model reads back as converted
+
+
+@pytest.mark.parametrize("value, expected", [(None, "auto"), ("torch", "torch"), (" OpenVINO ", "openvino")])
+def test_backend_setting(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv("KB_EMBED_BACKEND", raising=False)
+    else:
+        monkeypatch.setenv("KB_EMBED_BACKEND", value)
+    assert backend_setting() == expected
+
+
+def test_unknown_backend_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("KB_EMBED_BACKEND", "onnx")
+    with pytest.raises(ModelError, match="KB_EMBED_BACKEND"):
+        backend_setting()
