@@ -120,6 +120,12 @@ def all_vectors(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.array(ids), np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), -1)
 
 
+def recall_at_10(ids: np.ndarray, matrix: np.ndarray, vector: np.ndarray, hits) -> float:
+    """Share of the exact ten nearest passages (numpy brute force) among ``hits``, (passage id, distance) pairs."""
+    truth = ids[np.argpartition(-(matrix @ vector), 10)[:10]]
+    return len({p for p, _ in hits} & set(truth.tolist())) / 10
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) * 1000
 
@@ -140,9 +146,7 @@ def measure(size: int, embedder, rng, vec0_queries: int, cache: Path = CACHE) ->
             answers.append((query, hits))
     # Ground truth afterwards: numpy's BLAS threads would otherwise compete with the timed queries.
     for query, hits in answers:
-        vector = np.frombuffer(search.query_vector(query), dtype="<f4")
-        truth = ids[np.argpartition(-(matrix @ vector), 10)[:10]]
-        recalls.append(len({p for p, _ in hits} & set(truth.tolist())) / 10)
+        recalls.append(recall_at_10(ids, matrix, np.frombuffer(search.query_vector(query), dtype="<f4"), hits))
     for question in QUESTIONS[:vec0_queries]:
         query = f"{question} (vec0)"
         started = time.perf_counter()

@@ -1,4 +1,5 @@
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -13,11 +14,14 @@ from kb.serve import make_datasette
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_kb(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the real `kb` command line in a child process (Scrapy's reactor runs once per process)."""
+def run_kb(*args: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the real `kb` command line in a child process (Scrapy's reactor runs once per process).
+
+    ``env`` adds environment variables to this process's own.
+    """
     return subprocess.run(
         [sys.executable, "-m", "kb", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})},
     )
 
 

@@ -64,3 +64,38 @@ def test_embedding_benchmark_runs(tmp_path):
     assert 0.99 <= row["min_cosine"] <= row["mean_cosine"] <= 1.0001
     assert row["setup_first_use_s"] >= 0 and row["setup_cached_s"] >= 0 and row["backend"]
 
+
+@pytest.fixture(scope="module")
+def synthetic_cache(tmp_path_factory):
+    """One cache directory for the server benchmarks: the first builds the 1000-passage database, the next reuses it."""
+    return tmp_path_factory.mktemp("synthetic")
+
+
+def test_search_api_benchmark_runs(tmp_path, synthetic_cache):
+    output = tmp_path / "results.json"
+    result = subprocess.run(
+        [sys.executable, "bench/search_api.py", "--sizes", "1000", "--output", output, "--cache", synthetic_cache],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (row,) = json.loads(output.read_text())["search_api"]["results"]
+    assert row["passages"] == 1000 and row["queries_per_mode"] == 50
+    assert 0 <= row["recall_at_10"] <= 1 and row["startup_s"] > 0
+    for mode in ("keyword", "semantic", "hybrid"):
+        assert 0 < row[f"{mode}_p50_ms"] <= row[f"{mode}_p95_ms"]
+
+
+def test_serving_benchmark_runs(tmp_path, synthetic_cache):
+    output = tmp_path / "results.json"
+    result = subprocess.run(
+        [sys.executable, "bench/serving.py", "--size", "1000", "--seconds", "2", "--output", output,
+         "--cache", synthetic_cache],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads(output.read_text())["serving"]
+    assert data["passages"] == 1000 and data["clients"] == 16
+    assert set(data["results"]) == {"table", "faceted", "keyword", "hybrid"}
+    for row in data["results"].values():
+        assert row["requests"] > 0 and row["requests_per_s"] > 0
+        assert isinstance(row["non_200"], int) and isinstance(row["exceptions"], int)

@@ -55,6 +55,15 @@ def test_serve_answers_the_json_api(crawled_db):
     finally:
         server.terminate()
         server.wait(timeout=10)
+    # Its worker processes went with it: nothing answers on the port any more.
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_serve_rejects_a_bad_worker_count(crawled_db):
+    result = run_kb("serve", "--db", crawled_db, "--port", str(free_port()), env={"KB_SERVE_WORKERS": "two"})
+    assert result.returncode == 2
+    assert "KB_SERVE_WORKERS must be a whole number" in result.stderr
 
 
 def test_serve_missing_database_exits_2(tmp_path):

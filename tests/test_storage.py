@@ -2,9 +2,12 @@
 
 import pytest
 import sqlite_utils
+import yaml
 
 from embeddings.chunking import split_passages
 from kb import storage
+
+from .conftest import ROOT
 
 DOC = {
     "url": "http://example.org/a",
@@ -116,7 +119,7 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
     storage.open_db(tmp_path / "kb.db").close()
     db = storage.open_db(tmp_path / "kb.db")
     assert db.journal_mode == "wal"
-    assert [m["name"] for m in db["_sqlite_migrations"].rows] == ["m001_initial", "m002_embeddings", "m003_people_and_works", "m004_quotes_and_topics", "m005_stances", "m006_document_links", "m007_incremental_crawling", "m008_source_max_pages", "m009_cheap_recrawls_and_error_summary", "m010_analyses"]
+    assert [m["name"] for m in db["_sqlite_migrations"].rows] == ["m001_initial", "m002_embeddings", "m003_people_and_works", "m004_quotes_and_topics", "m005_stances", "m006_document_links", "m007_incremental_crawling", "m008_source_max_pages", "m009_cheap_recrawls_and_error_summary", "m010_analyses", "m011_facet_indexes"]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 
 
@@ -164,3 +167,17 @@ def test_opening_a_database_another_connection_is_writing_waits_instead_of_faili
     thread.join()
     assert done.is_set() and db.execute("pragma journal_mode").fetchone()[0] == "wal"
     assert "documents" in db.table_names()
+
+
+def test_every_facet_column_is_indexed(tmp_path):
+    """A facet is a GROUP BY on every page view: without an index it reads the whole table."""
+    db = storage.open_db(tmp_path / "kb.db")
+    tables = yaml.safe_load((ROOT / "metadata.yml").read_text())["databases"]["kb"]["tables"]
+    unindexed = []
+    for table, config in tables.items():
+        if table not in db.table_names():  # views cannot be indexed
+            continue
+        leading = {index.columns[0] for index in db[table].indexes}
+        pks = db[table].pks
+        unindexed += [f"{table}.{c}" for c in config.get("facets", []) if c not in leading and [c] != pks]
+    assert unindexed == []
