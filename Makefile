@@ -23,12 +23,11 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
-# Benchmarks write bench/results.json; BENCHMARKS.md records the figures.
+# Every benchmark in turn into bench/results.json; BENCHMARKS.md records the
+# figures. BENCH_ARGS=--quick for small sizes, --only NAME,... for some.
 BENCH_ARGS ?=
-RECRAWL_ARGS ?=
 bench: install
-	$(BIN)/python bench/vector_search.py $(BENCH_ARGS)
-	$(BIN)/python bench/recrawl.py $(RECRAWL_ARGS)
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
