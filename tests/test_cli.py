@@ -8,6 +8,9 @@ import time
 import urllib.request
 
 import sqlite_utils
+import uvicorn
+
+from kb.serve import listening_socket
 
 from .conftest import ROOT, run_kb
 
@@ -58,6 +61,12 @@ def test_serve_answers_the_json_api(crawled_db):
     # Its worker processes went with it: nothing answers on the port any more.
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_serve_turns_nagle_off_for_keep_alive_clients():
+    config = uvicorn.Config(app=None, host="127.0.0.1", port=0)
+    with listening_socket(config) as sock:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
 
 
 def test_serve_rejects_a_bad_worker_count(crawled_db):
