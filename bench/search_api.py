@@ -40,6 +40,7 @@ from bench.common import KbServer, percentile_ms, write_results  # noqa: E402
 from bench.vector_search import CACHE, QUESTIONS, all_vectors, build, recall_at_10  # noqa: E402
 from embeddings.model import get_embedder  # noqa: E402
 from kb import storage  # noqa: E402
+from kb.keyword_index import sync_index  # noqa: E402
 
 ENDPOINTS = {"keyword": "/kb/search.json", "semantic": "/kb/semantic_search.json", "hybrid": "/kb/hybrid_search.json"}
 ROUNDS = 5  # rounds of QUESTIONS per mode: 50 timed queries
@@ -53,13 +54,14 @@ def questions(first_round: int, rounds: int = ROUNDS) -> list[str]:
 
 
 def database(size: int, cache: Path) -> Path:
-    """The cached synthetic database, migrated to the current schema as any `kb` write command would.
+    """The cached synthetic database, migrated and keyword-indexed as `kb crawl` leaves a database.
 
     `kb serve` never migrates (it only reads); databases cached by older code
     lack the views and indexes the canned queries and facets use.
     """
     path = build(size, get_embedder(), np.random.default_rng(42), cache)
     storage.open_db(path).close()
+    print(f"[{size}] {sync_index(path)}", flush=True)  # as `kb crawl` does; once per cached database
     return path
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from . import storage
+from .keyword_index import sync_index
 from .people import DEFAULT_PEOPLE_FILE, PeopleError, load_people
 
 EXIT_INCOMPLETE = 1
@@ -100,6 +101,10 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
             problems = [f"source '{name}' failed entirely" for name in failed_sources(run, config)]
             if run["status"] != "completed":
                 problems.insert(0, f"the crawl was {run['status']}")
+            try:
+                lines.append(sync_index(db_path))
+            except (OSError, ValueError) as e:  # tantivy reports its failures as ValueError
+                problems.append(f"the keyword index was not updated ({e}); `kb embed --rebuild-index` rebuilds it")
             if not no_embed:
                 deadline = started + time_budget if time_budget else None
                 lines.append(run_embed(db_path, model, deadline=deadline, progress=not quiet))
@@ -192,7 +197,7 @@ def quotes_command(files: tuple[str, ...], jsonl: bool, author: str | None, peop
 @cli.command()
 @click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--model", default=None, help=MODEL_HELP)
-@click.option("--rebuild-index", is_flag=True, help="Rebuild the vector indexes from the embeddings table.")
+@click.option("--rebuild-index", is_flag=True, help="Rebuild the search indexes: vectors (vec_passages, HNSW) and keywords (tantivy).")
 def embed(db_path: str, model: str | None, rebuild_index: bool) -> None:
     """Embed every passage that has no vector for the model yet."""
     from embeddings.embed import resolve_model
@@ -203,8 +208,12 @@ def embed(db_path: str, model: str | None, rebuild_index: bool) -> None:
         from embeddings.embed import rebuild_indexes
 
         try:
-            click.echo(rebuild_indexes(db_path), err=True)
-        except storage.StorageError as e:
+            with storage.writer_lock(db_path):
+                click.echo(rebuild_indexes(db_path), err=True)
+                click.echo(sync_index(db_path, rebuild=True), err=True)
+        except storage.LockedError as e:
+            fail(str(e), EXIT_LOCKED)
+        except (storage.StorageError, ValueError) as e:
             fail(str(e))
         return
     click.echo(run_embed(db_path, resolve_model(db_path, model)), err=True)

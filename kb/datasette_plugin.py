@@ -1,8 +1,9 @@
 """kb's Datasette plugin, registered through the ``datasette`` entry point.
 
 - Loads sqlite-vec on every connection (vec_passages is a vec0 table) and
-  registers kb_fts_query() (kb.sqlfunctions), kb_embed() and kb_knn()
-  (embeddings.search), so all the canned queries run in plain SQL.
+  registers kb_fts_query() (kb.sqlfunctions), kb_bm25() (kb.keyword_index),
+  kb_embed() and kb_knn() (embeddings.search), so all the canned queries run
+  in plain SQL.
 - Loads the embedding model and the vector index at startup, so the first
   query is not slow.
 - Search snippets come from crawled text, which is data and never HTML: the
@@ -21,11 +22,13 @@ from markupsafe import Markup, escape
 
 from embeddings.search import SemanticSearch
 from kb import DATABASE_NAME, sqlfunctions, storage
+from kb.keyword_index import KeywordSearch
 
 logger = logging.getLogger(__name__)
 SNIPPET_COLUMNS = {"snippet"}
 _MARKED = re.compile(r"\*\*(.+?)\*\*", re.S)
 _searches: dict[str, SemanticSearch] = {}
+_keyword_searches: dict[str, KeywordSearch] = {}
 
 
 def semantic_search(datasette) -> SemanticSearch | None:
@@ -46,6 +49,8 @@ def prepare_connection(conn, database, datasette):
         search = semantic_search(datasette)
         if search is not None:
             search.register(conn)
+            path = datasette.databases[DATABASE_NAME].path
+            _keyword_searches.setdefault(path, KeywordSearch(path)).register(conn)
 
 
 @hookimpl

@@ -12,6 +12,7 @@ from pathlib import Path
 from embeddings.search import SemanticSearch
 
 from . import sqlfunctions, storage
+from .keyword_index import KeywordSearch
 from .serve import DATABASE_NAME, load_metadata
 
 MODES = {"keyword": "search", "semantic": "semantic_search", "hybrid": "hybrid_search"}
@@ -43,6 +44,7 @@ def search(
     db = storage.connect(db_path)
     try:
         sqlfunctions.register(db.conn)
+        KeywordSearch(db_path).register(db.conn)
         semantic.register(db.conn)
         params = {
             "q": query, "limit": str(limit), "rrf_k": str(rrf_k),

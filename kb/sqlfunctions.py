@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import tantivy
+
 # Words too common to say anything about a passage; dropped from keyword queries
 # unless the query has nothing else.
 STOPWORDS = frozenset(
@@ -17,16 +19,77 @@ MAX_TERMS = 32
 _WORD = re.compile(r"\w+")
 
 
-def fts_query(text) -> str:
-    """An FTS5 query matching any of the words of ``text``: each quoted (so no
-    operator or stray quote can cause a syntax error), stopwords dropped, at
-    most MAX_TERMS terms. BM25 then ranks passages with more, rarer words first.
-    """
+def query_terms(text) -> list[str]:
+    """The words of ``text`` a keyword search looks for: lower-cased, in order,
+    each once, stopwords dropped (unless nothing else is left), at most MAX_TERMS."""
     words = _WORD.findall(text) if isinstance(text, str) else []
     terms = [w for w in words if w.lower() not in STOPWORDS] or words
-    unique = list(dict.fromkeys(t.lower() for t in terms))[:MAX_TERMS]
-    return " OR ".join(f'"{t}"' for t in unique) or '""'
+    return list(dict.fromkeys(t.lower() for t in terms))[:MAX_TERMS]
+
+
+def fts_query(text) -> str:
+    """An FTS5 query matching any of ``query_terms(text)``, each quoted (so no
+    operator or stray quote can cause a syntax error). BM25 then ranks
+    passages with more, rarer words first.
+    """
+    return " OR ".join(f'"{t}"' for t in query_terms(text)) or '""'
+
+
+SNIPPET_WORDS = 32
+_SNIPPET_WORD = re.compile(r"[^\W_]+")  # tantivy's simple tokenizer: runs of letters and digits
+_stemmer = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(
+    tantivy.Filter.lowercase()).filter(tantivy.Filter.stemmer("english")).build()
+
+
+def _stems(text: str) -> list[str]:
+    return _stemmer.analyze(text)
+
+
+def snippet(text, query) -> str | None:
+    """Up to SNIPPET_WORDS words of ``text`` around the query's words, those marked ``**like this**``.
+
+    Words match as the keyword index matches them (lower-cased, stemmed:
+    "learning" marks "learned"). The window with the most distinct query
+    words wins; "…" marks text cut at either end. FTS5's snippet() would
+    need a full-text lookup per row, which costs up to 3 ms each at a million
+    passages when a query's words are common.
+    """
+    if not isinstance(text, str):
+        return None
+    spans = [m.span() for m in _SNIPPET_WORD.finditer(text)]
+    stems = _stems(text)
+    if len(stems) != len(spans):  # a token the two tokenizers cut differently: stem word by word
+        stems = [(_stems(text[a:b]) or [""])[0] for a, b in spans]
+    wanted = set(_stems(" ".join(query_terms(query))))
+    hits = [i for i, stem in enumerate(stems) if stem in wanted]
+    start = _best_window(stems, hits)
+    end = min(len(spans), start + SNIPPET_WORDS)
+    if not spans:
+        return text
+    marked = set(hits)
+    out = ["…" if start > 0 else ""]
+    position = spans[start][0] if start > 0 else 0
+    for i in range(start, end):
+        a, b = spans[i]
+        out.append(text[position:a])
+        out.append(f"**{text[a:b]}**" if i in marked else text[a:b])
+        position = b
+    out.append(text[position:] if end == len(spans) else "…")
+    return "".join(out)
+
+
+def _best_window(stems: list[str], hits: list[int]) -> int:
+    """First word of the SNIPPET_WORDS-word window holding the most distinct hit words, then the most hits."""
+    best, best_score = 0, (-1, -1)
+    for hit in hits:
+        start = max(0, min(hit - 3, len(stems) - SNIPPET_WORDS))
+        inside = [stems[i] for i in hits if start <= i < start + SNIPPET_WORDS]
+        score = (len(set(inside)), len(inside))
+        if score > best_score:
+            best, best_score = start, score
+    return best
 
 
 def register(conn) -> None:
     conn.create_function("kb_fts_query", 1, fts_query, deterministic=True)
+    conn.create_function("kb_snippet", 2, snippet, deterministic=True)
