@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 from pathlib import Path
 
 
@@ -15,6 +16,15 @@ def machine() -> str:
         names = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.M)
         cpu = names[0].strip() if names else cpu
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def remove_database(path: Path) -> None:
+    """The database and everything kept beside it: -wal, -shm, the lock, the HNSW file, the keyword index."""
+    for item in path.parent.glob(path.name + "*"):
+        if item.is_dir():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
 
 
 def write_results(output: str | Path, key: str, data: dict) -> None:

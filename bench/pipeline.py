@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import write_results  # noqa: E402
+from bench.common import remove_database, write_results  # noqa: E402
 from bench.recrawl import PAGES_PER_HUB, GeneratedSite, article_html  # noqa: E402
 
 # What the bare spider takes from the real crawl's settings, so both fetch alike.
@@ -95,8 +95,7 @@ def measure_fetch(sources: Path, urls_file: Path, pages: int) -> dict:
 
 def measure_crawl(sources: Path, db: Path, pages: int) -> dict:
     """`kb crawl --no-embed` into a fresh database; checks every article was stored and is searchable."""
-    for path in db.parent.glob(db.name + "*"):
-        path.unlink()
+    remove_database(db)
     started = time.perf_counter()
     run_checked([sys.executable, "-m", "kb", "crawl", "--no-embed", "--sources", str(sources), "--db", str(db)])
     wall = time.perf_counter() - started

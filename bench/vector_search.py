@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import write_results  # noqa: E402
+from bench.common import remove_database, write_results  # noqa: E402
 from embeddings.ann import AnnIndex  # noqa: E402
 from embeddings.model import get_embedder  # noqa: E402
 from embeddings.search import SemanticSearch  # noqa: E402
@@ -76,8 +76,7 @@ def build(size: int, embedder, rng, cache: Path = CACHE) -> Path:
     if path.exists() and Path(f"{path}.usearch").exists():
         return path
     cache.mkdir(parents=True, exist_ok=True)
-    for stale in cache.glob(f"synthetic-{size}.db*"):
-        stale.unlink()
+    remove_database(path)
     anchors_text = sentences()
     anchors = embedder.encode(anchors_text)
     print(f"[{size}] building from {len(anchors_text)} anchor sentences", flush=True)
