@@ -342,7 +342,7 @@ def serve(db_path: str, host: str, port: int, metadata_path: str | None) -> None
     """Publish the database with Datasette (UI and JSON API)."""
     from .serve import ServeError, serve as serve_datasette
 
-    click.echo(f"Serving {db_path} at http://{host}:{port}/kb (Ctrl-C to stop)", err=True)
+    click.echo(f"Serving {db_path} at http://{host}:{port}/ (tables and SQL under /kb; Ctrl-C to stop)", err=True)
     try:
         serve_datasette(db_path, host, port, metadata_path)
     except ServeError as e:
@@ -375,5 +375,5 @@ def demo(db_path: str, port: int, no_serve: bool, no_embed: bool) -> None:
             fail("the demo crawl did not complete", EXIT_INCOMPLETE)
         if no_serve:
             return
-        click.echo(f"Open http://127.0.0.1:{port}/kb in a browser.", err=True)
+        click.echo(f"Open http://127.0.0.1:{port}/ in a browser.", err=True)
         serve_datasette(db, "127.0.0.1", port)

@@ -9,24 +9,22 @@
 - Search snippets come from crawled text, which is data and never HTML: the
   canned queries mark matched terms with ``**`` (readable in JSON and CSV),
   and render_cell shows them as <mark> after escaping the text.
+- Adds the research UI's pages (kb/ui.py, templates in kb/templates/).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 
 from datasette import hookimpl
-from markupsafe import Markup, escape
 
 from embeddings.search import SemanticSearch
-from kb import DATABASE_NAME, sqlfunctions, storage
+from kb import DATABASE_NAME, sqlfunctions, storage, ui
 from kb.keyword_index import KeywordSearch
 
 logger = logging.getLogger(__name__)
 SNIPPET_COLUMNS = {"snippet"}
-_MARKED = re.compile(r"\*\*(.+?)\*\*", re.S)
 _searches: dict[str, SemanticSearch] = {}
 _keyword_searches: dict[str, KeywordSearch] = {}
 
@@ -68,7 +66,13 @@ def startup(datasette):
 
 
 @hookimpl
+def register_routes():
+    """The research UI's pages (kb/ui.py): home, search, people, comparison, charts."""
+    return ui.ROUTES
+
+
+@hookimpl
 def render_cell(value, column):
     if column not in SNIPPET_COLUMNS or not isinstance(value, str):
         return None
-    return Markup(_MARKED.sub(r"<mark>\1</mark>", str(escape(value))))
+    return ui.marked(value)

@@ -21,6 +21,7 @@ from uvicorn.supervisors import Multiprocess
 
 from . import DATABASE_NAME
 DEFAULT_METADATA = Path(__file__).resolve().parent.parent / "metadata.yml"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # the research UI's pages (kb/ui.py)
 # Measured with bench/serving.py (16 clients, 2 cores). Suggested facets cost a
 # GROUP BY per column on every table page: /kb/passages.json at 100k passages
 # served 3.6 pages/s with them, 84 without. Searches of a million passages
@@ -56,7 +57,7 @@ def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None)
     db_path = Path(db_path)
     if not db_path.is_file():
         raise ServeError(f"{db_path}: database not found (run `kb crawl` or `kb demo` first)")
-    ds = Datasette([], metadata=load_metadata(metadata_path), settings=SETTINGS)
+    ds = Datasette([], metadata=load_metadata(metadata_path), settings=SETTINGS, template_dir=str(TEMPLATES))
     ds.remove_database("_memory")
     ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
     return ds

@@ -1,0 +1,268 @@
+"""The research UI: pages a researcher would rather use than write SQL.
+
+Registered by the plugin (kb/datasette_plugin.py, ``register_routes``):
+
+- ``/``: one search box with a mode switch, counts, the newest documents,
+  people and topics;
+- ``/search`` (and ``/search.json``, the same results as JSON): hits of the
+  canned search queries of metadata.yml, each with its passage, a link to
+  the original page at that passage, speaker and stance when it holds a
+  quotation, republished copies; filters for person, topic, stance, site and
+  year (counted over all hits); pages of PAGE_SIZE;
+- ``/people/{id}``: a person's quotations by stance and topic, their
+  documents, their quotations per year;
+- ``/compare?people=A,B,C``: people side by side (the compare_people query);
+- ``/charts``: documents per month, quotes per person, topics per person.
+
+Every page reads through the same canned queries the JSON API documents, so
+what a page shows can be fetched by a script. Crawled text reaches the
+templates as plain strings: Jinja escapes it; only ``marked()`` builds
+markup, after escaping.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from urllib.parse import quote, urlencode
+
+from datasette.utils.asgi import Response
+from markupsafe import Markup, escape
+
+from . import DATABASE_NAME
+
+MODES = {"hybrid": "hybrid_search", "keyword": "search", "semantic": "semantic_search"}
+FILTERS = ("person", "topic", "stance", "site", "year")
+PAGE_SIZE = 10
+MAX_HITS = 200  # hits fetched per query; filters and pages work within them
+DEFAULT_COMPARED = "Andrew Ng,Daphne Koller,Yann LeCun"
+_MARKED = re.compile(r"\*\*(.+?)\*\*", re.S)
+
+
+def marked(text: str | None) -> Markup:
+    """Crawled text, escaped, with the search's ``**matches**`` as <mark>."""
+    return Markup(_MARKED.sub(r"<mark>\1</mark>", str(escape(text or ""))))
+
+
+def text_fragment_url(url: str, passage: str) -> str:
+    """``url`` opened at ``passage``: a text fragment (#:~:text=) of its first words."""
+    words = re.findall(r"\S+", passage or "")[:8]
+    if not words:
+        return url
+    start = quote(" ".join(words), safe="").replace("-", "%2D")  # "-" means prefix/suffix there
+    return f"{url.split('#')[0]}#:~:text={start}"
+
+
+async def _rows(datasette, sql: str, params: dict | None = None) -> list[dict]:
+    result = await datasette.get_database(DATABASE_NAME).execute(sql, params or {})
+    return [dict(row) for row in result.rows]
+
+
+async def _canned(datasette, name: str, params: dict) -> list[dict]:
+    query = await datasette.get_canned_query(DATABASE_NAME, name, None)
+    return await _rows(datasette, query["sql"], params)
+
+
+async def _render(datasette, request, template: str, context: dict, status: int = 200) -> Response:
+    return Response.html(await datasette.render_template(template, context, request=request), status=status)
+
+
+# Home
+
+
+async def home(datasette, request) -> Response:
+    counts = (await _rows(datasette, """
+        select (select count(*) from documents) as documents, (select count(*) from quotes) as quotes,
+               (select count(*) from people) as people, (select count(*) from passages) as passages
+    """))[0]
+    newest = await _rows(datasette, """
+        select id, title, url, site_name, author, published, first_seen from documents
+        order by first_seen desc, id desc limit 8
+    """)
+    people = await _rows(datasette, """
+        select people.id, people.name, people.description, count(quotes.id) as quotes
+        from people left join quotes on quotes.person_id = people.id
+        group by people.id order by people.verified desc, quotes desc, people.name limit 24
+    """)
+    topics = await _rows(datasette, """
+        select topics.name, count(passage_topics.passage_id) as passages
+        from topics left join passage_topics on passage_topics.topic_id = topics.id
+        group by topics.id order by passages desc, topics.name
+    """)
+    return await _render(datasette, request, "kb_home.html", {
+        "counts": counts, "newest": newest, "people": people, "topics": topics, "modes": list(MODES),
+    })
+
+
+# Search
+
+
+async def search(datasette, request) -> Response:
+    q = (request.args.get("q") or "").strip()
+    mode = request.args.get("mode") or "hybrid"
+    if mode not in MODES:
+        return Response.json({"error": f"mode must be one of {', '.join(MODES)}"}, status=400)
+    filters = {name: request.args.get(name, "").strip() for name in FILTERS}
+    filters = {name: value for name, value in filters.items() if value}
+    try:
+        page = max(1, int(request.args.get("page") or 1))
+    except ValueError:
+        page = 1
+    hits = await _search_hits(datasette, q, mode) if q else []
+    facets = _facet_counts(hits, filters)
+    selected = [hit for hit in hits if _matches(hit, filters)]
+    pages = max(1, -(-len(selected) // PAGE_SIZE))
+    page = min(page, pages)
+    shown = selected[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    data = {
+        "q": q, "mode": mode, "filters": filters, "page": page, "pages": pages, "total": len(selected),
+        "results": shown, "facets": facets,
+    }
+    if request.url_vars.get("format") == ".json":
+        return Response.json(data)
+
+    def link(**changes) -> str:
+        params = {"q": q, "mode": mode, **filters, "page": page, **changes}
+        return "/search?" + urlencode({k: v for k, v in params.items() if v not in (None, "", 1) or k == "q"})
+
+    return await _render(datasette, request, "kb_search.html", {
+        **data, "modes": list(MODES), "link": link, "marked": marked, "filter_names": FILTERS,
+    })
+
+
+async def _search_hits(datasette, q: str, mode: str) -> list[dict]:
+    """The canned query's hits for ``q``, each with what the results page shows and filters on."""
+    hits = await _canned(datasette, MODES[mode], {
+        "q": q, "limit": str(MAX_HITS), "rrf_k": "", "keyword_weight": "", "semantic_weight": "",
+    })
+    if not hits:
+        return []
+    ids = json.dumps([hit["passage_id"] for hit in hits])
+    details = {row["passage_id"]: row for row in await _rows(datasette, """
+        select passages.id as passage_id, passages.text, passages.stance as passage_stance,
+          documents.year, documents.id as document_id,
+          (select json_group_array(json_object('person_id', people.id, 'person', people.name,
+                   'stance', quotes.stance, 'quote', quotes.quote))
+           from quotes left join people on people.id = quotes.person_id
+           where quotes.passage_id = passages.id) as quotes,
+          (select json_group_array(topics.name) from passage_topics join topics on topics.id = passage_topics.topic_id
+           where passage_topics.passage_id = passages.id) as topics
+        from passages join documents on documents.id = passages.document_id
+        where passages.id in (select value from json_each(:ids))
+    """, {"ids": ids})}
+    results = []
+    for hit in hits:
+        detail = details.get(hit["passage_id"])
+        if detail is None:
+            continue
+        quotes = json.loads(detail["quotes"] or "[]")
+        speakers = [qt for qt in quotes if qt["person"]]
+        stances = {qt["stance"] for qt in quotes if qt["stance"]} or ({detail["passage_stance"]} - {None})
+        results.append({
+            **{k: hit.get(k) for k in ("passage_id", "title", "url", "site_name", "author", "published", "snippet",
+                                       "score")},
+            "link": text_fragment_url(hit["url"], detail["text"]),
+            "document_id": detail["document_id"],
+            "year": detail["year"],
+            "speakers": [{"id": i, "name": n} for n, i in sorted({(s["person"], s["person_id"]) for s in speakers})],
+            "stances": sorted(stances),
+            "topics": sorted(set(json.loads(detail["topics"] or "[]"))),
+            "also_published_at": json.loads(hit.get("also_published_at") or "[]"),
+        })
+    return results
+
+
+def _values(hit: dict, name: str) -> list[str]:
+    """What a hit offers to filter ``name`` on, as strings."""
+    if name == "person":
+        return [speaker["name"] for speaker in hit["speakers"]]
+    if name == "topic":
+        return hit["topics"]
+    if name == "stance":
+        return hit["stances"]
+    if name == "site":
+        return [hit["site_name"]] if hit["site_name"] else []
+    return [str(hit["year"])] if hit["year"] else []
+
+
+def _matches(hit: dict, filters: dict) -> bool:
+    return all(value in _values(hit, name) for name, value in filters.items())
+
+
+def _facet_counts(hits: list[dict], filters: dict) -> dict[str, list[tuple[str, int]]]:
+    """Per filter, its values and how many hits each would keep (the other filters applied)."""
+    facets = {}
+    for name in FILTERS:
+        others = {k: v for k, v in filters.items() if k != name}
+        counts = Counter(v for hit in hits if _matches(hit, others) for v in set(_values(hit, name)))
+        facets[name] = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return facets
+
+
+# People
+
+
+async def person(datasette, request) -> Response:
+    try:
+        person_id = int(request.url_vars["id"])
+    except ValueError:
+        return await _render(datasette, request, "kb_missing.html", {"what": "such person"}, status=404)
+    rows = await _rows(datasette, "select * from people where id = :id", {"id": person_id})
+    if not rows:
+        return await _render(datasette, request, "kb_missing.html", {"what": f"person {person_id}"}, status=404)
+    quotes = await _rows(datasette, """
+        select quotes.id, quotes.quote, quotes.stance, documents.title, documents.url, documents.published,
+          documents.year, passages.text as passage,
+          (select group_concat(topics.name, ', ') from passage_topics join topics on topics.id = passage_topics.topic_id
+           where passage_topics.passage_id = quotes.passage_id) as topics
+        from quotes join documents on documents.id = quotes.document_id
+          left join passages on passages.id = quotes.passage_id
+        where quotes.person_id = :id
+        order by quotes.stance is null, quotes.stance, documents.published
+    """, {"id": person_id})
+    # stance -> topic -> quotation text -> its sources (a republished quotation is listed once)
+    by_stance: dict[str, dict[str, dict[str, list[dict]]]] = {}
+    for row in quotes:
+        topic = (row["topics"] or "no math topic").split(", ")[0]
+        sources = by_stance.setdefault(row["stance"] or "no stance", {}).setdefault(topic, {})
+        sources.setdefault(row["quote"], []).append({**row, "link": text_fragment_url(row["url"], row["quote"])})
+    documents = await _rows(datasette, """
+        select id, title, url, site_name, published from documents where author_id = :id order by published desc
+    """, {"id": person_id})
+    per_year = Counter(row["year"] for row in quotes if row["year"])
+    return await _render(datasette, request, "kb_person.html", {
+        "person": rows[0], "by_stance": by_stance, "quote_count": len(quotes), "documents": documents,
+        "per_year": [{"label": str(year), "value": per_year[year]} for year in sorted(per_year)],
+    })
+
+
+async def compare(datasette, request) -> Response:
+    names = request.args.get("people")
+    names = DEFAULT_COMPARED if names is None else names
+    rows = await _canned(datasette, "compare_people", {"people": names})
+    columns: dict[str, dict] = {}
+    for row in rows:
+        column = columns.setdefault(row["person"], {"person": row["person"], "person_id": row.get("person_id"),
+                                                    "stances": []})
+        column["stances"].append(row)
+    all_people = await _rows(datasette, "select id, name from people order by verified desc, name")
+    return await _render(datasette, request, "kb_compare.html", {
+        "names": names, "columns": list(columns.values()), "all_people": all_people,
+    })
+
+
+async def charts(datasette, request) -> Response:
+    context = {}
+    for name in ("documents_per_month", "quotes_per_person", "topics_per_person"):
+        context[name] = await _canned(datasette, name, {})
+    return await _render(datasette, request, "kb_charts.html", context)
+
+
+ROUTES = [
+    (r"^/$", home),
+    (r"^/search(?P<format>\.json)?$", search),
+    (r"^/people/(?P<id>[^/]+)$", person),
+    (r"^/compare$", compare),
+    (r"^/charts$", charts),
+]

@@ -1,0 +1,171 @@
+"""The research UI in a real browser: headless Chromium driven by Playwright against a real `kb serve`.
+
+The knowledge base is the sample site crawled by the real crawler, plus one
+hostile page whose text holds a script tag, crawled from a local server.
+Screenshots go to tests/artifacts/ for a person to look at. Skipped, with
+the reason, where Playwright or Debian's chromium package is missing
+(.ci/run installs chromium).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, crawl
+from .sites import RoutedSite, html_page
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+CHROMIUM = os.environ.get("KB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set KB_CHROMIUM)", allow_module_level=True)
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+HOSTILE_TEXT = "Eigenvalue hostility test: <script>window.kbInjected = 1; alert('x')</script> and <b>bold</b> claims."
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site_url(crawled_db, tmp_path_factory):
+    """`kb serve` on the crawled sample site plus a crawled hostile page; yields its base URL."""
+    tmp = tmp_path_factory.mktemp("browser")
+    db = tmp / "kb.db"
+    shutil.copy(crawled_db, db)
+    # The hostile text is escaped in the page's HTML, so the extracted text holds a literal script tag.
+    hostile = html_page("Hostile page", HOSTILE_TEXT.replace("<", "&lt;").replace(">", "&gt;"),
+                        "Linear algebra is useful, they said, and the paragraph goes on long enough to count.")
+    with RoutedSite({"/": html_page("Index", "Hub", links=("/articles/hostile.html",)),
+                     "/articles/hostile.html": hostile}) as hostile_site:
+        sources = ("download_delay: 0\nsources:\n  - name: hostile\n"
+                   f"    start_urls: ['{hostile_site.base_url}/']\n    allow: ['/articles/']\n")
+        result = crawl(sources, db, tmp, embed=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kb", "serve", "--db", str(db), "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "KB_SERVE_WORKERS": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url + "/", timeout=5).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError(f"kb serve did not start: {server.stdout.read().decode()[-2000:]}")
+            time.sleep(0.3)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_search_from_the_home_page_then_switch_modes(page, site_url):
+    page.goto(site_url + "/")
+    assert "How much math" in page.locator("h1").inner_text()
+    counts = page.locator(".kb-counts").inner_text()
+    assert "6 documents" in counts.replace(",", "")  # the sample site's five and the hostile page
+    page.fill("input[name=q]", "linear algebra")
+    screenshot(page, "home")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/search?q=linear+algebra&mode=hybrid")
+    hybrid = page.locator(".kb-hit").all_inner_texts()
+    assert hybrid and page.locator(".kb-hit mark").count() > 0  # query words highlighted
+    screenshot(page, "search-hybrid")
+
+    page.select_option("select[name=mode]", "keyword")
+    page.click("button[type=submit]")
+    page.wait_for_url("**mode=keyword")
+    keyword = page.locator(".kb-hit").all_inner_texts()
+    assert keyword and all(("linear" in hit.lower() or "algebra" in hit.lower()) for hit in keyword)
+    assert "(keyword)" in page.locator(".kb-total").inner_text()
+    screenshot(page, "search-keyword")
+
+
+def test_filters_narrow_the_results_and_the_json_matches(page, site_url):
+    page.goto(site_url + "/search?q=math&mode=keyword")
+    total = int(page.locator(".kb-total").inner_text().split()[0])
+    page.locator(".kb-facet[data-facet=site] a").first.click()
+    page.wait_for_url("**site=*")
+    filtered = int(page.locator(".kb-total").inner_text().split()[0])
+    assert 0 < filtered < total
+    site = page.url.split("site=")[1].split("&")[0]
+    with urllib.request.urlopen(page.url.replace("/search?", "/search.json?")) as response:
+        import json
+
+        data = json.loads(response.read())
+    assert data["total"] == filtered and data["filters"]["site"] == urllib.request.unquote(site.replace("+", " "))
+    assert all(hit["site_name"] == data["filters"]["site"] for hit in data["results"])
+    screenshot(page, "search-filtered")
+
+
+def test_person_page_from_the_home_page(page, site_url):
+    page.goto(site_url + "/")
+    page.click(".kb-people a:text('Andrew Ng')")
+    page.wait_for_url("**/people/*")
+    assert page.locator("h1").inner_text() == "Andrew Ng"
+    assert page.locator(".kb-quote").count() > 0
+    assert page.locator("figure.kb-chart svg rect").count() > 0  # quotations per year
+    screenshot(page, "person")
+    page.goto(site_url + "/compare")
+    names = page.locator(".kb-compare-person h2").all_inner_texts()
+    assert "Andrew Ng" in names
+    screenshot(page, "compare")
+
+
+def test_following_a_result_opens_the_original_page(page, site_url):
+    page.goto(site_url + "/search?q=sourdough+starter&mode=keyword")
+    first = page.locator(".kb-hit a.kb-title").first
+    href = first.get_attribute("href")
+    assert "#:~:text=" in href  # opens at the passage
+    first.click()
+    page.wait_for_load_state()
+    assert page.url.split("#")[0] == href.split("#")[0]
+    assert "sourdough" in page.content().lower()
+    screenshot(page, "followed-result")
+
+
+def test_crawled_script_tags_are_shown_as_text(page, site_url):
+    page.goto(site_url + "/search?q=eigenvalue+hostility&mode=keyword")
+    snippet = page.locator(".kb-hit .kb-snippet").first.inner_text()
+    assert "<script>" in snippet  # shown, as text
+    assert page.evaluate("window.kbInjected") is None and page.dialogs == []  # never run
+    page.goto(site_url + "/kb/passages?_search=hostility")
+    assert page.evaluate("window.kbInjected") is None and page.dialogs == []
+    screenshot(page, "hostile-escaped")

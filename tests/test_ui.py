@@ -1,0 +1,102 @@
+"""The research UI's pages through Datasette's real app (kb/ui.py): data, filters, paging, errors, feeds."""
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from kb.ui import PAGE_SIZE, marked, text_fragment_url
+
+from .conftest import datasette_get
+
+
+def search(datasette, query: str) -> dict:
+    response = datasette_get(datasette, f"/search.json?{query}")
+    assert response.status_code == 200, response.text[:500]
+    return response.json()
+
+
+def test_search_json_has_what_the_page_shows(datasette, sample_site):
+    data = search(datasette, "q=linear+algebra&mode=keyword")
+    assert data["mode"] == "keyword" and data["page"] == 1 and data["total"] == len(data["results"]) > 0
+    hit = data["results"][0]
+    assert {"passage_id", "title", "url", "link", "site_name", "author", "published", "snippet", "year",
+            "speakers", "stances", "topics", "also_published_at"} <= set(hit)
+    assert hit["link"].startswith(hit["url"] + "#:~:text=")
+    assert "**" in hit["snippet"]
+    assert {"person", "topic", "stance", "site", "year"} == set(data["facets"])
+    # Republished copies: the reprint's passage names the original (and vice versa).
+    copies = [h for h in data["results"] if h["also_published_at"]]
+    assert copies and all(u.startswith(sample_site.base_url) for h in copies for u in h["also_published_at"])
+
+
+def test_quotes_in_a_hit_name_their_speaker_and_stance(datasette):
+    data = search(datasette, "q=prioritize+foundational&mode=keyword")
+    speakers = {s["name"] for hit in data["results"] for s in hit["speakers"]}
+    assert "Andrew Ng" in speakers
+    assert all(hit["stances"] for hit in data["results"] if hit["speakers"])
+
+
+@pytest.mark.parametrize("name", ["person", "topic", "stance", "site", "year"])
+def test_each_filter_keeps_only_matching_hits(datasette, name):
+    everything = search(datasette, "q=math+learning&mode=hybrid")
+    value, count = everything["facets"][name][0]
+    filtered = search(datasette, f"q=math+learning&mode=hybrid&{name}={value}")
+    assert filtered["total"] == count <= everything["total"]
+    key = {"person": "speakers", "topic": "topics", "stance": "stances", "site": "site_name", "year": "year"}[name]
+    for hit in filtered["results"]:
+        values = hit[key] if isinstance(hit[key], list) else [hit[key]]
+        values = [v["name"] if isinstance(v, dict) else str(v) for v in values]
+        assert value in values
+
+
+def test_paging_splits_the_results_and_clamps_the_page(datasette):
+    first = search(datasette, "q=math&mode=hybrid")
+    assert first["total"] > PAGE_SIZE and len(first["results"]) == PAGE_SIZE and first["pages"] >= 2
+    second = search(datasette, "q=math&mode=hybrid&page=2")
+    assert not {h["passage_id"] for h in first["results"]} & {h["passage_id"] for h in second["results"]}
+    last = search(datasette, "q=math&mode=hybrid&page=999")
+    assert last["page"] == last["pages"] and last["results"]
+    assert search(datasette, "q=math&page=abc")["page"] == 1
+
+
+def test_bad_search_input(datasette):
+    assert datasette_get(datasette, "/search.json?q=math&mode=fuzzy").status_code == 400
+    assert search(datasette, "q=")["results"] == [] and search(datasette, "")["total"] == 0
+    assert search(datasette, "q=math&person=Nobody+Atall")["total"] == 0
+    assert search(datasette, "q=%22%29%28*+OR+NEAR")["mode"] == "hybrid"  # query syntax is just words
+
+
+def test_pages_render_and_unknown_people_are_404(datasette):
+    home = datasette_get(datasette, "/").text
+    assert 'name="q"' in home and "Andrew Ng" in home and "/people/" in home
+    person_link = home.split('href="/people/')[1].split('"')[0]
+    person = datasette_get(datasette, f"/people/{person_link}")
+    assert person.status_code == 200 and "<svg" in person.text and "kb-quote" in person.text
+    compare = datasette_get(datasette, "/compare?people=Andrew+Ng,Yann+LeCun").text
+    assert compare.count('class="kb-compare-person"') == 2
+    charts = datasette_get(datasette, "/charts").text
+    assert charts.count("<svg") >= 3 and "Documents per month" in charts
+    assert datasette_get(datasette, "/people/99999").status_code == 404
+    assert datasette_get(datasette, "/people/not-a-number").status_code == 404
+
+
+@pytest.mark.parametrize("feed, count", [("new_documents", 5), ("new_quotes", 7)])
+def test_atom_feeds(datasette, feed, count):
+    response = datasette_get(datasette, f"/kb/{feed}.atom")
+    assert response.status_code == 200 and "xml" in response.headers["content-type"]
+    feed_element = ET.fromstring(response.content)
+    assert feed_element.tag == "{http://www.w3.org/2005/Atom}feed"
+    entries = feed_element.findall("{http://www.w3.org/2005/Atom}entry")
+    assert len(entries) == count
+    assert all(e.find("{http://www.w3.org/2005/Atom}link").get("href").startswith("http") for e in entries)
+
+
+def test_marked_escapes_before_marking():
+    assert str(marked("a **b** <script>x</script>")) == "a <mark>b</mark> &lt;script&gt;x&lt;/script&gt;"
+    assert str(marked(None)) == ""
+
+
+def test_text_fragment_links_open_at_the_passage():
+    url = text_fragment_url("http://example.org/a#old", "Self-taught: linear algebra, then more & more words here")
+    assert url == "http://example.org/a#:~:text=Self%2Dtaught%3A%20linear%20algebra%2C%20then%20more%20%26%20more%20words"
+    assert text_fragment_url("http://example.org/a", "") == "http://example.org/a"
