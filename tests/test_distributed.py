@@ -1,0 +1,100 @@
+"""The writer side of a distributed crawl against a real redis-server: items in, stored exactly once."""
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from crawler.distributed import (ITEMS_KEY, PROCESSING_KEY, VALIDATORS_KEY, BadItem, decode_item, encode_item,
+                                 ingest)
+from crawler.items import Article, FetchFailure, Revisit
+from kb import storage
+
+redis_lib = pytest.importorskip("redis", reason="the redis client is not installed")
+REDIS_SERVER = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="no redis-server (apt-get install redis-server)")
+
+
+def article(n: int, text: str | None = None) -> Article:
+    return Article(source="s", url=f"http://example.org/{n}", fetched_url=f"http://example.org/{n}",
+                   title=f"Page {n}", author=None, published=None, site_name="Example", language="en",
+                   description=None, text=text or f"Page {n} says linear algebra matters.\nSecond paragraph {n}.",
+                   links=[], etag=f'"e{n}"', body_hash=f"h{n}")
+
+
+@pytest.fixture
+def redis(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    client = redis_lib.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis_lib.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    yield client
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("item", [article(1), FetchFailure("s", "http://example.org/x", "HTTP 503"),
+                                  Revisit("s", "http://example.org/1", "gone", "404", confirmed=True)])
+def test_items_round_trip_through_json(item):
+    assert decode_item(encode_item(item).encode()) == item
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"\xff\xfe", "not JSON"), ("[1, 2", "not JSON"), ('{"type": "Spam", "fields": {}}', "no crawl item type"),
+    ('{"fields": {}}', "no crawl item type"), ('{"type": "Article", "fields": {"url": "x"}}', "fields do not fit"),
+    ('{"type": "Revisit", "fields": [1]}', "fields do not fit"),
+])
+def test_bad_items_are_named(data, reason):
+    with pytest.raises(BadItem, match=reason):
+        decode_item(data)
+
+
+def test_the_writer_stores_every_item_once_and_records_the_run(redis, tmp_path):
+    for item in (article(1), article(2), article(1), FetchFailure("s", "http://example.org/x", "HTTP 503")):
+        redis.rpush(ITEMS_KEY, encode_item(item))
+    redis.rpush(ITEMS_KEY, b"not json")
+    db_path = str(tmp_path / "kb.db")
+    run_id = ingest(redis, db_path, idle_seconds=0.2)
+    db = storage.open_db(db_path)
+    assert sorted(r["url"] for r in db["documents"].rows) == ["http://example.org/1", "http://example.org/2"]
+    run = db["crawl_runs"].get(run_id)
+    assert (run["status"], run["fetched"], run["new"], run["unchanged"], run["failed"]) == ("completed", 5, 2, 1, 2)
+    assert json.loads(run["errors"]) == {"HTTP 503": 1, "bad item": 1}
+    assert redis.llen(ITEMS_KEY) == redis.llen(PROCESSING_KEY) == 0
+    assert json.loads(redis.hget(VALIDATORS_KEY, "http://example.org/2")) == {
+        "etag": '"e2"', "last_modified": None, "body_hash": "h2"}
+
+
+def test_an_item_a_killed_writer_left_is_stored_by_the_next(redis, tmp_path):
+    redis.rpush(PROCESSING_KEY, encode_item(article(3)))  # moved, never stored: the writer died
+    redis.rpush(ITEMS_KEY, encode_item(article(4)))
+    db_path = str(tmp_path / "kb.db")
+    ingest(redis, db_path, idle_seconds=0.2)
+    db = storage.open_db(db_path)
+    assert {r["url"] for r in db["documents"].rows} == {"http://example.org/3", "http://example.org/4"}
+    assert redis.llen(PROCESSING_KEY) == 0
+
+
+def test_a_stopped_writer_leaves_the_rest_waiting(redis, tmp_path):
+    for n in range(5):
+        redis.rpush(ITEMS_KEY, encode_item(article(n)))
+    calls = []
+    run_id = ingest(redis, str(tmp_path / "kb.db"), idle_seconds=5,
+                    should_stop=lambda: calls.append(1) or len(calls) > 2)
+    run = storage.open_db(tmp_path / "kb.db")["crawl_runs"].get(run_id)
+    assert run["status"] == "interrupted" and run["new"] == 2
+    assert redis.llen(ITEMS_KEY) == 3 and redis.llen(PROCESSING_KEY) == 0
