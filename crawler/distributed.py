@@ -103,3 +103,77 @@ def _store_one(redis, store: ItemStore, data: bytes) -> None:
     if isinstance(item, Article):
         redis.hset(VALIDATORS_KEY, item.url, json.dumps(
             {"etag": item.etag, "last_modified": item.last_modified, "body_hash": item.body_hash}))
+
+
+# The workers' side: a frontier whose popped requests are leased, not lost.
+
+LEASE_SECONDS = 120.0  # a request not acknowledged within this is handed to another worker
+MAX_ATTEMPTS = 3  # leases that expire this many times are dropped (a request that kills its worker)
+
+# Atomically: hand expired leases back to the queue (or drop them after MAX_ATTEMPTS),
+# then move the highest-priority request from the queue to the leases, due at now + lease.
+_POP_SCRIPT = """
+local now, lease, max_attempts = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
+  redis.call('ZREM', KEYS[2], member)
+  if redis.call('HINCRBY', KEYS[3], member, 1) < max_attempts then
+    redis.call('ZADD', KEYS[1], 0, member)
+  else
+    redis.call('HDEL', KEYS[3], member)
+  end
+end
+local top = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #top == 0 then return false end
+redis.call('ZREM', KEYS[1], top[1])
+redis.call('ZADD', KEYS[2], now + lease, top[1])
+return top[1]
+"""
+
+
+def _leased_queue_class():
+    """LeasedPriorityQueue, defined when scrapy-redis is importable (only workers need it)."""
+    from scrapy_redis.queue import PriorityQueue
+
+    class LeasedPriorityQueue(PriorityQueue):
+        """scrapy-redis's priority queue, but a popped request is leased until acknowledged.
+
+        scrapy-redis pops destructively: a worker killed mid-request loses what
+        it held. Here a pop moves the request to ``<key>:leases`` with a
+        deadline; `ack()` (when the response's output is all in Redis) removes
+        it, and any worker's next pop hands expired leases back to the queue.
+        A request processed twice is harmless: the writer stores by URL.
+        """
+
+        lease_seconds = LEASE_SECONDS
+        max_attempts = MAX_ATTEMPTS
+
+        def __init__(self, server, spider, key, serializer=None):
+            super().__init__(server, spider, key, serializer)
+            self.leases_key = f"{self.key}:leases"
+            self.attempts_key = f"{self.key}:attempts"
+            self._pop = server.register_script(_POP_SCRIPT)
+
+        def __len__(self):
+            """Requests queued or leased: work is left while another worker still holds some."""
+            return self.server.zcard(self.key) + self.server.zcard(self.leases_key)
+
+        def pop(self, timeout=0):
+            member = self._pop(keys=[self.key, self.leases_key, self.attempts_key],
+                               args=[time.time(), self.lease_seconds, self.max_attempts])
+            if member is None:
+                return None
+            request = self._decode_request(member)
+            # A retried request was leased before: both leases end with its response.
+            request.meta["kb_leases"] = [*request.meta.get("kb_leases", []), member]
+            return request
+
+        def ack(self, members) -> None:
+            if members:
+                self.server.zrem(self.leases_key, *members)
+                self.server.hdel(self.attempts_key, *members)
+
+        def clear(self):
+            super().clear()
+            self.server.delete(self.leases_key, self.attempts_key)
+
+    return LeasedPriorityQueue

@@ -98,3 +98,66 @@ def test_a_stopped_writer_leaves_the_rest_waiting(redis, tmp_path):
     run = storage.open_db(tmp_path / "kb.db")["crawl_runs"].get(run_id)
     assert run["status"] == "interrupted" and run["new"] == 2
     assert redis.llen(ITEMS_KEY) == 3 and redis.llen(PROCESSING_KEY) == 0
+
+
+# The leased frontier (workers' side)
+
+scrapy_redis = pytest.importorskip("scrapy_redis", reason="scrapy-redis is not installed")
+
+
+@pytest.fixture
+def queue(redis):
+    import pickle
+
+    import scrapy
+
+    from crawler.distributed import _leased_queue_class
+
+    class Spider(scrapy.Spider):
+        name = "test"
+
+    queue_class = _leased_queue_class()
+    queue = queue_class(redis, Spider(), "%(spider)s:requests", serializer=pickle)
+    queue.lease_seconds = 60
+    return queue
+
+
+def request(path, priority=0):
+    import scrapy
+
+    return scrapy.Request(f"http://example.org/{path}", priority=priority, meta={"kb_depth": 1})
+
+
+def test_a_popped_request_is_leased_until_acknowledged(queue, redis):
+    queue.push(request("low"))
+    queue.push(request("high", priority=5))
+    first = queue.pop()
+    assert first.url.endswith("/high") and first.meta["kb_depth"] == 1
+    assert len(queue) == 2  # one queued, one leased: work is not over
+    queue.ack(first.meta["kb_leases"])
+    assert len(queue) == 1
+    second = queue.pop()
+    assert second.url.endswith("/low") and queue.pop() is None
+    queue.ack(second.meta["kb_leases"])
+    assert len(queue) == 0 and redis.zcard(queue.leases_key) == 0
+
+
+def test_an_expired_lease_goes_back_to_the_queue_then_is_dropped(queue):
+    queue.push(request("crashy"))
+    queue.lease_seconds = -1  # every lease is already due: as if each worker died holding it
+    first = queue.pop()
+    again = queue.pop()  # the expired lease went back, was popped again
+    assert first.url == again.url and len(again.meta["kb_leases"]) == 1
+    third = queue.pop()
+    assert third.url == first.url
+    assert queue.pop() is None and len(queue) == 0  # dropped after MAX_ATTEMPTS expiries
+
+
+def test_a_retried_request_carries_both_leases(queue):
+    queue.push(request("flaky"))
+    popped = queue.pop()
+    queue.push(popped.replace(dont_filter=True))  # what a retry does: the same request, queued again
+    retried = queue.pop()
+    assert len(retried.meta["kb_leases"]) == 2
+    queue.ack(retried.meta["kb_leases"])
+    assert len(queue) == 0
