@@ -1,23 +1,34 @@
-"""Crawling with many workers through Redis (scrapy-redis), one writer to SQLite: the writer's side.
+"""Crawling with many workers through Redis (scrapy-redis), one writer to SQLite.
 
-Workers push what they crawl to a Redis list (ITEMS_KEY) as JSON, never to
-SQLite. The single writer, `kb ingest`, moves one item at a time from that
-list to a processing list (LMOVE, atomic), stores it with the same ItemStore
-a local crawl uses, then removes it. A writer killed midway leaves at most
-one item in the processing list; the next writer puts it back first.
-Storing is idempotent (a document is keyed by its URL, and the same content
-is "unchanged"), so an item delivered twice is stored once.
+Workers (`kb crawl --redis URL`) run the articles spider with scrapy-redis's
+scheduler: the frontier and the seen-set live in Redis, shared by any number
+of workers. A popped request is *leased* (LeasedPriorityQueue): it stays in
+Redis with a deadline until the worker has pushed everything its response
+produced, so a killed worker's requests go to another worker. Workers push
+items to a Redis list (ITEMS_KEY) as JSON, never to SQLite.
 
-The writer also keeps VALIDATORS_KEY, a Redis hash of each stored page's
-validators (ETag, Last-Modified, body hash), for workers to make the same
-conditional requests a local crawl makes.
+The single writer (`kb ingest`) moves one item at a time from that list to a
+processing list (LMOVE, atomic), stores it with the same ItemStore a local
+crawl uses, then removes it. A writer killed midway leaves at most one item
+in the processing list; the next writer puts it back first. Storing is
+idempotent (a document is keyed by its URL, and the same content is
+"unchanged"), so an item delivered twice is stored once. The writer also
+keeps VALIDATORS_KEY, each stored page's validators (ETag, Last-Modified,
+body hash), for workers to make the same conditional requests a local crawl
+makes.
+
+scrapy-redis is imported only by workers (the module-level ``__getattr__``
+builds its subclasses on first use).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -107,7 +118,8 @@ def _store_one(redis, store: ItemStore, data: bytes) -> None:
 
 # The workers' side: a frontier whose popped requests are leased, not lost.
 
-LEASE_SECONDS = 120.0  # a request not acknowledged within this is handed to another worker
+# A request not acknowledged within this is handed to another worker ($KB_REDIS_LEASE_SECONDS).
+LEASE_SECONDS = float(os.environ.get("KB_REDIS_LEASE_SECONDS") or 120)
 MAX_ATTEMPTS = 3  # leases that expire this many times are dropped (a request that kills its worker)
 
 # Atomically: hand expired leases back to the queue (or drop them after MAX_ATTEMPTS),
@@ -128,6 +140,21 @@ redis.call('ZREM', KEYS[1], top[1])
 redis.call('ZADD', KEYS[2], now + lease, top[1])
 return top[1]
 """
+
+
+def load_validators(redis_url: str) -> dict[str, dict]:
+    """The validators the writer keeps, as storage.known_pages gives them to a local crawl."""
+    import redis as redis_lib
+
+    client = redis_lib.Redis.from_url(redis_url)
+    return {url.decode(): json.loads(value) for url, value in client.hgetall(VALIDATORS_KEY).items()}
+
+
+def release_leases(redis, queue_key: str, members) -> None:
+    """End the leases ``members`` of the queue ``queue_key``: their requests are done."""
+    if members:
+        redis.zrem(f"{queue_key}:leases", *members)
+        redis.hdel(f"{queue_key}:attempts", *members)
 
 
 def _leased_queue_class():
@@ -168,12 +195,105 @@ def _leased_queue_class():
             return request
 
         def ack(self, members) -> None:
-            if members:
-                self.server.zrem(self.leases_key, *members)
-                self.server.hdel(self.attempts_key, *members)
+            release_leases(self.server, self.key, members)
 
         def clear(self):
             super().clear()
             self.server.delete(self.leases_key, self.attempts_key)
 
     return LeasedPriorityQueue
+
+
+@dataclasses.dataclass
+class LeaseDone:
+    """The last output of a callback in a worker: everything before it is in Redis, so its leases can go."""
+
+    leases: list
+
+
+def releases_lease(method):
+    """Make a spider callback or errback end with LeaseDone for its request's leases (workers only).
+
+    Errback output skips spider middlewares, so this wraps the methods
+    themselves; wrapped, they keep their names, which is how scrapy-redis
+    serialises a request's callback.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, response_or_failure):
+        yield from method(self, response_or_failure) or ()
+        request = getattr(response_or_failure, "request", None)
+        leases = request.meta.get("kb_leases") if request is not None else None
+        if leases:
+            yield LeaseDone(leases)
+
+    return wrapper
+
+
+class RedisItemsPipeline:
+    """A worker's only pipeline: items go to the Redis items list, LeaseDone releases leases."""
+
+    def __init__(self, crawler):
+        from scrapy_redis import defaults
+        from scrapy_redis.connection import from_settings
+
+        self.crawler = crawler
+        self.redis = from_settings(crawler.settings)
+        self.queue_key_template = crawler.settings.get("SCHEDULER_QUEUE_KEY", defaults.SCHEDULER_QUEUE_KEY)
+
+    def open_spider(self) -> None:
+        self.queue_key = self.queue_key_template % {"spider": self.crawler.spider.name}
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        if isinstance(item, LeaseDone):
+            release_leases(self.redis, self.queue_key, item.leases)
+        else:
+            self.redis.rpush(ITEMS_KEY, encode_item(item))
+        return item
+
+
+def _url_key_dupefilter_class():
+    from scrapy_redis.dupefilter import RFPDupeFilter
+
+    from .urls import url_key
+
+    class UrlKeyDupeFilter(RFPDupeFilter):
+        """scrapy-redis's shared seen-set, keyed as the local crawl keys requests (crawler.urls.url_key)."""
+
+        def request_fingerprint(self, request):
+            return hashlib.sha1(url_key(request.url).encode()).hexdigest()
+
+        def request_seen(self, request) -> bool:
+            chain = request.meta.get("redirect_urls")  # as RedirectLoopDupeFilter: loops are recorded, not dropped
+            if chain and url_key(request.url) in {url_key(u) for u in chain}:
+                return False
+            return super().request_seen(request)
+
+    return UrlKeyDupeFilter
+
+
+def worker_settings(redis_url: str) -> dict:
+    """The Scrapy settings that make the articles spider a scrapy-redis worker."""
+    return {
+        "REDIS_URL": redis_url,
+        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER_QUEUE_CLASS": "crawler.distributed.LeasedPriorityQueue",
+        "DUPEFILTER_CLASS": "crawler.distributed.UrlKeyDupeFilter",  # the name scrapy-redis reads
+        "SCHEDULER_PERSIST": True,  # the frontier outlives any one worker
+        "ITEM_PIPELINES": {"crawler.distributed.RedisItemsPipeline": 300},
+        # One output at a time, in order: a callback's LeaseDone reaches the pipeline after its items.
+        "CONCURRENT_ITEMS": 1,
+    }
+
+
+def __getattr__(name: str):
+    """The scrapy-redis subclasses, built on first use: only workers import scrapy-redis."""
+    if name == "LeasedPriorityQueue":
+        return _leased_queue_class()
+    if name == "UrlKeyDupeFilter":
+        return _url_key_dupefilter_class()
+    raise AttributeError(name)

@@ -57,3 +57,23 @@ def run_crawl(config: CrawlConfig, db_path: str | Path, log_level: str = "INFO",
     process.crawl(crawler, config=config)
     process.start()
     return crawler.stats.get_value("kb/run_id")
+
+
+def run_worker(config: CrawlConfig, redis_url: str, seed: bool = False, log_level: str = "INFO",
+               time_budget: float | None = None, log_file: str | None = None) -> dict:
+    """Crawl as one scrapy-redis worker until the shared frontier is empty; returns Scrapy's stats.
+
+    With ``seed`` the frontier and its seen-set are cleared first and the
+    sources' start requests pushed: a new crawl begins. Items go to Redis for
+    `kb ingest`; this process opens no database.
+    """
+    from .distributed import worker_settings
+
+    settings = crawl_settings(config, "", log_level, None, time_budget, log_file)
+    settings.setdict({**worker_settings(redis_url), "SCHEDULER_FLUSH_ON_START": seed, "KB_REDIS_SEED": seed},
+                     priority="cmdline")
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(ArticlesSpider)
+    process.crawl(crawler, config=config)
+    process.start()
+    return crawler.stats.get_stats()

@@ -61,13 +61,20 @@ MODEL_HELP = ("Sentence-transformers model name or local directory (default: the
               help="Append the crawl's log and its summary to this file.")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option("--redis", "redis_url", default=None, metavar="URL",
+              help="Crawl as a worker sharing the frontier in Redis (redis://HOST:PORT/DB); items go to "
+                   "Redis for `kb ingest`, no database is written.")
+@click.option("--seed", is_flag=True, help="With --redis: start a new crawl (clear the frontier, push the start URLs).")
 def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, people_path: str,
-          time_budget: float | None, quiet: bool, log_file: str | None, log_level: str) -> None:
+          time_budget: float | None, quiet: bool, log_file: str | None, log_level: str,
+          redis_url: str | None, seed: bool) -> None:
     """Crawl the sources, store every article, embed new passages and analyze them.
 
     Exit status: 0 completed; 1 cut short, interrupted, or a source failed
     entirely; 2 bad configuration; 3 another crawl holds the database's lock.
     """
+    if seed and not redis_url:
+        fail("--seed needs --redis URL")
     from crawler.run import run_crawl
     from crawler.sources import SourcesError, load_sources
     from embeddings.embed import resolve_model
@@ -84,6 +91,9 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
     if not config.names_contact and not quiet:
         click.echo(f"warning: {sources_path}: user_agent names no contact URL or e-mail address; "
                    "site owners cannot reach you", err=True)
+    if redis_url:
+        run_redis_worker(config, redis_url, seed, log_level, time_budget, log_file, quiet)
+        return
     try:
         with storage.writer_lock(db_path):
             # Created or migrated under the lock: a second run never touches the file.
@@ -122,6 +132,77 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
         for line in lines:
             click.echo(line, err=True)
     if problems:
+        sys.exit(EXIT_INCOMPLETE)
+
+
+def run_redis_worker(config, redis_url: str, seed: bool, log_level: str, time_budget: float | None,
+                     log_file: str | None, quiet: bool) -> None:
+    """`kb crawl --redis`: one scrapy-redis worker; exit 0 when the shared frontier ran dry."""
+    from crawler.run import run_worker
+
+    try:
+        import redis as redis_lib
+
+        redis_lib.Redis.from_url(redis_url).ping()
+    except Exception as e:  # ImportError, a bad URL, redis.ConnectionError
+        fail(f"cannot reach Redis at {redis_url}: {e}")
+    stats = run_worker(config, redis_url, seed, log_level.upper() if not quiet else "ERROR", time_budget, log_file)
+    reason = stats.get("finish_reason", "?")
+    line = (f"worker {'(seeded) ' if seed else ''}{reason}: {stats.get('downloader/response_count', 0)} fetched, "
+            f"{stats.get('item_scraped_count', 0)} items to Redis")
+    if reason != "finished" or not quiet:
+        click.echo(line, err=True)
+    if reason != "finished":
+        sys.exit(EXIT_INCOMPLETE)
+
+
+@cli.command()
+@click.option("--redis", "redis_url", required=True, metavar="URL", help="Redis the workers push items to.")
+@click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--idle", "idle_seconds", default=30.0, show_default=True, type=click.FloatRange(min=0),
+              help="Stop after the items list has been empty this many seconds.")
+@click.option("--no-embed", is_flag=True, help="Do not embed the new passages (run `kb embed` later).")
+@click.option("--people", "people_path", default=str(DEFAULT_PEOPLE_FILE), show_default="people.yml",
+              type=click.Path(dir_okay=False), help="The curated list of people.")
+def ingest(redis_url: str, db_path: str, idle_seconds: float, no_embed: bool, people_path: str) -> None:
+    """The single writer of a distributed crawl: store the items workers pushed to Redis.
+
+    Idempotent: an item delivered twice is stored once. Ctrl-C or SIGTERM
+    finishes the current item and ends the run as interrupted; the rest wait
+    in Redis. Exit status as `kb crawl`.
+    """
+    import signal
+
+    from crawler.distributed import ingest as ingest_items
+    from embeddings.embed import resolve_model
+
+    try:
+        import redis as redis_lib
+
+        client = redis_lib.Redis.from_url(redis_url)
+        client.ping()
+    except Exception as e:  # ImportError, a bad URL, redis.ConnectionError
+        fail(f"cannot reach Redis at {redis_url}: {e}")
+    stop = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.append(True))
+    try:
+        with storage.writer_lock(db_path):
+            storage.open_db(db_path).close()
+            model = resolve_model(db_path, None)
+            run_id = ingest_items(client, db_path, idle_seconds, model=model, should_stop=lambda: bool(stop))
+            run = storage.open_db(db_path)["crawl_runs"].get(run_id)
+            lines = [run_summary(run), sync_index(db_path)]
+            if not no_embed:
+                lines.append(run_embed(db_path, model, progress=False))
+            lines.append(run_analyze(db_path, people_path, only_if_changed=True))
+    except storage.LockedError as e:
+        fail(str(e), EXIT_LOCKED)
+    except storage.StorageError as e:
+        fail(str(e))
+    for line in lines:
+        click.echo(line, err=True)
+    if run["status"] != "completed":
         sys.exit(EXIT_INCOMPLETE)
 
 

@@ -1,6 +1,7 @@
 """Each benchmark script runs on a tiny size (figures are never asserted here)."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -100,3 +101,16 @@ def test_serving_benchmark_runs(tmp_path, synthetic_cache):
     for row in data["results"].values():
         assert row["requests"] > 0 and row["requests_per_s"] > 0
         assert isinstance(row["non_200"], int) and isinstance(row["exceptions"], int)
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server (apt-get install redis-server)")
+def test_distributed_benchmark_runs(tmp_path):
+    output = tmp_path / "results.json"
+    result = subprocess.run(
+        [sys.executable, "bench/distributed.py", "--pages", "10", "--repeat", "1", "--output", output],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    row = json.loads(output.read_text())["distributed"]
+    assert row["pages"] == 10 and len(row["one_worker_s_all"]) == len(row["two_workers_s_all"]) == 1
+    assert row["one_worker_pages_per_s"] > 0 and row["two_workers_pages_per_s"] > 0 and row["ratio_two_to_one"] > 0

@@ -161,3 +161,68 @@ def test_a_retried_request_carries_both_leases(queue):
     assert len(retried.meta["kb_leases"]) == 2
     queue.ack(retried.meta["kb_leases"])
     assert len(queue) == 0
+
+
+# Workers, a writer and a killed worker, end to end (real processes, real Redis, a local site)
+
+def test_two_workers_one_killed_and_one_writer_store_every_page_exactly_once(redis, tmp_path):
+    import os
+    import signal
+    import sys
+
+    from bench.recrawl import GeneratedSite
+
+    from .conftest import ROOT
+
+    pages = 200
+    url = f"redis://127.0.0.1:{redis.connection_pool.connection_kwargs['port']}/0"
+    env = {**os.environ, "KB_REDIS_LEASE_SECONDS": "3"}
+    db = tmp_path / "kb.db"
+    with GeneratedSite(pages, validators=False) as site:
+        sources = tmp_path / "sources.yml"
+        sources.write_text('user_agent: "kb-test (+https://example.org/kb)"\ndownload_delay: 0.05\nsources:\n'
+                           f"  - name: generated\n    start_urls: ['{site.base_url}/']\n    allow: ['/articles/']\n"
+                           "    max_pages: 100000\n")
+
+        def kb(*args):
+            return subprocess.Popen([sys.executable, "-m", "kb", *map(str, args)], cwd=ROOT, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        writer = kb("ingest", "--redis", url, "--db", db, "--idle", "6", "--no-embed")
+        first = kb("crawl", "--redis", url, "--seed", "--sources", sources)
+        deadline = time.monotonic() + 60
+        while redis.llen(ITEMS_KEY) + redis.zcard("articles:requests:leases") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second_log = tmp_path / "second.log"
+        second = kb("crawl", "--redis", url, "--sources", sources, "--log-level", "DEBUG", "--log-file", second_log)
+        while (not second_log.exists() or second_log.read_text().count("Crawled (200)") < 5) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert second_log.read_text().count("Crawled (200)") >= 5, "the second worker never got going"
+        second.send_signal(signal.SIGKILL)  # midway, holding leases
+        second.wait(timeout=10)
+        first_out = first.communicate(timeout=120)
+        writer_out = writer.communicate(timeout=120)
+    assert first.returncode == 0, first_out[1][-3000:]
+    assert writer.returncode == 0, writer_out[1][-3000:]
+    db_rows = storage.open_db(db)
+    urls = [r["url"] for r in db_rows["documents"].rows]
+    assert len(urls) == len(set(urls)) == pages  # every page, once
+    run = next(iter(db_rows["crawl_runs"].rows_where(order_by="id desc", limit=1)))
+    assert run["new"] == pages and run["failed"] == 0
+    assert redis.llen(ITEMS_KEY) == redis.llen(PROCESSING_KEY) == redis.zcard("articles:requests:leases") == 0
+
+
+def test_bad_redis_options_are_clear_errors(tmp_path):
+    from .conftest import run_kb
+
+    sources = tmp_path / "sources.yml"
+    sources.write_text("sources:\n  - name: s\n    start_urls: ['http://127.0.0.1:9/']\n")
+    seed_alone = run_kb("crawl", "--seed", "--sources", sources, "--db", tmp_path / "kb.db")
+    assert seed_alone.returncode == 2 and "--seed needs --redis URL" in seed_alone.stderr
+    for command in (["crawl", "--redis", "redis://127.0.0.1:9/0", "--sources", sources],
+                    ["ingest", "--redis", "redis://127.0.0.1:9/0", "--db", tmp_path / "kb.db"],
+                    ["ingest", "--redis", "not-a-url", "--db", tmp_path / "kb.db"]):
+        result = run_kb(*command)
+        assert result.returncode == 2 and "cannot reach Redis at" in result.stderr, result.stderr[-500:]
+    assert not (tmp_path / "kb.db").exists()  # nothing created for a failed start

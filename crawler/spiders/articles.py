@@ -44,6 +44,7 @@ from twisted.python.failure import Failure
 
 from kb import storage
 
+from ..distributed import load_validators, releases_lease
 from ..extract import ExtractionError, decode_html, extract_article, looks_binary
 from ..items import Article, FetchFailure, Revisit
 from ..middlewares import RefusedRequest, retry_after_seconds
@@ -83,12 +84,16 @@ class ArticlesSpider(scrapy.Spider):
     async def start(self):
         self.known = self.load_known_pages()
         self.revisit_after = timedelta(days=self.settings.getfloat("KB_REVISIT_AFTER_DAYS"))
+        if self.settings.get("REDIS_URL") and not self.settings.getbool("KB_REDIS_SEED"):
+            return  # a worker: the start URLs are in Redis already (`kb crawl --redis URL --seed`)
         for request in self.start_requests_for_config():
             yield request
 
     def load_known_pages(self) -> dict[str, dict]:
         """What earlier runs stored per fetched URL (validators, body hash, last fetch):
         cross-run state lives in SQLite."""
+        if self.settings.get("REDIS_URL"):  # a worker reads no SQLite: the writer keeps validators in Redis
+            return load_validators(self.settings.get("REDIS_URL"))
         path = self.settings.get("KB_DB_PATH")
         try:
             db = storage.connect(path)
@@ -201,6 +206,7 @@ class ArticlesSpider(scrapy.Spider):
 
     # -- callbacks ------------------------------------------------------
 
+    @releases_lease
     def parse_robots(self, response: Response):
         if not isinstance(response, TextResponse):
             return
@@ -210,10 +216,12 @@ class ArticlesSpider(scrapy.Spider):
             if owners:
                 yield self.sitemap_request(url, owners)
 
+    @releases_lease
     def robots_error(self, failure: Failure):
         # A site without robots.txt is normal: nothing to discover, nothing failed.
         self.logger.debug("no robots.txt at %s: %s", failure.request.url, failure.getErrorMessage())
 
+    @releases_lease
     def parse_sitemap(self, response: Response):
         names = response.meta["kb_sources"]
         body = self.sitemap_body(response)
@@ -247,6 +255,7 @@ class ArticlesSpider(scrapy.Spider):
             return response.body
         return None
 
+    @releases_lease
     def parse_feed(self, response: Response):
         names = response.meta["kb_sources"]
         feed = feedparser.parse(response.body)
@@ -268,6 +277,7 @@ class ArticlesSpider(scrapy.Spider):
         if content_type and content_type not in PAGE_TYPES:
             raise StopDownload(fail=False)
 
+    @releases_lease
     def parse_page(self, response: Response):
         source = self.config.source(response.meta["kb_source"])
         is_article = source.is_article(response.url)
@@ -310,6 +320,7 @@ class ArticlesSpider(scrapy.Spider):
             body_hash=body_hash,
         )
 
+    @releases_lease
     def on_error(self, failure: Failure):
         request = failure.request
         source = request.meta.get("kb_source") or request.meta.get("kb_sources", [None])[0]
