@@ -111,15 +111,11 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
             problems = [f"source '{name}' failed entirely" for name in failed_sources(run, config)]
             if run["status"] != "completed":
                 problems.insert(0, f"the crawl was {run['status']}")
-            try:
-                lines.append(sync_index(db_path))
-            except (OSError, ValueError) as e:  # tantivy reports its failures as ValueError
-                problems.append(f"the keyword index was not updated ({e}); `kb embed --rebuild-index` rebuilds it")
-            if not no_embed:
-                deadline = started + time_budget if time_budget else None
-                lines.append(run_embed(db_path, model, deadline=deadline, progress=not quiet))
-            # After embedding: stances use the vectors. Skipped when nothing changed.
-            lines.append(run_analyze(db_path, people_path, only_if_changed=True))
+            deadline = started + time_budget if time_budget else None
+            more_lines, more_problems = index_embed_analyze(db_path, model, people_path, embed=not no_embed,
+                                                            deadline=deadline, progress=not quiet)
+            lines += more_lines
+            problems += more_problems
     except storage.LockedError as e:
         fail(str(e), EXIT_LOCKED)
     except storage.StorageError as e:
@@ -135,17 +131,40 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
         sys.exit(EXIT_INCOMPLETE)
 
 
+def index_embed_analyze(db_path: str, model: str, people_path: str, embed: bool = True,
+                        deadline: float | None = None, progress: bool = True) -> tuple[list[str], list[str]]:
+    """What follows storing a run's pages (`kb crawl`, `kb ingest`): the keyword index, the
+    vectors, then the analysis. Returns summary lines and problems (the caller holds the lock)."""
+    lines, problems = [], []
+    try:
+        lines.append(sync_index(db_path))
+    except (OSError, ValueError) as e:  # tantivy reports its failures as ValueError
+        problems.append(f"the keyword index was not updated ({e}); `kb embed --rebuild-index` rebuilds it")
+    if embed:
+        lines.append(run_embed(db_path, model, deadline=deadline, progress=progress))
+    # After embedding: stances use the vectors. Skipped when nothing changed.
+    lines.append(run_analyze(db_path, people_path, only_if_changed=True))
+    return lines, problems
+
+
+def redis_client(redis_url: str):
+    """A connected client for ``redis_url``, or exit 2 saying why not."""
+    try:
+        import redis as redis_lib
+
+        client = redis_lib.Redis.from_url(redis_url)
+        client.ping()
+    except Exception as e:  # ImportError, a bad URL, redis.ConnectionError
+        fail(f"cannot reach Redis at {redis_url}: {e}")
+    return client
+
+
 def run_redis_worker(config, redis_url: str, seed: bool, log_level: str, time_budget: float | None,
                      log_file: str | None, quiet: bool) -> None:
     """`kb crawl --redis`: one scrapy-redis worker; exit 0 when the shared frontier ran dry."""
     from crawler.run import run_worker
 
-    try:
-        import redis as redis_lib
-
-        redis_lib.Redis.from_url(redis_url).ping()
-    except Exception as e:  # ImportError, a bad URL, redis.ConnectionError
-        fail(f"cannot reach Redis at {redis_url}: {e}")
+    redis_client(redis_url)
     stats = run_worker(config, redis_url, seed, log_level.upper() if not quiet else "ERROR", time_budget, log_file)
     reason = stats.get("finish_reason", "?")
     line = (f"worker {'(seeded) ' if seed else ''}{reason}: {stats.get('downloader/response_count', 0)} fetched, "
@@ -176,13 +195,7 @@ def ingest(redis_url: str, db_path: str, idle_seconds: float, no_embed: bool, pe
     from crawler.distributed import ingest as ingest_items
     from embeddings.embed import resolve_model
 
-    try:
-        import redis as redis_lib
-
-        client = redis_lib.Redis.from_url(redis_url)
-        client.ping()
-    except Exception as e:  # ImportError, a bad URL, redis.ConnectionError
-        fail(f"cannot reach Redis at {redis_url}: {e}")
+    client = redis_client(redis_url)
     stop = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.append(True))
@@ -192,17 +205,17 @@ def ingest(redis_url: str, db_path: str, idle_seconds: float, no_embed: bool, pe
             model = resolve_model(db_path, None)
             run_id = ingest_items(client, db_path, idle_seconds, model=model, should_stop=lambda: bool(stop))
             run = storage.open_db(db_path)["crawl_runs"].get(run_id)
-            lines = [run_summary(run), sync_index(db_path)]
-            if not no_embed:
-                lines.append(run_embed(db_path, model, progress=False))
-            lines.append(run_analyze(db_path, people_path, only_if_changed=True))
+            lines, problems = index_embed_analyze(db_path, model, people_path, embed=not no_embed, progress=False)
+            lines.insert(0, run_summary(run))
+            if run["status"] != "completed":
+                problems.insert(0, f"the run was {run['status']}")
     except storage.LockedError as e:
         fail(str(e), EXIT_LOCKED)
     except storage.StorageError as e:
         fail(str(e))
-    for line in lines:
+    for line in lines + [f"problem: {p}" for p in problems]:
         click.echo(line, err=True)
-    if run["status"] != "completed":
+    if problems:
         sys.exit(EXIT_INCOMPLETE)
 
 
