@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import free_port
+
 from .conftest import ROOT, crawl
 from .sites import RoutedSite, html_page
 
@@ -27,14 +29,6 @@ if not Path(CHROMIUM).exists():
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 HOSTILE_TEXT = "Eigenvalue hostility test: <script>window.kbInjected = 1; alert('x')</script> and <b>bold</b> claims."
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,10 @@ import urllib.request
 import sqlite_utils
 import uvicorn
 
+from bench.common import free_port
 from kb.serve import listening_socket
 
 from .conftest import ROOT, run_kb
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_json(url: str, timeout: float = 60):

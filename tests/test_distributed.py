@@ -2,12 +2,12 @@
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 
 import pytest
 
+from bench.common import free_port
 from crawler.distributed import (ITEMS_KEY, PROCESSING_KEY, VALIDATORS_KEY, BadItem, decode_item, encode_item,
                                  ingest)
 from crawler.items import Article, FetchFailure, Revisit
@@ -27,9 +27,7 @@ def article(n: int, text: str | None = None) -> Article:
 
 @pytest.fixture
 def redis(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
     client = redis_lib.Redis(port=port)
