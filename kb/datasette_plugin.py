@@ -25,18 +25,22 @@ from kb.keyword_index import KeywordSearch
 
 logger = logging.getLogger(__name__)
 SNIPPET_COLUMNS = {"snippet"}
-_searches: dict[str, SemanticSearch] = {}
-_keyword_searches: dict[str, KeywordSearch] = {}
+_searches: dict[tuple[type, str], SemanticSearch | KeywordSearch] = {}
 
 
-def semantic_search(datasette) -> SemanticSearch | None:
-    """One SemanticSearch (model, cache, index) per database file, per process."""
+def _search(datasette, kind: type):
+    """One ``kind`` (SemanticSearch: model, cache, index; KeywordSearch: the tantivy reader)
+    per database file, per process, shared by every connection."""
     if DATABASE_NAME not in datasette.databases:
         return None
     path = datasette.databases[DATABASE_NAME].path
-    if path not in _searches:
-        _searches[path] = SemanticSearch(path)
-    return _searches[path]
+    if (kind, path) not in _searches:
+        _searches[kind, path] = kind(path)
+    return _searches[kind, path]
+
+
+def semantic_search(datasette) -> SemanticSearch | None:
+    return _search(datasette, SemanticSearch)
 
 
 @hookimpl
@@ -44,11 +48,8 @@ def prepare_connection(conn, database, datasette):
     storage.load_sqlite_vec(conn)
     sqlfunctions.register(conn)
     if database == DATABASE_NAME:
-        search = semantic_search(datasette)
-        if search is not None:
-            search.register(conn)
-            path = datasette.databases[DATABASE_NAME].path
-            _keyword_searches.setdefault(path, KeywordSearch(path)).register(conn)
+        for kind in (SemanticSearch, KeywordSearch):
+            _search(datasette, kind).register(conn)
 
 
 @hookimpl
