@@ -5,3 +5,7 @@ __version__ = "0.1.0"
 # The name Datasette serves the knowledge base under, whatever its file is called,
 # so JSON API URLs (/kb/...) are the same for everyone.
 DATABASE_NAME = "kb"
+
+# Search mode -> the canned query of metadata.yml that runs it (/kb/search.json, ...);
+# `kb search` and the research UI's /search both go through these.
+SEARCH_QUERIES = {"keyword": "search", "semantic": "semantic_search", "hybrid": "hybrid_search"}

@@ -11,11 +11,9 @@ from pathlib import Path
 
 from embeddings.search import SemanticSearch
 
-from . import sqlfunctions, storage
+from . import SEARCH_QUERIES, sqlfunctions, storage
 from .keyword_index import KeywordSearch
 from .serve import DATABASE_NAME, load_metadata
-
-MODES = {"keyword": "search", "semantic": "semantic_search", "hybrid": "hybrid_search"}
 
 
 def canned_query_sql(name: str, metadata_path: str | Path | None = None) -> str:
@@ -33,11 +31,11 @@ def search(
     metadata_path: str | Path | None = None,
 ) -> list[dict]:
     """Ranked passages for ``query``; raises ValueError for an empty query or unknown mode."""
-    if mode not in MODES:
-        raise ValueError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
+    if mode not in SEARCH_QUERIES:
+        raise ValueError(f"unknown mode '{mode}' (choose from {', '.join(SEARCH_QUERIES)})")
     if not query or not query.strip():
         raise ValueError("empty query")
-    sql = canned_query_sql(MODES[mode], metadata_path)
+    sql = canned_query_sql(SEARCH_QUERIES[mode], metadata_path)
     semantic = SemanticSearch(db_path)
     if mode != "keyword":
         semantic.model  # loads the model; SearchError for a database of mixed vectors

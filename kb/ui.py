@@ -30,9 +30,9 @@ from urllib.parse import quote, urlencode
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
-from . import DATABASE_NAME
+from . import DATABASE_NAME, SEARCH_QUERIES
 
-MODES = {"hybrid": "hybrid_search", "keyword": "search", "semantic": "semantic_search"}
+MODES = ("hybrid", "keyword", "semantic")  # as the mode switch lists them
 FILTERS = ("person", "topic", "stance", "site", "year")
 PAGE_SIZE = 10
 MAX_HITS = 200  # hits fetched per query; filters and pages work within them
@@ -91,7 +91,7 @@ async def home(datasette, request) -> Response:
         group by topics.id order by passages desc, topics.name
     """)
     return await _render(datasette, request, "kb_home.html", {
-        "counts": counts, "newest": newest, "people": people, "topics": topics, "modes": list(MODES),
+        "counts": counts, "newest": newest, "people": people, "topics": topics, "modes": MODES,
     })
 
 
@@ -127,13 +127,13 @@ async def search(datasette, request) -> Response:
         return "/search?" + urlencode({k: v for k, v in params.items() if v not in (None, "", 1) or k == "q"})
 
     return await _render(datasette, request, "kb_search.html", {
-        **data, "modes": list(MODES), "link": link, "marked": marked, "filter_names": FILTERS,
+        **data, "modes": MODES, "link": link, "marked": marked, "filter_names": FILTERS,
     })
 
 
 async def _search_hits(datasette, q: str, mode: str) -> list[dict]:
     """The canned query's hits for ``q``, each with what the results page shows and filters on."""
-    hits = await _canned(datasette, MODES[mode], {
+    hits = await _canned(datasette, SEARCH_QUERIES[mode], {
         "q": q, "limit": str(MAX_HITS), "rrf_k": "", "keyword_weight": "", "semantic_weight": "",
     })
     if not hits:
