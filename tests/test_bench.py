@@ -10,26 +10,23 @@ import pytest
 from .conftest import ROOT
 
 
-def test_vector_search_benchmark_runs(tmp_path):
+def run_benchmark(name: str, tmp_path, *args, timeout: float = 300) -> dict:
+    """Run bench/NAME.py with ``args`` into a results file of its own; returns what it wrote under NAME."""
     output = tmp_path / "results.json"
-    result = subprocess.run(
-        [sys.executable, "bench/vector_search.py", "--sizes", "1000", "--output", output, "--cache", tmp_path],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
+    result = subprocess.run([sys.executable, f"bench/{name}.py", *map(str, args), "--output", output],
+                            cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, result.stderr[-2000:]
-    (row,) = json.loads(output.read_text())["vector_search"]["results"]
+    return json.loads(output.read_text())[name]
+
+
+def test_vector_search_benchmark_runs(tmp_path):
+    (row,) = run_benchmark("vector_search", tmp_path, "--sizes", 1000, "--cache", tmp_path)["results"]
     assert row["passages"] == 1000
     assert 0 <= row["recall_at_10"] <= 1 and row["hnsw_p50_ms"] > 0
 
 
 def test_recrawl_benchmark_runs(tmp_path):
-    output = tmp_path / "results.json"
-    result = subprocess.run(
-        [sys.executable, "bench/recrawl.py", "--pages", "8", "--repeat", "1", "--output", output],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = json.loads(output.read_text())["recrawl"]["results"]
+    rows = run_benchmark("recrawl", tmp_path, "--pages", 8, "--repeat", 1)["results"]
     assert [r["site"] for r in rows] == ["validators", "bytes"]
     for row in rows:
         assert row["pages"] == 8 and row["first_crawl_passages_encoded"] > 0
@@ -37,13 +34,7 @@ def test_recrawl_benchmark_runs(tmp_path):
 
 
 def test_pipeline_benchmark_runs(tmp_path):
-    output = tmp_path / "results.json"
-    result = subprocess.run(
-        [sys.executable, "bench/pipeline.py", "--pages", "10", "--repeat", "2", "--output", output],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    row = json.loads(output.read_text())["pipeline"]
+    row = run_benchmark("pipeline", tmp_path, "--pages", 10, "--repeat", 2)
     assert row["pages"] == 10 and row["repeat"] == 2 and row["passages"] > 0
     for key in ("bare_fetch_pages_per_s", "crawl_phase_pages_per_s", "crawl_command_pages_per_s",
                 "ratio_crawl_phase_to_bare_fetch", "extract_command_pages_per_s", "extract_peak_mb"):
@@ -54,13 +45,7 @@ def test_pipeline_benchmark_runs(tmp_path):
 
 
 def test_embedding_benchmark_runs(tmp_path):
-    output = tmp_path / "results.json"
-    result = subprocess.run(
-        [sys.executable, "bench/embedding.py", "--passages", "40", "--repeat", "1", "--output", output],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    row = json.loads(output.read_text())["embedding"]
+    row = run_benchmark("embedding", tmp_path, "--passages", 40, "--repeat", 1)
     assert row["passages"] == 40 and row["repeat"] == 1 and row["lengths"]["tokens_max"] <= 256
     assert row["baseline_passages_per_s"] > 0 and row["embedder_passages_per_s"] > 0 and row["ratio"] > 0
     assert 0.99 <= row["min_cosine"] <= row["mean_cosine"] <= 1.0001
@@ -74,13 +59,7 @@ def synthetic_cache(tmp_path_factory):
 
 
 def test_search_api_benchmark_runs(tmp_path, synthetic_cache):
-    output = tmp_path / "results.json"
-    result = subprocess.run(
-        [sys.executable, "bench/search_api.py", "--sizes", "1000", "--output", output, "--cache", synthetic_cache],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    (row,) = json.loads(output.read_text())["search_api"]["results"]
+    (row,) = run_benchmark("search_api", tmp_path, "--sizes", 1000, "--cache", synthetic_cache, timeout=600)["results"]
     assert row["passages"] == 1000 and row["queries_per_mode"] == 50
     assert 0 <= row["recall_at_10"] <= 1 and row["startup_s"] > 0
     for mode in ("keyword", "semantic", "hybrid"):
@@ -88,14 +67,7 @@ def test_search_api_benchmark_runs(tmp_path, synthetic_cache):
 
 
 def test_serving_benchmark_runs(tmp_path, synthetic_cache):
-    output = tmp_path / "results.json"
-    result = subprocess.run(
-        [sys.executable, "bench/serving.py", "--size", "1000", "--seconds", "2", "--output", output,
-         "--cache", synthetic_cache],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    data = json.loads(output.read_text())["serving"]
+    data = run_benchmark("serving", tmp_path, "--size", 1000, "--seconds", 2, "--cache", synthetic_cache, timeout=600)
     assert data["passages"] == 1000 and data["clients"] == 16
     assert set(data["results"]) == {"table", "faceted", "keyword", "hybrid"}
     for row in data["results"].values():
@@ -105,12 +77,6 @@ def test_serving_benchmark_runs(tmp_path, synthetic_cache):
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server (apt-get install redis-server)")
 def test_distributed_benchmark_runs(tmp_path):
-    output = tmp_path / "results.json"
-    result = subprocess.run(
-        [sys.executable, "bench/distributed.py", "--pages", "10", "--repeat", "1", "--output", output],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    row = json.loads(output.read_text())["distributed"]
+    row = run_benchmark("distributed", tmp_path, "--pages", 10, "--repeat", 1)
     assert row["pages"] == 10 and len(row["one_worker_s_all"]) == len(row["two_workers_s_all"]) == 1
     assert row["one_worker_pages_per_s"] > 0 and row["two_workers_pages_per_s"] > 0 and row["ratio_two_to_one"] > 0
