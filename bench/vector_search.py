@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import remove_database, write_results  # noqa: E402
+from bench.common import percentile_ms, remove_database, write_results  # noqa: E402
 from embeddings.ann import AnnIndex  # noqa: E402
 from embeddings.model import get_embedder  # noqa: E402
 from embeddings.search import SemanticSearch  # noqa: E402
@@ -125,10 +125,6 @@ def recall_at_10(ids: np.ndarray, matrix: np.ndarray, vector: np.ndarray, hits) 
     return len({p for p, _ in hits} & set(truth.tolist())) / 10
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) * 1000
-
-
 def measure(size: int, embedder, rng, vec0_queries: int, cache: Path = CACHE) -> dict:
     path = build(size, embedder, rng, cache)
     search = SemanticSearch(path)
@@ -155,11 +151,11 @@ def measure(size: int, embedder, rng, vec0_queries: int, cache: Path = CACHE) ->
     db.close()
     result = {
         "passages": size,
-        "hnsw_p50_ms": round(percentile(hnsw, 50), 2),
-        "hnsw_p95_ms": round(percentile(hnsw, 95), 2),
+        "hnsw_p50_ms": percentile_ms(hnsw, 50),
+        "hnsw_p95_ms": percentile_ms(hnsw, 95),
         "recall_at_10": round(statistics.mean(recalls), 4),
-        "vec0_exact_p50_ms": round(percentile(exact, 50), 1),
-        "speedup_vs_vec0": round(percentile(exact, 50) / percentile(hnsw, 50), 1),
+        "vec0_exact_p50_ms": round(percentile_ms(exact, 50), 1),
+        "speedup_vs_vec0": round(percentile_ms(exact, 50) / percentile_ms(hnsw, 50), 1),
     }
     print(json.dumps(result), flush=True)
     return result
