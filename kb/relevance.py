@@ -1,0 +1,229 @@
+"""relevance.yml: what the knowledge base is about, and how relevant a text is to it.
+
+A passage's score (0 to 1) mixes two kinds of evidence:
+
+- semantic: how close its sentence embedding is to the question and the
+  example passages of relevance.yml (the mean of the two best cosine
+  similarities, stretched so that unrelated text lands near 0 and text on
+  the question near 1);
+- lexical: math terms (relevance.yml's and every term of topics.yml) used
+  within a few words of machine-learning terms. Embeddings of short passages
+  drift; an explicit "linear algebra ... neural networks" does not.
+
+A document's score summarises its passages: the mean of its best three, so
+one stray sentence does not make a page relevant and one off-topic paragraph
+does not sink a relevant one. Everything runs offline on the CPU, with the
+model that made the passage vectors; `kb analyze` stores the scores and the
+crawler uses the same scorer to decide which links to follow first.
+
+Pages in a language other than English are scored all the same (the model
+and the terms are English, so they score low) and flagged with their
+language, detected by py3langid.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .topics import DEFAULT_TOPICS_FILE, load_topics
+from .yamlfile import Mapping, Sequence, YamlFileError, load_yaml, unknown_key_message
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RELEVANCE_FILE = Path(__file__).resolve().parent.parent / "relevance.yml"
+KEYS = ("question", "examples", "threshold", "window", "math_terms", "ml_terms")
+# Mean of the two best similarities to the question and examples: at or below
+# SEMANTIC_FLOOR a passage is about something else, at SEMANTIC_CEILING squarely on it.
+SEMANTIC_FLOOR = 0.15
+SEMANTIC_CEILING = 0.55
+SEMANTIC_WEIGHT = 0.7  # the rest is lexical evidence
+LEXICAL_SATURATION = 2  # math terms near ML terms that make the lexical evidence complete
+DOCUMENT_TOP_PASSAGES = 3
+ENGLISH = "en"
+
+
+class RelevanceError(YamlFileError):
+    """relevance.yml cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class RelevanceConfig:
+    question: str
+    examples: tuple[str, ...]
+    threshold: float
+    window: int
+    math_terms: tuple[str, ...]
+    ml_terms: tuple[str, ...]
+    builtin: bool = False  # True when relevance.yml was missing or empty
+
+    @property
+    def reference_texts(self) -> list[str]:
+        return [self.question, *self.examples]
+
+
+BUILTIN = RelevanceConfig(
+    question="How much mathematics do machine-learning practitioners need?",
+    examples=(
+        "Learn linear algebra, calculus and probability before studying machine learning.",
+        "You can use machine learning without a deep understanding of the math, but it helps you debug models.",
+        "Which math topics matter most for a career in AI?",
+    ),
+    threshold=0.35,
+    window=40,
+    math_terms=("math", "maths", "mathematics", "mathematical", "algebra", "statistics", "probability", "calculus"),
+    ml_terms=("machine learning", "deep learning", "ML", "AI", "artificial intelligence", "neural network",
+              "neural networks", "data science", "model", "models", "algorithm", "algorithms"),
+    builtin=True,
+)
+
+
+def load_relevance(path: str | Path = DEFAULT_RELEVANCE_FILE,
+                   topics_path: str | Path = DEFAULT_TOPICS_FILE) -> RelevanceConfig:
+    """The relevance configuration, with topics.yml's terms among the math terms.
+
+    A missing file, or one without a question and examples, falls back to
+    the built-in description with a warning: relevance is a view on the data,
+    and nothing stored depends on it. A file with a mistake raises
+    RelevanceError naming the line.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        logger.warning("%s not found: using the built-in description of the question", path)
+        return BUILTIN
+    except (OSError, UnicodeDecodeError) as e:
+        raise RelevanceError(f"{path}: cannot read: {e}") from None
+    try:
+        data = load_yaml(text, str(path))
+    except ValueError as e:
+        raise RelevanceError(str(e)) from None
+    if data is None:
+        data = Mapping()
+        data.line, data.key_lines = 1, {}
+    if not isinstance(data, Mapping):
+        raise RelevanceError(f"{path}:{getattr(data, 'line', 1)}: expected a mapping of {', '.join(KEYS)}")
+    for key, line in data.key_lines.items():
+        if key not in KEYS:
+            raise RelevanceError(f"{path}:{line}: {unknown_key_message(key, KEYS, 'relevance.yml')}")
+    question = data.get("question")
+    if question is not None and not isinstance(question, str):
+        raise RelevanceError(f"{path}:{data.key_lines['question']}: 'question' must be text")
+    examples = _strings(data, "examples", path)
+    if not (question or "").strip() and not examples:
+        logger.warning("%s describes no question (no 'question' and no 'examples'): "
+                       "using the built-in description", path)
+        config = BUILTIN
+    else:
+        config = RelevanceConfig((question or "").strip() or BUILTIN.question, tuple(examples), BUILTIN.threshold,
+                                 BUILTIN.window, BUILTIN.math_terms, BUILTIN.ml_terms)
+    threshold = data.get("threshold", config.threshold)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise RelevanceError(f"{path}:{data.key_lines.get('threshold', 1)}: 'threshold' must be a number from 0 to 1")
+    window = data.get("window", config.window)
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise RelevanceError(f"{path}:{data.key_lines.get('window', 1)}: 'window' must be a whole number of words >= 1")
+    math_terms = _strings(data, "math_terms", path) or list(config.math_terms)
+    ml_terms = _strings(data, "ml_terms", path) or list(config.ml_terms)
+    for topic in load_topics(topics_path):
+        math_terms.extend(topic.terms)
+    return RelevanceConfig(config.question, config.examples, float(threshold), window,
+                           tuple(dict.fromkeys(math_terms)), tuple(ml_terms), config.builtin)
+
+
+def _strings(data: Mapping, key: str, path) -> list[str]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, Sequence) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RelevanceError(f"{path}:{data.key_lines[key]}: '{key}' must be a list of non-empty texts")
+    return [v.strip() for v in value]
+
+
+class TermMatcher:
+    """Finds terms as whole words (any case, except all-capital terms such as ML and AI)."""
+
+    def __init__(self, terms: tuple[str, ...]):
+        exact = [t for t in terms if t.isupper()]
+        folded = [t for t in terms if not t.isupper()]
+        patterns = []
+        if folded:
+            patterns.append("(?i:" + "|".join(_term_pattern(t) for t in sorted(folded, key=len, reverse=True)) + ")")
+        if exact:
+            patterns.append("|".join(_term_pattern(t) for t in sorted(exact, key=len, reverse=True)))
+        self.regex = re.compile(r"\b(?:" + "|".join(patterns) + r")\b") if patterns else None
+
+    def offsets(self, text: str) -> list[int]:
+        return [m.start() for m in self.regex.finditer(text)] if self.regex else []
+
+
+def _term_pattern(term: str) -> str:
+    return r"\s+".join(re.escape(word) for word in term.split())
+
+
+_WORD = re.compile(r"\w+")
+
+
+class RelevanceScorer:
+    """Scores passages and documents for one RelevanceConfig with one embedding model."""
+
+    def __init__(self, config: RelevanceConfig, embedder):
+        self.config = config
+        self.embedder = embedder
+        self.reference = embedder.encode(config.reference_texts)
+        self.math = TermMatcher(config.math_terms)
+        self.ml = TermMatcher(config.ml_terms)
+
+    def semantic(self, vectors: np.ndarray) -> np.ndarray:
+        """0..1 for each row of unit-length ``vectors``."""
+        if len(vectors) == 0:
+            return np.zeros(0)
+        similarities = np.sort(vectors @ self.reference.T, axis=1)[:, -2:].mean(axis=1)
+        return np.clip((similarities - SEMANTIC_FLOOR) / (SEMANTIC_CEILING - SEMANTIC_FLOOR), 0.0, 1.0)
+
+    def lexical(self, text: str) -> float:
+        """0..1: how many math terms sit within ``window`` words of a machine-learning term."""
+        math, ml = self.math.offsets(text), self.ml.offsets(text)
+        if not math or not ml:
+            return 0.0
+        starts = [m.start() for m in _WORD.finditer(text)]
+        math_words = np.searchsorted(starts, math, side="right")
+        ml_words = np.searchsorted(starts, ml, side="right")
+        near = sum(1 for m in math_words if np.min(np.abs(ml_words - m)) <= self.config.window)
+        return min(near / LEXICAL_SATURATION, 1.0)
+
+    def score_passages(self, texts: list[str], vectors: np.ndarray | None = None) -> list[float]:
+        """A score for each passage text; ``vectors`` are their embeddings when already at hand."""
+        if not texts:
+            return []
+        if vectors is None:
+            vectors = self.embedder.encode(texts)
+        semantic = self.semantic(vectors)
+        lexical = np.array([self.lexical(t) for t in texts])
+        scores = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical
+        return [round(float(s), 3) for s in scores]
+
+    def is_relevant(self, score: float | None) -> bool:
+        return score is not None and score >= self.config.threshold
+
+
+def document_score(passage_scores: list[float]) -> float | None:
+    """The mean of a document's best DOCUMENT_TOP_PASSAGES passage scores (None without passages)."""
+    if not passage_scores:
+        return None
+    best = sorted(passage_scores, reverse=True)[:DOCUMENT_TOP_PASSAGES]
+    return round(sum(best) / len(best), 3)
+
+
+def language_flag(text: str, declared: str | None = None) -> str | None:
+    """None for English text; otherwise "language XX", XX from py3langid (or the page's
+    own declaration when the text is too short to tell)."""
+    import py3langid
+
+    sample = " ".join(text.split()[:400])
+    detected = py3langid.classify(sample)[0] if len(sample) >= 40 else (declared or ENGLISH)[:2].lower()
+    return None if detected == ENGLISH else f"language {detected}"
