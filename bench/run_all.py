@@ -30,6 +30,7 @@ BENCHMARKS = {
     "serving": ([], ["--seconds", "5"]),
     "recrawl": ([], ["--pages", "30", "--repeat", "1"]),
     "distributed": ([], ["--pages", "20", "--repeat", "1"]),
+    "focus": ([], ["--relevant", "10", "--off-topic", "30", "--repeat", "1"]),
 }
 
 

@@ -63,6 +63,10 @@ KB_MODEL = None
 # all-MiniLM-L6-v2 reads 256 tokens and silently drops the rest.
 KB_PASSAGE_MAX_TOKENS = 256
 
+# The description of the knowledge base's question that focused sources score
+# pages against (None: relevance.yml beside the project).
+KB_RELEVANCE_FILE = None
+
 # Sitemap and feed dates are hints: a page whose copy is older than this is
 # fetched again whatever its date says.
 KB_REVISIT_AFTER_DAYS = 30

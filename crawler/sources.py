@@ -16,6 +16,8 @@ with the file name and line before a single request is sent::
         max_depth: 2        # link hops from a start URL, sitemap or feed entry
         max_pages: 500      # pages fetched per run at most (start URLs always are)
         robots_sitemaps: true   # also read the sitemaps robots.txt announces
+        focus: true         # follow links of pages relevant to the question first (relevance.yml)
+        min_relevance: 0.2  # do not follow the links of pages scoring below this (implies focus)
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ DEFAULT_MAX_PAGES = 1000
 TOP_LEVEL_KEYS = ("sources", "user_agent", "download_delay", "download_timeout")
 SOURCE_KEYS = (
     "name", "start_urls", "sitemaps", "feeds", "allow", "deny", "max_depth", "max_pages", "robots_sitemaps",
+    "focus", "min_relevance",
 )
 URL_LIST_KEYS = ("start_urls", "sitemaps", "feeds")
 REGEX_LIST_KEYS = ("allow", "deny")
@@ -59,6 +62,10 @@ class Source:
     max_depth: int = DEFAULT_MAX_DEPTH
     max_pages: int = DEFAULT_MAX_PAGES
     robots_sitemaps: bool = True
+    # Focused crawling (crawler/spiders/articles.py): links of pages relevant to
+    # the question are followed first; below min_relevance not at all.
+    focus: bool = False
+    min_relevance: float | None = None
     _allow_re: tuple[re.Pattern, ...] = field(default=(), repr=False, compare=False)
     _deny_re: tuple[re.Pattern, ...] = field(default=(), repr=False, compare=False)
 
@@ -226,6 +233,19 @@ class _Checker:
             if not isinstance(entry["robots_sitemaps"], bool):
                 raise self.fail(entry.key_lines["robots_sitemaps"], f"source '{name}': 'robots_sitemaps' must be true or false")
             fields["robots_sitemaps"] = entry["robots_sitemaps"]
+        if "focus" in entry:
+            if not isinstance(entry["focus"], bool):
+                raise self.fail(entry.key_lines["focus"], f"source '{name}': 'focus' must be true or false")
+            fields["focus"] = entry["focus"]
+        if "min_relevance" in entry:
+            minimum = entry["min_relevance"]
+            if isinstance(minimum, bool) or not isinstance(minimum, (int, float)) or not 0 <= minimum <= 1:
+                raise self.fail(entry.key_lines["min_relevance"],
+                                f"source '{name}': 'min_relevance' must be a number from 0 to 1")
+            if fields.get("focus") is False:
+                raise self.fail(entry.key_lines["min_relevance"],
+                                f"source '{name}': 'min_relevance' needs focus (remove 'focus: false')")
+            fields.update(focus=True, min_relevance=float(minimum))
         return Source(**fields)
 
     def string_list(self, entry, key: str, name: str) -> list[tuple[str, int]]:

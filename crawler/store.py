@@ -94,11 +94,21 @@ class ItemStore:
         self.counts[outcome] += 1
         self.per_source[source or "-"][outcome] += 1
 
-    def close(self, status: str, fetched: int = 0, skipped: int = 0) -> None:
-        """Finish the run with its counts (logged per source) and close the database."""
-        counts = {"fetched": fetched, "skipped": skipped, **{k: self.counts[k] for k in OUTCOMES}}
+    def close(self, status: str, fetched: int = 0, skipped: int = 0,
+              low_relevance: dict[str, int] | None = None) -> None:
+        """Finish the run with its counts (logged per source) and close the database.
+
+        ``low_relevance``: per source, the pages whose links a focused crawl did not follow.
+        """
+        low_relevance = {name: n for name, n in (low_relevance or {}).items() if n}
+        counts = {"fetched": fetched, "skipped": skipped, "low_relevance": sum(low_relevance.values()),
+                  **{k: self.counts[k] for k in OUTCOMES}}
+        for source, n in low_relevance.items():
+            self.per_source[source]["low relevance"] = n
         for source, source_counts in sorted(self.per_source.items()):
-            logger.info("source %s: %s", source, ", ".join(f"{source_counts[k]} {k}" for k in OUTCOMES))
+            low = f", {source_counts['low relevance']} low relevance (links not followed)" \
+                if source_counts["low relevance"] else ""
+            logger.info("source %s: %s%s", source, ", ".join(f"{source_counts[k]} {k}" for k in OUTCOMES), low)
         storage.finish_run(
             self.db, self.run_id, status, counts, time.monotonic() - self.started,
             per_source={k: dict(v) for k, v in self.per_source.items()}, errors=self.errors,

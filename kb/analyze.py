@@ -14,6 +14,7 @@ from pathlib import Path
 from . import storage
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
 from .quotes import document_author, extract_quotes
+from .relevance import DEFAULT_RELEVANCE_FILE, RelevanceScorer, document_score, language_flag, load_relevance
 from .stance import DEFAULT_STANCES_FILE, StanceClassifier, load_stances
 from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
 from .works import group_copies
@@ -28,29 +29,36 @@ class AnalyzeReport:
     attributed: int
     tagged_passages: int
     stances: int | None  # passages and quotes with a stance; None: no vectors yet
+    relevant: tuple[int, int] | None = None  # (relevant documents, scored documents); None: no vectors yet
 
     def summary(self) -> str:
         stances = ("stances skipped (no vectors: run kb embed)" if self.stances is None
                    else f"{self.stances} passages and quotes with a stance")
+        relevance = ("relevance skipped (no vectors: run kb embed)" if self.relevant is None
+                     else f"{self.relevant[0]} of {self.relevant[1]} documents relevant")
         return (f"analyzed: {self.people} people, {self.works} works ({self.republished} published more than once), "
                 f"{self.quotes} quotes ({self.attributed} attributed), {self.tagged_passages} passages with math topics, "
-                f"{stances}")
+                f"{stances}, {relevance}")
 
 
 def check_config(people_path: str | Path = DEFAULT_PEOPLE_FILE, topics_path: str | Path = DEFAULT_TOPICS_FILE,
-                 stances_path: str | Path = DEFAULT_STANCES_FILE) -> None:
-    """Load the three hand-edited files; YamlFileError (naming file and line) if one is wrong."""
+                 stances_path: str | Path = DEFAULT_STANCES_FILE,
+                 relevance_path: str | Path = DEFAULT_RELEVANCE_FILE) -> None:
+    """Load the hand-edited files; YamlFileError (naming file and line) if one is wrong."""
     load_people(people_path)
     load_topics(topics_path)
     load_stances(stances_path)
+    load_relevance(relevance_path, topics_path)
 
 
 def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
             topics_path: str | Path = DEFAULT_TOPICS_FILE,
-            stances_path: str | Path = DEFAULT_STANCES_FILE) -> AnalyzeReport:
+            stances_path: str | Path = DEFAULT_STANCES_FILE,
+            relevance_path: str | Path = DEFAULT_RELEVANCE_FILE) -> AnalyzeReport:
     people = load_people(people_path)  # config errors before anything is written
     topics = load_topics(topics_path)
     stance_set = load_stances(stances_path)
+    relevance = load_relevance(relevance_path, topics_path)
     directory = Directory(people)
     db = storage.open_db(db_path)
     try:
@@ -75,7 +83,7 @@ def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
         return AnalyzeReport(
             people=db["people"].count, works=len(groups), republished=sum(len(g) > 1 for g in groups),
             quotes=quotes, attributed=attributed, tagged_passages=len(passage_topics),
-            stances=_stances(db, stance_set),
+            stances=_stances(db, stance_set), relevant=_relevance(db, relevance),
         )
     finally:
         db.close()
@@ -83,24 +91,26 @@ def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
 
 def analyze_and_record(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
                        topics_path: str | Path = DEFAULT_TOPICS_FILE,
-                       stances_path: str | Path = DEFAULT_STANCES_FILE, only_if_changed: bool = False) -> str:
+                       stances_path: str | Path = DEFAULT_STANCES_FILE,
+                       relevance_path: str | Path = DEFAULT_RELEVANCE_FILE, only_if_changed: bool = False) -> str:
     """Run ``analyze`` and record what it read (in ``analyses``); returns the summary.
 
     ``only_if_changed`` skips it when neither the database's documents and
-    vectors nor the three configuration files changed since the last
+    vectors nor the configuration files changed since the last
     analysis: what makes a re-crawl of an unchanged site cheap (the analysis
     loads the embedding model to judge quotes).
     """
     db = storage.open_db(db_path)
     try:
-        files = b"".join(Path(p).read_bytes() for p in (people_path, topics_path, stances_path))
+        files = b"".join(Path(p).read_bytes() for p in (people_path, topics_path, stances_path, relevance_path)
+                         if Path(p).is_file())
         signature = hashlib.sha256(files + storage.analysis_inputs(db).encode()).hexdigest()
         last = storage.last_analysis(db)
     finally:
         db.close()
     if only_if_changed and last and last["input_signature"] == signature:
         return f"analysis up to date (nothing changed since {last['finished']})"
-    summary = analyze(db_path, people_path, topics_path, stances_path).summary()
+    summary = analyze(db_path, people_path, topics_path, stances_path, relevance_path).summary()
     db = storage.open_db(db_path)
     try:
         storage.record_analysis(db, signature, summary)
@@ -117,6 +127,38 @@ def _record(quote) -> dict:
     }
 
 
+def _passage_vectors(db):
+    """(passage ids, unit vectors as rows) of every stored vector."""
+    import numpy as np
+
+    rows = db.execute("select passage_id, vector from embeddings").fetchall()
+    return [r[0] for r in rows], np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+
+
+def _relevance(db, config) -> tuple[int, int] | None:
+    """Score passages (from their stored vectors) and documents; (relevant, scored) documents."""
+    models = storage.embedding_models(db)
+    if len(models) != 1:
+        return None
+    from embeddings.model import get_embedder
+
+    scorer = RelevanceScorer(config, get_embedder(models[0]["model"]))
+    ids, vectors = _passage_vectors(db)
+    texts = dict(db.execute("select id, text from passages").fetchall())
+    passages = dict(zip(ids, scorer.score_passages([texts[i] for i in ids], vectors)))
+    by_document: dict[int, list[float]] = {}
+    for passage_id, document_id in db.execute("select id, document_id from passages"):
+        if passage_id in passages:
+            by_document.setdefault(document_id, []).append(passages[passage_id])
+    documents = {
+        row["id"]: (document_score(by_document.get(row["id"], [])), language_flag(row["text"], row["language"]))
+        for row in db.query("select id, text, language from documents")
+    }
+    storage.save_relevance(db, passages, documents)
+    scored = [score for score, _ in documents.values() if score is not None]
+    return sum(scorer.is_relevant(s) for s in scored), len(scored)
+
+
 def _stances(db, stance_set) -> int | None:
     """Label passages (from their stored vectors) and quotes (encoded here) with stances."""
     models = storage.embedding_models(db)
@@ -127,12 +169,11 @@ def _stances(db, stance_set) -> int | None:
     from embeddings.model import get_embedder
 
     classifier = StanceClassifier(stance_set, get_embedder(models[0]["model"]))
-    rows = db.execute("select passage_id, vector from embeddings").fetchall()
-    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
-    passages = dict(zip((r[0] for r in rows), classifier.classify(vectors)))
+    ids, vectors = _passage_vectors(db)
+    passages = dict(zip(ids, classifier.classify(vectors)))
     # A quotation is judged with its passage: "Math. Math." alone says little, in context a lot.
     quote_rows = db.execute("select id, quote, passage_id from quotes").fetchall()
-    by_passage = dict(zip((r[0] for r in rows), vectors))
+    by_passage = dict(zip(ids, vectors))
     quote_vectors = classifier.embedder.encode([r[1] for r in quote_rows])
     for i, (_, _, passage_id) in enumerate(quote_rows):
         if passage_id in by_passage:

@@ -331,11 +331,13 @@ def run_embed(db_path: str, model: str, deadline: float | None = None, progress:
 @click.option("--rrf-k", default=60.0, show_default=True, type=click.FloatRange(min=0), help="Hybrid: RRF constant k.")
 @click.option("--keyword-weight", default=1.0, show_default=True, type=click.FloatRange(min=0), help="Hybrid: weight of the keyword ranking.")
 @click.option("--semantic-weight", default=1.0, show_default=True, type=click.FloatRange(min=0), help="Hybrid: weight of the semantic ranking.")
+@click.option("--min-relevance", type=click.FloatRange(0, 1),
+              help="Only passages at least this relevant to the question (default: relevance.yml's threshold; 0: everything).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as a JSON array.")
 @click.option("--metadata", "metadata_path", type=click.Path(dir_okay=False),
               help="Metadata holding the canned queries (default: the project's metadata.yml).")
 def search_command(query: str, db_path: str, mode: str, limit: int, rrf_k: float, keyword_weight: float,
-                   semantic_weight: float, as_json: bool, metadata_path: str | None) -> None:
+                   semantic_weight: float, min_relevance: float | None, as_json: bool, metadata_path: str | None) -> None:
     """Search the passages: keyword (BM25), semantic (embeddings) or hybrid (both, fused)."""
     from embeddings.search import SearchError
 
@@ -353,14 +355,16 @@ def search_command(query: str, db_path: str, mode: str, limit: int, rrf_k: float
         if not has_vectors:
             fail(f"no passage has a vector yet: run `kb embed --db {db_path}` (or use --mode keyword)")
     try:
-        rows = search(db_path, query, mode, limit, rrf_k, keyword_weight, semantic_weight, metadata_path)
+        rows = search(db_path, query, mode, limit, rrf_k, keyword_weight, semantic_weight, metadata_path,
+                      min_relevance)
     except (SearchError, ServeError, storage.StorageError) as e:
         fail(str(e))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not rows:
-        click.echo("no results", err=True)
+        hint = "" if min_relevance == 0 else " among relevant passages (--min-relevance 0 searches everything)"
+        click.echo(f"no results{hint}", err=True)
     for rank, row in enumerate(rows, 1):
         click.echo(f"{rank:>2}. {row['score']:.4f}  {row['title'] or '(untitled)'}\n    {row['url']}")
         snippet = " ".join(row["snippet"].split())
@@ -371,7 +375,8 @@ def run_summary(run: dict) -> str:
     counts = ", ".join(f"{run[k]} {k}" for k in ("fetched", "new", "changed", "unchanged", "gone", "failed", "skipped"))
     errors = json.loads(run.get("errors") or "{}")
     by_kind = "; ".join(f"{n} {kind}" for kind, n in sorted(errors.items(), key=lambda e: (-e[1], e[0])))
-    return f"crawl run {run['id']} {run['status']} in {run['duration_s']:.1f}s: {counts}" + (
+    low = f", {run['low_relevance']} low relevance" if run.get("low_relevance") else ""
+    return f"crawl run {run['id']} {run['status']} in {run['duration_s']:.1f}s: {counts}{low}" + (
         f" (failures: {by_kind})" if by_kind else "")
 
 
@@ -434,7 +439,13 @@ def read_input(item: str) -> tuple[bytes, str, str | None]:
               help="Datasette metadata (default: the project's metadata.yml).")
 def serve(db_path: str, host: str, port: int, metadata_path: str | None) -> None:
     """Publish the database with Datasette (UI and JSON API)."""
+    from .relevance import RelevanceError, load_relevance
     from .serve import ServeError, serve as serve_datasette
+
+    try:
+        load_relevance()  # its threshold is what searches show by default
+    except RelevanceError as e:
+        fail(str(e))
 
     click.echo(f"Serving {db_path} at http://{host}:{port}/ (tables and SQL under /kb; Ctrl-C to stop)", err=True)
     try:

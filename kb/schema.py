@@ -297,6 +297,50 @@ def m011_facet_indexes(db: Database) -> None:
         db[table].create_index([column])
 
 
+@migrations()
+def m012_relevance(db: Database) -> None:
+    """Relevance to the knowledge base's question (kb/relevance.py), written by `kb analyze`.
+
+    Scores are 0..1 (null until analysed); relevance_band is the score's
+    tenth (0.0, 0.1, ... 0.9) so the UI can facet by it; relevance_flag says
+    why a score may mislead ("language fr"). crawl_runs.low_relevance counts
+    pages whose links a focused crawl did not follow; sources records each
+    source's focus settings. passage_details gains the
+    relevance a search hit is filtered by: its passage's or its document's,
+    whichever is higher (a short passage of a relevant article stays in view).
+    """
+    for table in ("passages", "documents"):
+        db[table].add_column("relevance", float)
+        db[table].add_column("relevance_band", float)
+        db[table].create_index(["relevance"])
+        db[table].create_index(["relevance_band"])
+    db["documents"].add_column("relevance_flag", str)
+    db["documents"].create_index(["relevance_flag"])
+    db["crawl_runs"].add_column("low_relevance", int, not_null_default=0)
+    db["sources"].add_column("focus", int)
+    db["sources"].add_column("min_relevance", float)
+    db["passage_details"].drop()
+    db.create_view("passage_details", """
+        select
+          passages.id as passage_id,
+          passages.document_id,
+          passages.content_hash,
+          passages.text,
+          documents.title,
+          documents.url,
+          documents.site_name,
+          documents.author,
+          documents.published,
+          documents.work_id,
+          coalesce(documents.work_id, -documents.id) as work_key,
+          (select json_group_array(other.url) from documents as other
+            where other.work_id = documents.work_id and other.id != documents.id) as also_published_at,
+          case when passages.relevance is null and documents.relevance is null then null
+               else max(coalesce(passages.relevance, 0), coalesce(documents.relevance, 0)) end as relevance
+        from passages join documents on documents.id = passages.document_id
+    """)
+
+
 def apply(db: Database) -> None:
     """Bring a database up to the current schema (a no-op when it is current).
 

@@ -29,8 +29,12 @@ def search(
     keyword_weight: float = 1.0,
     semantic_weight: float = 1.0,
     metadata_path: str | Path | None = None,
+    min_relevance: float | None = None,
 ) -> list[dict]:
-    """Ranked passages for ``query``; raises ValueError for an empty query or unknown mode."""
+    """Ranked passages for ``query``; raises ValueError for an empty query or unknown mode.
+
+    ``min_relevance`` None searches what is relevant by relevance.yml's threshold; 0 everything.
+    """
     if mode not in SEARCH_QUERIES:
         raise ValueError(f"unknown mode '{mode}' (choose from {', '.join(SEARCH_QUERIES)})")
     if not query or not query.strip():
@@ -47,6 +51,7 @@ def search(
         params = {
             "q": query, "limit": str(limit), "rrf_k": str(rrf_k),
             "keyword_weight": str(keyword_weight), "semantic_weight": str(semantic_weight),
+            "min_relevance": "" if min_relevance is None else str(min_relevance),
         }
         return list(db.query(sql, params))
     finally:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 
 import tantivy
+
+from .relevance import BUILTIN, RelevanceError, load_relevance
+
+logger = logging.getLogger(__name__)
 
 # Words too common to say anything about a passage; dropped from keyword queries
 # unless the query has nothing else.
@@ -90,6 +96,33 @@ def _best_window(stems: list[str], hits: list[int]) -> int:
     return best
 
 
+@functools.cache
+def default_min_relevance() -> float:
+    """relevance.yml's threshold: what searches show when min_relevance is not given."""
+    try:
+        return load_relevance().threshold
+    except RelevanceError as e:  # `kb serve` checks the file first; a file broken since falls back
+        logger.warning("%s: using the built-in threshold", e)
+        return BUILTIN.threshold
+
+
+def min_relevance(value) -> float:
+    """A canned query's :min_relevance parameter: empty for the default threshold, 0 for everything.
+
+    Anything but a number from 0 to 1 is an error, not a silent "show all".
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default_min_relevance()
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"min_relevance must be a number from 0 to 1, not {value!r}") from None
+    if not 0 <= number <= 1:
+        raise ValueError(f"min_relevance must be a number from 0 to 1, not {value!r}")
+    return number
+
+
 def register(conn) -> None:
     conn.create_function("kb_fts_query", 1, fts_query, deterministic=True)
     conn.create_function("kb_snippet", 2, snippet, deterministic=True)
+    conn.create_function("kb_min_relevance", 1, min_relevance, deterministic=True)

@@ -167,6 +167,8 @@ def save_sources(db: Database, sources: Iterable) -> None:
                     "max_depth": s.max_depth,
                     "max_pages": s.max_pages,
                     "robots_sitemaps": int(s.robots_sitemaps),
+                    "focus": int(s.focus),
+                    "min_relevance": s.min_relevance,
                     "last_crawled": timestamp,
                 },
                 pk="name",
@@ -235,12 +237,14 @@ def save_document(
 
 
 def known_pages(db: Database) -> dict[str, dict]:
-    """{fetched URL: {"etag", "last_modified", "body_hash", "last_fetched"}} of the stored
-    pages: what a re-crawl needs to send conditional requests and skip unchanged pages."""
+    """{fetched URL: {"etag", "last_modified", "body_hash", "last_fetched", "relevance"}} of the
+    stored pages: what a re-crawl needs to send conditional requests, skip unchanged pages
+    and rank the links of a page it does not extract again."""
     return {
         row.pop("fetched_url"): row
         for row in db.query(
-            "select fetched_url, etag, last_modified, body_hash, last_fetched from documents where status = 'ok'")
+            "select fetched_url, etag, last_modified, body_hash, last_fetched, relevance from documents"
+            " where status = 'ok'")
     }
 
 
@@ -567,6 +571,22 @@ def save_topics(db: Database, topics: Iterable, passage_topics: Mapping[int, Map
             {"passage_id": pid, "topic_id": ids[name], "mentions": count}
             for pid, found in passage_topics.items() for name, count in found.items()
         )
+
+
+def save_relevance(db: Database, passages: Mapping[int, float], documents: Mapping[int, tuple[float | None, str | None]]) -> None:
+    """Set the relevance of passages (by id: score) and documents (by id: score, flag);
+    rows not given are cleared, so a score never outlives the text it was computed for."""
+    def band(score):
+        return None if score is None else min(int(score * 10), 9) / 10
+
+    with db.atomic():
+        db.execute("update passages set relevance = null, relevance_band = null")
+        db.execute("update documents set relevance = null, relevance_band = null, relevance_flag = null")
+        db.conn.executemany("update passages set relevance = ?, relevance_band = ? where id = ?",
+                            [(score, band(score), row_id) for row_id, score in passages.items()])
+        db.conn.executemany(
+            "update documents set relevance = ?, relevance_band = ?, relevance_flag = ? where id = ?",
+            [(score, band(score), flag, row_id) for row_id, (score, flag) in documents.items()])
 
 
 def save_stances(db: Database, table: str, stances: Mapping[int, tuple[str | None, float | None]]) -> None:

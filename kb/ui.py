@@ -8,7 +8,9 @@ Registered by the plugin (kb/datasette_plugin.py, ``register_routes``):
   canned search queries of metadata.yml, each with its passage, a link to
   the original page at that passage, speaker and stance when it holds a
   quotation, republished copies; filters for person, topic, stance, site and
-  year (counted over all hits); pages of PAGE_SIZE;
+  year (counted over all hits); pages of PAGE_SIZE; only material relevant
+  to the question unless ``min_relevance=0`` (the "include off-topic
+  material" switch), as the canned queries' own ``min_relevance``;
 - ``/people/{id}``: a person's quotations by stance and topic, their
   documents, their quotations per year;
 - ``/compare?people=A,B,C``: people side by side (the compare_people query);
@@ -30,7 +32,7 @@ from urllib.parse import quote, urlencode
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
-from . import DATABASE_NAME, SEARCH_QUERIES
+from . import DATABASE_NAME, SEARCH_QUERIES, sqlfunctions
 
 MODES = ("hybrid", "keyword", "semantic")  # as the mode switch lists them
 FILTERS = ("person", "topic", "stance", "site", "year")
@@ -78,6 +80,7 @@ async def home(datasette, request) -> Response:
     """))[0]
     newest = await _rows(datasette, """
         select id, title, url, site_name, author, published, first_seen from documents
+        where coalesce(relevance, 1) >= kb_min_relevance('')
         order by first_seen desc, id desc limit 8
     """)
     people = await _rows(datasette, """
@@ -103,38 +106,46 @@ async def search(datasette, request) -> Response:
     mode = request.args.get("mode") or "hybrid"
     if mode not in MODES:
         return Response.json({"error": f"mode must be one of {', '.join(MODES)}"}, status=400)
+    raw_min_relevance = (request.args.get("min_relevance") or "").strip()
+    try:
+        min_relevance = sqlfunctions.min_relevance(raw_min_relevance)
+    except ValueError as e:
+        return Response.json({"error": str(e)}, status=400)
     filters = {name: request.args.get(name, "").strip() for name in FILTERS}
     filters = {name: value for name, value in filters.items() if value}
     try:
         page = max(1, int(request.args.get("page") or 1))
     except ValueError:
         page = 1
-    hits = await _search_hits(datasette, q, mode) if q else []
+    hits = await _search_hits(datasette, q, mode, raw_min_relevance) if q else []
     facets = _facet_counts(hits, filters)
     selected = [hit for hit in hits if _matches(hit, filters)]
     pages = max(1, -(-len(selected) // PAGE_SIZE))
     page = min(page, pages)
     shown = selected[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     data = {
-        "q": q, "mode": mode, "filters": filters, "page": page, "pages": pages, "total": len(selected),
+        "q": q, "mode": mode, "min_relevance": min_relevance, "filters": filters, "page": page, "pages": pages,
+        "total": len(selected),
         "results": shown, "facets": facets,
     }
     if request.url_vars.get("format") == ".json":
         return Response.json(data)
 
     def link(**changes) -> str:
-        params = {"q": q, "mode": mode, **filters, "page": page, **changes}
-        return "/search?" + urlencode({k: v for k, v in params.items() if v not in (None, "", 1) or k == "q"})
+        params = {"q": q, "mode": mode, "min_relevance": raw_min_relevance, **filters, "page": page, **changes}
+        return "/search?" + urlencode({k: v for k, v in params.items()
+                                       if v not in (None, "", 1) or k == "q" or (k == "min_relevance" and v == 0)})
 
     return await _render(datasette, request, "kb_search.html", {
         **data, "modes": MODES, "link": link, "marked": marked, "filter_names": FILTERS,
     })
 
 
-async def _search_hits(datasette, q: str, mode: str) -> list[dict]:
+async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") -> list[dict]:
     """The canned query's hits for ``q``, each with what the results page shows and filters on."""
     hits = await _canned(datasette, SEARCH_QUERIES[mode], {
         "q": q, "limit": str(MAX_HITS), "rrf_k": "", "keyword_weight": "", "semantic_weight": "",
+        "min_relevance": min_relevance,
     })
     if not hits:
         return []
@@ -161,7 +172,7 @@ async def _search_hits(datasette, q: str, mode: str) -> list[dict]:
         stances = {qt["stance"] for qt in quotes if qt["stance"]} or ({detail["passage_stance"]} - {None})
         results.append({
             **{k: hit.get(k) for k in ("passage_id", "title", "url", "site_name", "author", "published", "snippet",
-                                       "score")},
+                                       "score", "relevance")},
             "link": text_fragment_url(hit["url"], detail["text"]),
             "document_id": detail["document_id"],
             "year": detail["year"],
@@ -255,7 +266,7 @@ async def compare(datasette, request) -> Response:
 async def charts(datasette, request) -> Response:
     context = {}
     for name in ("documents_per_month", "quotes_per_person", "topics_per_person"):
-        context[name] = await _canned(datasette, name, {})
+        context[name] = await _canned(datasette, name, {"min_relevance": ""})
     return await _render(datasette, request, "kb_charts.html", context)
 
 

@@ -80,3 +80,10 @@ def test_distributed_benchmark_runs(tmp_path):
     row = run_benchmark("distributed", tmp_path, "--pages", 10, "--repeat", 1)
     assert row["pages"] == 10 and len(row["one_worker_s_all"]) == len(row["two_workers_s_all"]) == 1
     assert row["one_worker_pages_per_s"] > 0 and row["two_workers_pages_per_s"] > 0 and row["ratio_two_to_one"] > 0
+
+
+def test_focus_benchmark_runs(tmp_path):
+    row = run_benchmark("focus", tmp_path, "--relevant", 4, "--off-topic", 12, "--repeat", 1)
+    assert row["unfocused"]["requested"] == 16 and row["unfocused"]["relevant_stored"] == 4
+    assert row["focused"]["relevant_stored"] == 4 and row["focused"]["requested"] < 16
+    assert "low relevance" in row["focused"]["summary"]

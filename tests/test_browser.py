@@ -144,7 +144,13 @@ def test_person_page_from_the_home_page(page, site_url):
 
 
 def test_following_a_result_opens_the_original_page(page, site_url):
+    """The off-topic sourdough page is hidden by default; the switch shows it, and the result opens it."""
     page.goto(site_url + "/search?q=sourdough+starter&mode=keyword")
+    assert page.locator(".kb-hit").count() == 0
+    page.locator("a.kb-relevance-switch").click()
+    page.wait_for_load_state()
+    assert "min_relevance=0" in page.url
+    screenshot(page, "search-everything")
     first = page.locator(".kb-hit a.kb-title").first
     href = first.get_attribute("href")
     assert "#:~:text=" in href  # opens at the passage
@@ -156,7 +162,7 @@ def test_following_a_result_opens_the_original_page(page, site_url):
 
 
 def test_crawled_script_tags_are_shown_as_text(page, site_url):
-    page.goto(site_url + "/search?q=eigenvalue+hostility&mode=keyword")
+    page.goto(site_url + "/search?q=eigenvalue+hostility&mode=keyword&min_relevance=0")
     snippet = page.locator(".kb-hit .kb-snippet").first.inner_text()
     assert "<script>" in snippet  # shown, as text
     assert page.evaluate("window.kbInjected") is None and page.dialogs == []  # never run

@@ -80,9 +80,12 @@ def test_pages_render_and_unknown_people_are_404(datasette):
     assert datasette_get(datasette, "/people/not-a-number").status_code == 404
 
 
-@pytest.mark.parametrize("feed, count", [("new_documents", 5), ("new_quotes", 7)])
+@pytest.mark.parametrize("feed, count", [("new_documents", 4), ("new_documents?min_relevance=0", 5),
+                                         ("new_quotes", 7)])
 def test_atom_feeds(datasette, feed, count):
-    response = datasette_get(datasette, f"/kb/{feed}.atom")
+    """The sourdough page is not a new document of the knowledge base, unless asked for everything."""
+    name, _, query = feed.partition("?")
+    response = datasette_get(datasette, f"/kb/{name}.atom?{query}")
     assert response.status_code == 200 and "xml" in response.headers["content-type"]
     feed_element = ET.fromstring(response.content)
     assert feed_element.tag == "{http://www.w3.org/2005/Atom}feed"
@@ -100,3 +103,54 @@ def test_text_fragment_links_open_at_the_passage():
     url = text_fragment_url("http://example.org/a#old", "Self-taught: linear algebra, then more & more words here")
     assert url == "http://example.org/a#:~:text=Self%2Dtaught%3A%20linear%20algebra%2C%20then%20more%20%26%20more%20words"
     assert text_fragment_url("http://example.org/a", "") == "http://example.org/a"
+
+
+def test_off_topic_page_is_hidden_by_default_and_found_with_the_switch(datasette):
+    from kb.relevance import load_relevance
+
+    threshold = load_relevance().threshold
+    for mode in ("keyword", "semantic", "hybrid"):
+        default = search(datasette, f"q=sourdough+starter+winter&mode={mode}")
+        assert default["min_relevance"] == threshold
+        assert not any("sourdough" in hit["url"] for hit in default["results"]), mode
+        everything = search(datasette, f"q=sourdough+starter+winter&mode={mode}&min_relevance=0")
+        assert everything["min_relevance"] == 0
+        assert "sourdough" in everything["results"][0]["url"], mode
+        assert everything["results"][0]["relevance"] < threshold
+        assert all(hit["relevance"] >= threshold for hit in default["results"])
+    # The switch is on the page: a link that includes everything, and the way back.
+    page = datasette_get(datasette, "/search?q=sourdough+starter&mode=keyword").text
+    assert "sourdough" not in page.split('class="kb-results"')[1]
+    switch = page.split('class="kb-relevance-switch" href="')[1].split('"')[0].replace("&amp;", "&")
+    assert "min_relevance=0" in switch
+    included = datasette_get(datasette, switch).text
+    assert "sourdough" in included.split('class="kb-results"')[1]
+    assert 'name="min_relevance" value="0" checked' in included
+    back = included.split('class="kb-relevance-switch" href="')[1].split('"')[0].replace("&amp;", "&")
+    assert "min_relevance" not in back
+
+
+def test_canned_queries_take_min_relevance(datasette):
+    rows = datasette_get(datasette, "/kb/search.json?q=sourdough&_shape=array").json()
+    assert rows == []
+    rows = datasette_get(datasette, "/kb/search.json?q=sourdough&min_relevance=0&_shape=array").json()
+    assert rows and all(row["relevance"] < 0.2 for row in rows)
+    months = datasette_get(datasette, "/kb/documents_per_month.json?_shape=array").json()
+    every_month = datasette_get(datasette, "/kb/documents_per_month.json?min_relevance=0&_shape=array").json()
+    assert sum(m["documents"] for m in months) == sum(m["documents"] for m in every_month) - 1
+
+
+@pytest.mark.parametrize("value", ["abc", "2", "-0.1"])
+def test_bad_min_relevance_is_an_error(datasette, value):
+    response = datasette_get(datasette, f"/search.json?q=math&min_relevance={value}")
+    assert response.status_code == 400 and "min_relevance must be a number from 0 to 1" in response.json()["error"]
+    canned = datasette_get(datasette, f"/kb/search.json?q=math&min_relevance={value}&_shape=array")
+    assert canned.status_code == 400
+
+
+def test_documents_table_lists_the_relevant_first_and_facets_by_relevance(datasette):
+    data = datasette_get(datasette, "/kb/documents.json?_shape=objects&_facet=relevance_band").json()
+    scores = [row["relevance"] for row in data["rows"]]
+    assert scores == sorted(scores, reverse=True) and "sourdough" in data["rows"][-1]["url"]
+    bands = {f["value"]: f["count"] for f in data["facet_results"]["relevance_band"]["results"]}
+    assert bands[0.0] == 1 and sum(bands.values()) == 5

@@ -12,6 +12,13 @@ its ``deny`` rules) is an article: it is extracted and handed to the
 pipeline. Other pages are only read for links. Anything that goes wrong
 with a page becomes a FetchFailure item with its reason, and the crawl goes on.
 
+Focused sources (``focus``, ``min_relevance`` in the sources file) score each
+article they extract for relevance to the knowledge base's question
+(kb/relevance.py, the score `kb analyze` stores): its links are queued with a
+priority that grows with the score, so relevant pages' links are fetched
+first, and below ``min_relevance`` they are not followed at all (counted as
+low relevance). Start URLs are always fetched, first, whatever their score.
+
 Re-crawls are cheap: a page stored before is requested with its ETag and
 Last-Modified (a 304 is a no-op), its bytes are compared with last time's
 before anything is extracted, and a sitemap or feed date older than our copy
@@ -42,7 +49,10 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.internet.error import ConnectError, ConnectionDone, ConnectionLost
 from twisted.python.failure import Failure
 
+from embeddings.chunking import split_passages
+from embeddings.model import load_token_counter
 from kb import storage
+from kb.relevance import DEFAULT_RELEVANCE_FILE, RelevanceScorer, document_score, load_relevance
 
 from ..distributed import load_validators, releases_lease
 from ..extract import ExtractionError, decode_html, extract_article, looks_binary
@@ -51,6 +61,9 @@ from ..middlewares import RefusedRequest, retry_after_seconds
 from ..sources import CrawlConfig, Source
 from ..urls import normalize_url, trap_reason, url_key
 
+# Start URLs are listed by hand: fetched before any discovered link. Links
+# get 100 x (page relevance - threshold): -100..100, 0 for an unscored page.
+PRIORITY_LISTED = 1000
 # Content types read as pages; anything else is not downloaded past its headers.
 PAGE_TYPES = (b"text/html", b"application/xhtml+xml")
 # Exceptions of a failed download, as the kind of failure a run summary counts.
@@ -74,6 +87,7 @@ class ArticlesSpider(scrapy.Spider):
         self.pages_requested: dict[str, int] = {}
         self.known: dict[str, dict] = {}
         self.handled: set[str] = set()  # url_key of pages requested, or skipped by date, this run
+        self._scorer: RelevanceScorer | None = None
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -126,11 +140,12 @@ class ArticlesSpider(scrapy.Spider):
                     url, self.parse_feed, errback=self.on_error, meta={"kb_sources": [source.name]}
                 )
             for url in source.start_urls:
-                yield self.page_request(url, source, depth=0, dont_filter=True)
+                yield self.page_request(url, source, depth=0, dont_filter=True, priority=PRIORITY_LISTED)
 
     # -- requests -------------------------------------------------------
 
-    def page_request(self, url: str, source: Source, depth: int, dont_filter: bool = False) -> scrapy.Request | None:
+    def page_request(self, url: str, source: Source, depth: int, dont_filter: bool = False,
+                     priority: int = 0) -> scrapy.Request | None:
         """A page request (its URL normalised), conditional when an earlier run
         stored the page with validators.
 
@@ -164,6 +179,7 @@ class ArticlesSpider(scrapy.Spider):
             headers=headers,
             meta={"kb_source": source.name, "kb_depth": depth},
             dont_filter=dont_filter,
+            priority=priority,
         )
 
     def sitemap_request(self, url: str, source_names: list[str]) -> scrapy.Request:
@@ -289,19 +305,52 @@ class ArticlesSpider(scrapy.Spider):
                     what = content_type
                 yield FetchFailure(source.name, response.url, f"not HTML ({what})", kind="not HTML")
             return
+        item = None
         if is_article:
             body_hash = hashlib.sha256(response.body).hexdigest()
             known = self.known.get(normalize_url(response.url))
             if known and known.get("body_hash") == body_hash:
-                yield Revisit(source.name, normalize_url(response.url), "unchanged", "same bytes as last time")
+                item = Revisit(source.name, normalize_url(response.url), "unchanged", "same bytes as last time")
             else:
-                yield self.article_or_failure(response, source, body_hash)
+                item = self.article_or_failure(response, source, body_hash)
+            yield item
         depth = response.meta["kb_depth"]
-        if depth < source.max_depth:
-            for link in self.link_extractors[source.name].extract_links(response):
-                request = self.page_request(link.url, source, depth + 1) if source.owns(link.url) else None
-                if request is not None:
-                    yield request
+        if depth >= source.max_depth:
+            return
+        relevance = self.page_relevance(source, item) if source.focus else None
+        links = [link for link in self.link_extractors[source.name].extract_links(response) if source.owns(link.url)]
+        if relevance is not None and source.min_relevance is not None and relevance < source.min_relevance:
+            self.crawler.stats.inc_value("kb/low_relevance")
+            self.crawler.stats.inc_value(f"kb/low_relevance/{source.name}")
+            self.logger.info("not following the %d links of %s: relevance %.2f is below min_relevance %.2f",
+                             len(links), response.url, relevance, source.min_relevance)
+            return
+        priority = 0 if relevance is None else round(100 * (relevance - self.relevance_scorer().config.threshold))
+        for link in links:
+            request = self.page_request(link.url, source, depth + 1, priority=priority)
+            if request is not None:
+                yield request
+
+    def relevance_scorer(self) -> RelevanceScorer:
+        """Built when a focused source first needs it: loading the model takes seconds."""
+        if self._scorer is None:
+            from embeddings.model import get_embedder
+
+            config = load_relevance(self.settings.get("KB_RELEVANCE_FILE") or DEFAULT_RELEVANCE_FILE)
+            self._scorer = RelevanceScorer(config, get_embedder(self.settings.get("KB_MODEL")))
+            self._count_tokens = load_token_counter(self.settings.get("KB_MODEL"))
+        return self._scorer
+
+    def page_relevance(self, source: Source, item) -> float | None:
+        """An article's relevance: scored from its text as `kb analyze` would score it, or as
+        stored for a page whose bytes did not change; None for other pages."""
+        if isinstance(item, Revisit):
+            return (self.known.get(item.url) or {}).get("relevance")
+        if not isinstance(item, Article):
+            return None
+        scorer = self.relevance_scorer()
+        spans = split_passages(item.text, self.settings.getint("KB_PASSAGE_MAX_TOKENS"), self._count_tokens)
+        return document_score(scorer.score_passages([item.text[start:end] for start, end in spans]))
 
     def article_or_failure(self, response: HtmlResponse, source: Source, body_hash: str) -> Article | FetchFailure:
         content_language = response.headers.get("Content-Language", b"").decode("latin-1") or None
