@@ -24,15 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import write_results  # noqa: E402
-from bench.recrawl import article_html  # noqa: E402
-from kb.demo import BackgroundServer  # noqa: E402
+from bench.recrawl import GeneratedSite, article_html  # noqa: E402
 
 FANOUT = 3
 POLITE_DELAY_S = 2.0  # sources.yml's download_delay
@@ -55,32 +53,16 @@ def off_topic_html(number: int) -> bytes:
             f"<body><article><h1>Issue {number}</h1>{''.join(paragraphs)}</article></body></html>").encode()
 
 
-class BranchingSite(BackgroundServer):
+class BranchingSite(GeneratedSite):
     """/ links to /ml/0.html and /other/0.html; page n of a tree links to pages FANOUT*n+1 .. FANOUT*n+FANOUT."""
 
     def __init__(self, relevant: int, off_topic: int):
         self.sizes = {"ml": relevant, "other": off_topic}
-        self.requests: list[str] = []
-        site = self
+        super().__init__(pages=0, validators=False)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                site.requests.append(self.path)
-                status, body = site.answer(self.path)
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(Handler)
-
-    def answer(self, path: str) -> tuple[int, bytes]:
+    def answer(self, path: str) -> tuple[int, bytes, dict]:
         if path == "/":
-            return 200, b"<html><body><a href='/ml/0.html'>math</a> <a href='/other/0.html'>other</a></body></html>"
+            return 200, b"<html><body><a href='/ml/0.html'>math</a> <a href='/other/0.html'>other</a></body></html>", {}
         branch, _, name = path.strip("/").partition("/")
         if branch in self.sizes and name.endswith(".html") and name[:-5].isdigit():
             number = int(name[:-5])
@@ -88,8 +70,8 @@ class BranchingSite(BackgroundServer):
                 page = article_html(number) if branch == "ml" else off_topic_html(number)
                 children = [c for c in range(FANOUT * number + 1, FANOUT * number + FANOUT + 1) if c < self.sizes[branch]]
                 links = "".join(f"<a href='/{branch}/{c}.html'>next {c}</a> " for c in children)
-                return 200, page.replace(b"</body>", f"<nav>{links}</nav></body>".encode())
-        return 404, b"not found"
+                return 200, page.replace(b"</body>", f"<nav>{links}</nav></body>".encode()), {}
+        return 404, b"not found", {}
 
 
 def crawl_once(site: BranchingSite, workdir: Path, name: str, options: str) -> dict:

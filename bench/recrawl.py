@@ -65,12 +65,12 @@ class GeneratedSite(BackgroundServer):
 
     def __init__(self, pages: int, validators: bool):
         self.pages, self.validators = pages, validators
-        self.requests = 0
+        self.requests: list[str] = []  # paths, in the order they were asked for
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                site.requests += 1
+                site.requests.append(self.path)
                 status, body, headers = site.answer(self.path)
                 etag = headers.get("ETag")
                 if site.validators and etag and self.headers.get("If-None-Match") == etag:

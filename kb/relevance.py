@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .topics import DEFAULT_TOPICS_FILE, load_topics
-from .yamlfile import Mapping, Sequence, YamlFileError, load_yaml, unknown_key_message
+from .yamlfile import Mapping, Sequence, YamlFileError, read_yaml_file, unknown_key_message
 
 logger = logging.getLogger(__name__)
 
@@ -91,17 +91,10 @@ def load_relevance(path: str | Path = DEFAULT_RELEVANCE_FILE,
     and nothing stored depends on it. A file with a mistake raises
     RelevanceError naming the line.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not Path(path).exists():
         logger.warning("%s not found: using the built-in description of the question", path)
         return BUILTIN
-    except (OSError, UnicodeDecodeError) as e:
-        raise RelevanceError(f"{path}: cannot read: {e}") from None
-    try:
-        data = load_yaml(text, str(path))
-    except ValueError as e:
-        raise RelevanceError(str(e)) from None
+    data = read_yaml_file(path, RelevanceError)
     if data is None:
         data = Mapping()
         data.line, data.key_lines = 1, {}

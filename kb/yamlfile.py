@@ -72,6 +72,18 @@ class YamlFileError(ValueError):
     """A hand-edited YAML file cannot be used; the message names the file and line."""
 
 
+def read_yaml_file(path, error: type[YamlFileError] = YamlFileError):
+    """Read and parse a YAML file; ``error`` (naming the file, and the line where known) if either fails."""
+    try:
+        text = open(path, encoding="utf-8").read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise error(f"{path}: cannot read: {e}") from None
+    try:
+        return load_yaml(text, str(path))
+    except ValueError as e:
+        raise error(str(e)) from None
+
+
 def read_list_file(path, list_key: str, item_name: str, item_keys: tuple[str, ...],
                    error: type[YamlFileError] = YamlFileError, top_keys: tuple[str, ...] | None = None,
                    min_items: int = 1) -> tuple[Mapping, list[tuple[Mapping, int]]]:
@@ -80,14 +92,7 @@ def read_list_file(path, list_key: str, item_name: str, item_keys: tuple[str, ..
     Checks the shape and the keys, so each loader only checks values; returns
     the top-level mapping and (entry, line) for each item.
     """
-    try:
-        text = open(path, encoding="utf-8").read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise error(f"{path}: cannot read: {e}") from None
-    try:
-        data = load_yaml(text, str(path))
-    except ValueError as e:
-        raise error(str(e)) from None
+    data = read_yaml_file(path, error)
     items = data.get(list_key) if isinstance(data, Mapping) else None
     if not isinstance(items, Sequence) or len(items) < min_items:
         at_least = f" of at least {min_items} {item_name}s" if min_items > 1 else ""
