@@ -180,6 +180,8 @@ def test_focused_crawl_skips_the_off_topic_branch_and_keeps_every_relevant_page(
     import sqlite_utils
 
     run = next(sqlite_utils.Database(tmp_path / "focused.db")["crawl_runs"].rows)
+    source = next(sqlite_utils.Database(tmp_path / "focused.db")["sources"].rows)
+    assert (source["focus"], source["min_relevance"]) == (1, 0.2)
     assert run["low_relevance"] == 1
     assert '"low relevance": 1' in run["per_source"]
     assert "1 low relevance" in focused.stderr

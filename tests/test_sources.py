@@ -75,6 +75,11 @@ def test_repository_default_sources_file_is_valid():
         ("download_delay: fast\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n", 1, "download_delay"),
         ("sources:\n  - name: a\n    start_urls: [http://x.org/\n", 4, "not valid YAML"),
         ("", 1, "expected a mapping"),
+        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    min_relevance: 2\n", 4, "'min_relevance' must be a number from 0 to 1"),
+        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    min_relevance: high\n", 4, "'min_relevance' must be"),
+        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    focus: sometimes\n", 4, "'focus' must be true or false"),
+        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    focus: false\n    min_relevance: 0.3\n", 5,
+         "'min_relevance' needs focus"),
     ],
 )
 def test_mistakes_name_file_and_line(text, line, fragment):
@@ -83,6 +88,14 @@ def test_mistakes_name_file_and_line(text, line, fragment):
     message = str(info.value)
     assert message.startswith(f"my-sources.yml:{line}:"), message
     assert fragment in message
+
+
+def test_focus_settings():
+    base = "sources:\n  - name: a\n    start_urls: [http://x.org/]\n"
+    assert parse_sources(base).sources[0].focus is False
+    assert parse_sources(base + "    focus: true\n").sources[0].focus is True
+    focused = parse_sources(base + "    min_relevance: 0.25\n").sources[0]
+    assert (focused.focus, focused.min_relevance) == (True, 0.25)  # a minimum implies focus
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
