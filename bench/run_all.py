@@ -31,6 +31,7 @@ BENCHMARKS = {
     "recrawl": ([], ["--pages", "30", "--repeat", "1"]),
     "distributed": ([], ["--pages", "20", "--repeat", "1"]),
     "focus": ([], ["--relevant", "10", "--off-topic", "30", "--repeat", "1"]),
+    "pdf_extraction": ([], ["--pdfs", "4", "--pages", "2"]),
 }
 
 

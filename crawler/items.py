@@ -21,6 +21,8 @@ class Article:
     etag: str | None = None  # validators for the next run's conditional request
     last_modified: str | None = None
     body_hash: str | None = None  # of the bytes fetched: the same bytes next run are not re-extracted
+    media_type: str = "text/html"  # application/pdf for a PDF (crawler/pdf.py)
+    pages: list | None = None  # a PDF's page starts: the offset in text where each page begins
 
 
 @dataclass

@@ -32,6 +32,8 @@ def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "I
         "AUTOTHROTTLE_START_DELAY": max(config.download_delay, 0.1),
         "LOG_LEVEL": log_level,
     }
+    # Every download stops at DOWNLOAD_MAXSIZE; a PDF limit above it raises it.
+    overrides["DOWNLOAD_MAXSIZE"] = max(settings.getint("DOWNLOAD_MAXSIZE"), int(config.pdf_max_mb * 2**20))
     if time_budget:
         overrides["KB_TIME_BUDGET"] = time_budget  # ends as 'time_budget': interrupted
     if log_file:

@@ -6,6 +6,9 @@ with the file name and line before a single request is sent::
     user_agent: "math-ml-kb (+https://example.org/contact)"   # optional
     download_delay: 1.0                                        # optional, seconds
     download_timeout: 30                                       # optional, seconds per page
+    pdf_max_mb: 10           # optional limits on PDFs: size, pages, seconds of text extraction
+    pdf_max_pages: 500
+    pdf_max_seconds: 30
     sources:
       - name: the-batch
         start_urls: [https://www.deeplearning.ai/the-batch/]
@@ -34,8 +37,12 @@ DEFAULT_DOWNLOAD_DELAY = 1.0
 DEFAULT_DOWNLOAD_TIMEOUT = 30.0
 DEFAULT_MAX_DEPTH = 2
 DEFAULT_MAX_PAGES = 1000
+DEFAULT_PDF_MAX_MB = 10.0
+DEFAULT_PDF_MAX_PAGES = 500
+DEFAULT_PDF_MAX_SECONDS = 30.0
 
-TOP_LEVEL_KEYS = ("sources", "user_agent", "download_delay", "download_timeout")
+TOP_LEVEL_KEYS = ("sources", "user_agent", "download_delay", "download_timeout", "pdf_max_mb", "pdf_max_pages",
+                  "pdf_max_seconds")
 SOURCE_KEYS = (
     "name", "start_urls", "sitemaps", "feeds", "allow", "deny", "max_depth", "max_pages", "robots_sitemaps",
     "focus", "min_relevance",
@@ -89,9 +96,16 @@ class Source:
         return any(p.search(url) for p in self._deny_re)
 
     def is_article(self, url: str) -> bool:
-        """An article page is stored; other pages are only read for links."""
+        """An article page is stored; other pages are only read for links.
+
+        A PDF is always an article (unless denied): ``allow`` tells articles
+        from listing pages, and a PDF lists nothing. One served from a URL
+        that does not say so is recognised by its bytes (crawler/pdf.py).
+        """
         if self.is_denied(url) or not self.owns(url):
             return False
+        if urlsplit(url).path.lower().endswith(".pdf"):
+            return True
         return not self._allow_re or any(p.search(url) for p in self._allow_re)
 
 
@@ -101,6 +115,9 @@ class CrawlConfig:
     user_agent: str = DEFAULT_USER_AGENT
     download_delay: float = DEFAULT_DOWNLOAD_DELAY
     download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT
+    pdf_max_mb: float = DEFAULT_PDF_MAX_MB
+    pdf_max_pages: int = DEFAULT_PDF_MAX_PAGES
+    pdf_max_seconds: float = DEFAULT_PDF_MAX_SECONDS
     path: str = "<string>"
 
     @property
@@ -200,6 +217,14 @@ class _Checker:
             if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
                 raise self.fail(data.key_lines["download_timeout"], "'download_timeout' must be a number of seconds > 0")
             options["download_timeout"] = float(timeout)
+        for key, kind in (("pdf_max_mb", float), ("pdf_max_pages", int), ("pdf_max_seconds", float)):
+            if key in data:
+                value = data[key]
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or (
+                        kind is int and not isinstance(value, int)):
+                    what = "a whole number > 0" if kind is int else "a number > 0"
+                    raise self.fail(data.key_lines[key], f"'{key}' must be {what}")
+                options[key] = kind(value)
         return CrawlConfig(sources=tuple(sources), path=self.path, **options)
 
     def source(self, entry, line: int) -> Source:

@@ -384,14 +384,16 @@ def run_summary(run: dict) -> str:
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--jsonl", is_flag=True, help="One JSON object per input, for scripts.")
 def extract(inputs: tuple[str, ...], jsonl: bool) -> None:
-    """Extract article fields from files or URLs, exactly as a crawl would."""
+    """Extract article fields from files or URLs (HTML or PDF), exactly as a crawl would."""
     from crawler.extract import FIELDS, ExtractionError, extract_article
+    from crawler.pdf import extract_pdf, looks_like_pdf
 
     failures = 0
     for item in inputs:
         try:
-            html, url, language = read_input(item)
-            record = {"input": item, **extract_article(html, url, language)}
+            body, url, language = read_input(item)
+            fields = extract_pdf(body, url) if looks_like_pdf(body) else extract_article(body, url, language)
+            record = {"input": item, **fields}
         except (ExtractionError, OSError) as e:
             failures += 1
             record = {"input": item, "error": str(e)}
@@ -400,10 +402,12 @@ def extract(inputs: tuple[str, ...], jsonl: bool) -> None:
         elif "error" in record:
             click.echo(f"{item}: error: {record['error']}\n")
         else:
-            for field in FIELDS:
+            for field in FIELDS + (("media_type", "pages") if "pages" in record else ()):
                 value = record[field]
                 if field == "text":
                     value = f"{len(value.split())} words: {value[:200]}…" if len(value) > 200 else value
+                elif field == "pages":
+                    value = len(value)
                 click.echo(f"{field:>12}: {value}")
             click.echo()
     if failures:
@@ -411,14 +415,14 @@ def extract(inputs: tuple[str, ...], jsonl: bool) -> None:
 
 
 def read_input(item: str) -> tuple[bytes, str, str | None]:
-    """(body, url, content-language) of a local file or an http(s) URL."""
+    """(body, url, content-language) of a local file or an http(s) URL (HTML or PDF)."""
     if item.startswith(("http://", "https://")):
         request = urllib.request.Request(item, headers={"User-Agent": "math-ml-kb/0.1 (kb extract)"})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 content_type = response.headers.get_content_type()
-                if content_type not in ("text/html", "application/xhtml+xml"):
-                    raise OSError(f"not HTML ({content_type})")
+                if content_type not in ("text/html", "application/xhtml+xml", "application/pdf"):
+                    raise OSError(f"not HTML or PDF ({content_type})")
                 body = response.read(FETCH_MAX_BYTES + 1)
                 if len(body) > FETCH_MAX_BYTES:
                     raise OSError(f"larger than {FETCH_MAX_BYTES} bytes")

@@ -341,6 +341,41 @@ def m012_relevance(db: Database) -> None:
     """)
 
 
+@migrations()
+def m013_pdf_documents(db: Database) -> None:
+    """Documents that are not web pages (PDFs, crawler/pdf.py): each document's media type,
+    and the page each passage of a PDF starts on (null for web pages).
+
+    passage_details gains both, so a search hit can link into a PDF at its page.
+    """
+    db["documents"].add_column("media_type", str)
+    db.execute("update documents set media_type = 'text/html'")
+    db["documents"].create_index(["media_type"])
+    db["passages"].add_column("page", int)
+    db["passage_details"].drop()
+    db.create_view("passage_details", """
+        select
+          passages.id as passage_id,
+          passages.document_id,
+          passages.content_hash,
+          passages.text,
+          passages.page,
+          documents.title,
+          documents.url,
+          documents.media_type,
+          documents.site_name,
+          documents.author,
+          documents.published,
+          documents.work_id,
+          coalesce(documents.work_id, -documents.id) as work_key,
+          (select json_group_array(other.url) from documents as other
+            where other.work_id = documents.work_id and other.id != documents.id) as also_published_at,
+          case when passages.relevance is null and documents.relevance is null then null
+               else max(coalesce(passages.relevance, 0), coalesce(documents.relevance, 0)) end as relevance
+        from passages join documents on documents.id = passages.document_id
+    """)
+
+
 def apply(db: Database) -> None:
     """Bring a database up to the current schema (a no-op when it is current).
 

@@ -8,6 +8,7 @@ run that always ends with an honest status.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import fcntl
 import hashlib
@@ -185,8 +186,9 @@ def save_document(
     """Store one extracted page and its passages in a single transaction.
 
     ``document`` has ``url`` (canonical), ``fetched_url``, ``source`` and the
-    DOCUMENT_FIELDS; ``spans`` are (start, end) character offsets of the
-    passages in ``document["text"]``. A page whose extracted fields are
+    DOCUMENT_FIELDS, and for a PDF ``media_type`` and ``pages`` (the offset in
+    text where each page starts); ``spans`` are (start, end) character offsets
+    of the passages in ``document["text"]``. A page whose extracted fields are
     unchanged only has ``last_fetched`` updated.
     """
     text = document["text"]
@@ -220,6 +222,7 @@ def save_document(
             "word_count": len(re.findall(r"\w+", text)),
             "content_hash": digest,
             "last_changed": timestamp,
+            "media_type": document.get("media_type") or "text/html",
         }
         if existing:
             document_id = existing["id"]
@@ -232,7 +235,7 @@ def save_document(
         else:
             record["first_seen"] = timestamp
             document_id = db["documents"].insert(record).last_pk
-        _save_passages(db, document_id, text, spans)
+        _save_passages(db, document_id, text, spans, document.get("pages"))
         return "changed" if existing else "new"
 
 
@@ -267,16 +270,18 @@ def mark_gone(db: Database, fetched_url: str) -> bool:
     return cursor.rowcount > 0
 
 
-def _save_passages(db: Database, document_id: int, text: str, spans: Sequence[tuple[int, int]]) -> None:
+def _save_passages(db: Database, document_id: int, text: str, spans: Sequence[tuple[int, int]],
+                   page_starts: Sequence[int] | None = None) -> None:
     """Bring a document's passages in line with ``spans``, touching only what differs.
 
     Rows are matched by position so an unchanged passage keeps its id (and,
-    later, everything hanging off it).
+    later, everything hanging off it). With ``page_starts`` (a PDF), each
+    passage records the page (from 1) its first character is on.
     """
     current = {
         row["seq"]: row
         for row in db.query(
-            "select id, seq, char_start, char_end, content_hash from passages where document_id = ?",
+            "select id, seq, char_start, char_end, content_hash, page from passages where document_id = ?",
             [document_id],
         )
     }
@@ -289,11 +294,13 @@ def _save_passages(db: Database, document_id: int, text: str, spans: Sequence[tu
             "char_end": end,
             "text": passage_text,
             "content_hash": content_hash(passage_text),
+            "page": bisect.bisect_right(page_starts, start) if page_starts else None,
         }
         old = current.get(seq)
         if old is None:
             db["passages"].insert(row)
-        elif (old["char_start"], old["char_end"], old["content_hash"]) != (start, end, row["content_hash"]):
+        elif (old["char_start"], old["char_end"], old["content_hash"], old["page"]) != (
+                start, end, row["content_hash"], row["page"]):
             db["passages"].update(old["id"], row)
     stale = [row["id"] for seq, row in current.items() if seq >= len(spans)]
     if stale:

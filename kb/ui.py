@@ -47,6 +47,12 @@ def marked(text: str | None) -> Markup:
     return Markup(_MARKED.sub(r"<mark>\1</mark>", str(escape(text or ""))))
 
 
+def passage_url(url: str, passage: str, page: int | None = None) -> str:
+    """Where a passage is read: a PDF opened at its page (``#page=N``, which browsers'
+    PDF viewers follow), a web page scrolled to its first words."""
+    return f"{url.split('#')[0]}#page={page}" if page else text_fragment_url(url, passage)
+
+
 def text_fragment_url(url: str, passage: str) -> str:
     """``url`` opened at ``passage``: a text fragment (#:~:text=) of its first words."""
     words = re.findall(r"\S+", passage or "")[:8]
@@ -151,7 +157,7 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
         return []
     ids = json.dumps([hit["passage_id"] for hit in hits])
     details = {row["passage_id"]: row for row in await _rows(datasette, """
-        select passages.id as passage_id, passages.text, passages.stance as passage_stance,
+        select passages.id as passage_id, passages.text, passages.stance as passage_stance, passages.page,
           documents.year, documents.id as document_id,
           (select json_group_array(json_object('person_id', people.id, 'person', people.name,
                    'stance', quotes.stance, 'quote', quotes.quote))
@@ -173,7 +179,8 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
         results.append({
             **{k: hit.get(k) for k in ("passage_id", "title", "url", "site_name", "author", "published", "snippet",
                                        "score", "relevance")},
-            "link": text_fragment_url(hit["url"], detail["text"]),
+            "link": passage_url(hit["url"], detail["text"], detail["page"]),
+            "page": detail["page"],
             "document_id": detail["document_id"],
             "year": detail["year"],
             "speakers": [{"id": i, "name": n} for n, i in sorted({(s["person"], s["person_id"]) for s in speakers})],
@@ -224,7 +231,7 @@ async def person(datasette, request) -> Response:
         return await _render(datasette, request, "kb_missing.html", {"what": f"person {person_id}"}, status=404)
     quotes = await _rows(datasette, """
         select quotes.id, quotes.quote, quotes.stance, documents.title, documents.url, documents.published,
-          documents.year, passages.text as passage,
+          documents.year, passages.text as passage, passages.page,
           (select group_concat(topics.name, ', ') from passage_topics join topics on topics.id = passage_topics.topic_id
            where passage_topics.passage_id = quotes.passage_id) as topics
         from quotes join documents on documents.id = quotes.document_id
@@ -237,7 +244,7 @@ async def person(datasette, request) -> Response:
     for row in quotes:
         topic = (row["topics"] or "no math topic").split(", ")[0]
         sources = by_stance.setdefault(row["stance"] or "no stance", {}).setdefault(topic, {})
-        sources.setdefault(row["quote"], []).append({**row, "link": text_fragment_url(row["url"], row["quote"])})
+        sources.setdefault(row["quote"], []).append({**row, "link": passage_url(row["url"], row["quote"], row["page"])})
     documents = await _rows(datasette, """
         select id, title, url, site_name, published from documents where author_id = :id order by published desc
     """, {"id": person_id})

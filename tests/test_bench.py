@@ -87,3 +87,9 @@ def test_focus_benchmark_runs(tmp_path):
     assert row["unfocused"]["requested"] == 16 and row["unfocused"]["relevant_stored"] == 4
     assert row["focused"]["relevant_stored"] == 4 and row["focused"]["requested"] < 16
     assert "low relevance" in row["focused"]["summary"]
+
+
+def test_pdf_extraction_benchmark_runs(tmp_path):
+    row = run_benchmark("pdf_extraction", tmp_path, "--pdfs", 2, "--pages", 2)
+    pdfium = next(r for r in row["results"] if r["library"] == "pypdfium2")
+    assert 0 < pdfium["words"] <= 1 and 0 <= pdfium["paragraphs"] <= 1 and pdfium["pages_per_s"] > 0

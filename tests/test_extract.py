@@ -96,7 +96,7 @@ def test_cli_reports_each_bad_input_and_continues(tmp_path, sample_site):
     assert result.returncode == 1  # some inputs failed
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r.get("error") for r in records] == [
-        "empty page", "no such file", None, "not HTML (text/plain)",
+        "empty page", "no such file", None, "not HTML or PDF (text/plain)",
     ]
     assert records[2]["title"] == "Keeping a sourdough starter alive through the winter"
 

@@ -78,6 +78,9 @@ def test_repository_default_sources_file_is_valid():
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    min_relevance: 2\n", 4, "'min_relevance' must be a number from 0 to 1"),
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    min_relevance: high\n", 4, "'min_relevance' must be"),
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    focus: sometimes\n", 4, "'focus' must be true or false"),
+        ("pdf_max_mb: 0\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n", 1, "'pdf_max_mb' must be a number > 0"),
+        ("pdf_max_pages: 2.5\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n", 1, "'pdf_max_pages' must be a whole number"),
+        ("pdf_max_seconds: soon\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n", 1, "'pdf_max_seconds' must be"),
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    focus: false\n    min_relevance: 0.3\n", 5,
          "'min_relevance' needs focus"),
     ],
@@ -88,6 +91,15 @@ def test_mistakes_name_file_and_line(text, line, fragment):
     message = str(info.value)
     assert message.startswith(f"my-sources.yml:{line}:"), message
     assert fragment in message
+
+
+def test_pdfs_are_articles_unless_denied():
+    source = parse_sources(VALID).sources[0]  # allow: /articles/, deny: /articles/drafts/
+    assert source.is_article("http://127.0.0.1:8123/papers/chapter.PDF")
+    assert not source.is_article("http://127.0.0.1:8123/articles/drafts/chapter.pdf")
+    assert not source.is_article("http://example.org/chapter.pdf")  # not the source's host
+    config = parse_sources("pdf_max_mb: 2.5\npdf_max_pages: 50\n" + VALID.split("\n", 2)[2])
+    assert (config.pdf_max_mb, config.pdf_max_pages, config.pdf_max_seconds) == (2.5, 50, 30.0)
 
 
 def test_focus_settings():

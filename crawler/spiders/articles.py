@@ -9,7 +9,9 @@ Discovery, per source:
 
 A fetched page whose URL matches the source's ``allow`` rules (and none of
 its ``deny`` rules) is an article: it is extracted and handed to the
-pipeline. Other pages are only read for links. Anything that goes wrong
+pipeline. Other pages are only read for links. A PDF (by its declared type
+or by its bytes) is always an article unless denied, and is extracted by
+crawler/pdf.py within the sources file's PDF limits. Anything that goes wrong
 with a page becomes a FetchFailure item with its reason, and the crawl goes on.
 
 Focused sources (``focus``, ``min_relevance`` in the sources file) score each
@@ -42,7 +44,7 @@ from scrapy.exceptions import (
     DownloadTimeoutError, IgnoreRequest, ResponseDataLossError, StopDownload,
 )
 from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
-from scrapy.linkextractors import LinkExtractor
+from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
@@ -58,14 +60,18 @@ from ..distributed import load_validators, releases_lease
 from ..extract import ExtractionError, decode_html, extract_article, looks_binary
 from ..items import Article, FetchFailure, Revisit
 from ..middlewares import RefusedRequest, retry_after_seconds
+from ..pdf import PdfError, extract_pdf, looks_like_pdf
 from ..sources import CrawlConfig, Source
 from ..urls import normalize_url, trap_reason, url_key
 
 # Start URLs are listed by hand: fetched before any discovered link. Links
 # get 100 x (page relevance - threshold): -100..100, 0 for an unscored page.
 PRIORITY_LISTED = 1000
-# Content types read as pages; anything else is not downloaded past its headers.
+# Content types read as pages, as PDFs, or downloaded to see whether the bytes
+# are a PDF; anything else is not downloaded past its headers.
 PAGE_TYPES = (b"text/html", b"application/xhtml+xml")
+PDF_TYPES = (b"application/pdf", b"application/x-pdf")
+MAYBE_PDF_TYPES = (b"application/octet-stream", b"binary/octet-stream")
 # Exceptions of a failed download, as the kind of failure a run summary counts.
 FAILURE_KINDS = (
     (DownloadTimeoutError, "timeout"),
@@ -83,7 +89,10 @@ class ArticlesSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.config = config
         self.allowed_domains = sorted(config.hostnames)
-        self.link_extractors = {s.name: LinkExtractor(deny=s.deny, unique=True) for s in config.sources}
+        # Scrapy's link extractor skips links to .pdf files by default; PDFs are articles here.
+        deny_extensions = [e for e in IGNORED_EXTENSIONS if e != "pdf"]
+        self.link_extractors = {s.name: LinkExtractor(deny=s.deny, unique=True, deny_extensions=deny_extensions)
+                                for s in config.sources}
         self.pages_requested: dict[str, int] = {}
         self.known: dict[str, dict] = {}
         self.handled: set[str] = set()  # url_key of pages requested, or skipped by date, this run
@@ -286,11 +295,15 @@ class ArticlesSpider(scrapy.Spider):
         yield from self.entry_requests(entries, names)
 
     def headers_received(self, headers, body_length, request, spider) -> None:
-        """Stop downloading a page whose declared type is not HTML: only its headers are read."""
+        """Stop downloading a page whose declared type is neither HTML nor possibly a PDF, and a
+        PDF declared larger than pdf_max_mb: only their headers are read."""
         if "kb_source" not in request.meta:
             return
         content_type = headers.get(b"Content-Type", b"").split(b";")[0].strip().lower()
-        if content_type and content_type not in PAGE_TYPES:
+        if content_type in PDF_TYPES + MAYBE_PDF_TYPES and body_length > self.config.pdf_max_mb * 2**20:
+            request.meta["kb_too_large"] = body_length
+            raise StopDownload(fail=False)
+        if content_type and content_type not in PAGE_TYPES + PDF_TYPES + MAYBE_PDF_TYPES:
             raise StopDownload(fail=False)
 
     @releases_lease
@@ -298,6 +311,10 @@ class ArticlesSpider(scrapy.Spider):
         source = self.config.source(response.meta["kb_source"])
         is_article = source.is_article(response.url)
         content_type = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip()
+        if content_type.encode().lower() in PDF_TYPES or looks_like_pdf(response.body) or "kb_too_large" in response.meta:
+            if not source.is_denied(response.url):
+                yield self.pdf_or_failure(response, source)
+            return
         if not isinstance(response, HtmlResponse) or looks_binary(response.body):
             if is_article:
                 what = f"binary content served as {content_type}" if content_type else "no content type"
@@ -307,12 +324,7 @@ class ArticlesSpider(scrapy.Spider):
             return
         item = None
         if is_article:
-            body_hash = hashlib.sha256(response.body).hexdigest()
-            known = self.known.get(normalize_url(response.url))
-            if known and known.get("body_hash") == body_hash:
-                item = Revisit(source.name, normalize_url(response.url), "unchanged", "same bytes as last time")
-            else:
-                item = self.article_or_failure(response, source, body_hash)
+            item = self.same_bytes_as_stored(response, source) or self.article_or_failure(response, source)
             yield item
         depth = response.meta["kb_depth"]
         if depth >= source.max_depth:
@@ -352,7 +364,36 @@ class ArticlesSpider(scrapy.Spider):
         spans = split_passages(item.text, self.settings.getint("KB_PASSAGE_MAX_TOKENS"), self._count_tokens)
         return document_score(scorer.score_passages([item.text[start:end] for start, end in spans]))
 
-    def article_or_failure(self, response: HtmlResponse, source: Source, body_hash: str) -> Article | FetchFailure:
+    def same_bytes_as_stored(self, response: Response, source: Source) -> Revisit | None:
+        """A Revisit when the bytes are those stored last time: nothing to extract again."""
+        known = self.known.get(normalize_url(response.url))
+        if known and known.get("body_hash") == hashlib.sha256(response.body).hexdigest():
+            return Revisit(source.name, normalize_url(response.url), "unchanged", "same bytes as last time")
+        return None
+
+    def pdf_or_failure(self, response: Response, source: Source) -> Article | Revisit | FetchFailure:
+        """A PDF within the sources file's limits, as an Article; a failure with the reason otherwise."""
+        limit = self.config.pdf_max_mb
+        size = response.meta.get("kb_too_large") or len(response.body)
+        if size > limit * 2**20:
+            return FetchFailure(source.name, response.url,
+                                f"PDF of {size / 2**20:.1f} MB, larger than the {limit:g} MB limit", kind="too large")
+        if not looks_like_pdf(response.body):
+            return FetchFailure(source.name, response.url, "served as a PDF but not a PDF", kind="broken PDF")
+        revisit = self.same_bytes_as_stored(response, source)
+        if revisit:
+            return revisit
+        try:
+            fields = extract_pdf(response.body, normalize_url(response.url), self.config.pdf_max_pages,
+                                 self.config.pdf_max_seconds)
+        except PdfError as e:
+            return FetchFailure(source.name, response.url, str(e), kind=e.kind)
+        url = fields.pop("url")
+        return Article(source=source.name, url=url, fetched_url=url, **fields,
+                       etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"),
+                       body_hash=hashlib.sha256(response.body).hexdigest())
+
+    def article_or_failure(self, response: HtmlResponse, source: Source) -> Article | FetchFailure:
         content_language = response.headers.get("Content-Language", b"").decode("latin-1") or None
         try:
             html = decode_html(response.body, response.encoding)
@@ -366,7 +407,7 @@ class ArticlesSpider(scrapy.Spider):
         return Article(
             source=source.name, url=url, fetched_url=fetched_url, **fields,
             etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"),
-            body_hash=body_hash,
+            body_hash=hashlib.sha256(response.body).hexdigest(),
         )
 
     @releases_lease
