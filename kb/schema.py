@@ -305,9 +305,7 @@ def m012_relevance(db: Database) -> None:
     tenth (0.0, 0.1, ... 0.9) so the UI can facet by it; relevance_flag says
     why a score may mislead ("language fr"). crawl_runs.low_relevance counts
     pages whose links a focused crawl did not follow; sources records each
-    source's focus settings. passage_details gains the
-    relevance a search hit is filtered by: its passage's or its document's,
-    whichever is higher (a short passage of a relevant article stays in view).
+    source's focus settings. (passage_details gains relevance in m013.)
     """
     for table in ("passages", "documents"):
         db[table].add_column("relevance", float)
@@ -319,26 +317,6 @@ def m012_relevance(db: Database) -> None:
     db["crawl_runs"].add_column("low_relevance", int, not_null_default=0)
     db["sources"].add_column("focus", int)
     db["sources"].add_column("min_relevance", float)
-    db["passage_details"].drop()
-    db.create_view("passage_details", """
-        select
-          passages.id as passage_id,
-          passages.document_id,
-          passages.content_hash,
-          passages.text,
-          documents.title,
-          documents.url,
-          documents.site_name,
-          documents.author,
-          documents.published,
-          documents.work_id,
-          coalesce(documents.work_id, -documents.id) as work_key,
-          (select json_group_array(other.url) from documents as other
-            where other.work_id = documents.work_id and other.id != documents.id) as also_published_at,
-          case when passages.relevance is null and documents.relevance is null then null
-               else max(coalesce(passages.relevance, 0), coalesce(documents.relevance, 0)) end as relevance
-        from passages join documents on documents.id = passages.document_id
-    """)
 
 
 @migrations()
@@ -346,7 +324,10 @@ def m013_pdf_documents(db: Database) -> None:
     """Documents that are not web pages (PDFs, crawler/pdf.py): each document's media type,
     and the page each passage of a PDF starts on (null for web pages).
 
-    passage_details gains both, so a search hit can link into a PDF at its page.
+    passage_details gains both, so a search hit can link into a PDF at its page,
+    and the relevance a search hit is filtered by (m012's scores): its
+    passage's or its document's, whichever is higher, so a short passage of
+    a relevant article stays in view.
     """
     db["documents"].add_column("media_type", str)
     db.execute("update documents set media_type = 'text/html'")
