@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from . import storage
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
 from .quotes import document_author, extract_quotes
@@ -80,10 +82,12 @@ def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
             if found:
                 passage_topics[passage_id] = found
         storage.save_topics(db, topics, passage_topics)
+        vectors = PassageVectors.load(db)  # stances and relevance both read every vector: once
         return AnalyzeReport(
             people=db["people"].count, works=len(groups), republished=sum(len(g) > 1 for g in groups),
             quotes=quotes, attributed=attributed, tagged_passages=len(passage_topics),
-            stances=_stances(db, stance_set), relevant=_relevance(db, relevance),
+            stances=_stances(db, stance_set, vectors) if vectors else None,
+            relevant=_relevance(db, relevance, vectors) if vectors else None,
         )
     finally:
         db.close()
@@ -127,23 +131,31 @@ def _record(quote) -> dict:
     }
 
 
-def _passage_vectors(db):
-    """(passage ids, unit vectors as rows) of every stored vector."""
-    import numpy as np
+@dataclass
+class PassageVectors:
+    """Every stored passage vector, and the model that made them (to encode the other side with)."""
 
-    rows = db.execute("select passage_id, vector from embeddings").fetchall()
-    return [r[0] for r in rows], np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+    ids: list[int]
+    vectors: np.ndarray  # unit vectors as rows, in the order of ids
+    embedder: object
+
+    @classmethod
+    def load(cls, db) -> "PassageVectors | None":
+        """None until the passages have vectors of one model (run kb embed)."""
+        models = storage.embedding_models(db)
+        if len(models) != 1:
+            return None
+        from embeddings.model import get_embedder
+
+        rows = db.execute("select passage_id, vector from embeddings").fetchall()
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+        return cls([r[0] for r in rows], vectors, get_embedder(models[0]["model"]))
 
 
-def _relevance(db, config) -> tuple[int, int] | None:
+def _relevance(db, config, stored: PassageVectors) -> tuple[int, int]:
     """Score passages (from their stored vectors) and documents; (relevant, scored) documents."""
-    models = storage.embedding_models(db)
-    if len(models) != 1:
-        return None
-    from embeddings.model import get_embedder
-
-    scorer = RelevanceScorer(config, get_embedder(models[0]["model"]))
-    ids, vectors = _passage_vectors(db)
+    scorer = RelevanceScorer(config, stored.embedder)
+    ids, vectors = stored.ids, stored.vectors
     texts = dict(db.execute("select id, text from passages").fetchall())
     passages = dict(zip(ids, scorer.score_passages([texts[i] for i in ids], vectors)))
     by_document: dict[int, list[float]] = {}
@@ -159,17 +171,10 @@ def _relevance(db, config) -> tuple[int, int] | None:
     return sum(scorer.is_relevant(s) for s in scored), len(scored)
 
 
-def _stances(db, stance_set) -> int | None:
+def _stances(db, stance_set, stored: PassageVectors) -> int:
     """Label passages (from their stored vectors) and quotes (encoded here) with stances."""
-    models = storage.embedding_models(db)
-    if len(models) != 1:
-        return None
-    import numpy as np
-
-    from embeddings.model import get_embedder
-
-    classifier = StanceClassifier(stance_set, get_embedder(models[0]["model"]))
-    ids, vectors = _passage_vectors(db)
+    classifier = StanceClassifier(stance_set, stored.embedder)
+    ids, vectors = stored.ids, stored.vectors
     passages = dict(zip(ids, classifier.classify(vectors)))
     # A quotation is judged with its passage: "Math. Math." alone says little, in context a lot.
     quote_rows = db.execute("select id, quote, passage_id from quotes").fetchall()
