@@ -139,8 +139,7 @@ async def search(datasette, request) -> Response:
 
     def link(**changes) -> str:
         params = {"q": q, "mode": mode, "min_relevance": raw_min_relevance, **filters, "page": page, **changes}
-        return "/search?" + urlencode({k: v for k, v in params.items()
-                                       if v not in (None, "", 1) or k == "q" or (k == "min_relevance" and v == 0)})
+        return "/search?" + urlencode({k: v for k, v in params.items() if v not in (None, "", 1) or k == "q"})
 
     return await _render(datasette, request, "kb_search.html", {
         **data, "modes": MODES, "link": link, "marked": marked, "filter_names": FILTERS,
