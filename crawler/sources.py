@@ -212,17 +212,14 @@ class _Checker:
             if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
                 raise self.fail(data.key_lines["download_delay"], "'download_delay' must be a number of seconds >= 0")
             options["download_delay"] = float(delay)
-        if "download_timeout" in data:
-            timeout = data["download_timeout"]
-            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-                raise self.fail(data.key_lines["download_timeout"], "'download_timeout' must be a number of seconds > 0")
-            options["download_timeout"] = float(timeout)
-        for key, kind in (("pdf_max_mb", float), ("pdf_max_pages", int), ("pdf_max_seconds", float)):
+        # Positive limits: (key, type, what the error says it must be).
+        for key, kind, what in (("download_timeout", float, "a number of seconds > 0"),
+                                ("pdf_max_mb", float, "a number > 0"), ("pdf_max_pages", int, "a whole number > 0"),
+                                ("pdf_max_seconds", float, "a number > 0")):
             if key in data:
                 value = data[key]
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or (
                         kind is int and not isinstance(value, int)):
-                    what = "a whole number > 0" if kind is int else "a number > 0"
                     raise self.fail(data.key_lines[key], f"'{key}' must be {what}")
                 options[key] = kind(value)
         return CrawlConfig(sources=tuple(sources), path=self.path, **options)
