@@ -32,6 +32,8 @@ BENCHMARKS = {
     "distributed": ([], ["--pages", "20", "--repeat", "1"]),
     "focus": ([], ["--relevant", "10", "--off-topic", "30", "--repeat", "1"]),
     "pdf_extraction": ([], ["--pdfs", "4", "--pages", "2"]),
+    "analyze": ([], ["--articles", "100", "--repeat", "1"]),
+    "realtext": ([], ["--only", "polnear"]),
 }
 
 

@@ -93,3 +93,16 @@ def test_pdf_extraction_benchmark_runs(tmp_path):
     row = run_benchmark("pdf_extraction", tmp_path, "--pdfs", 2, "--pages", 2)
     pdfium = next(r for r in row["results"] if r["library"] == "pypdfium2")
     assert 0 < pdfium["words"] <= 1 and 0 <= pdfium["paragraphs"] <= 1 and pdfium["pages_per_s"] > 0
+
+
+def test_analyze_benchmark_runs(tmp_path):
+    row = run_benchmark("analyze", tmp_path, "--articles", 6, "--repeat", 1, "--cache", tmp_path)
+    assert row["articles"] == 6 and len(row["runs_s"]) == 1 and row["articles_per_s"] > 0
+    assert "analyzed:" in row["summary"]
+
+
+def test_realtext_benchmark_scores_polnear(tmp_path):
+    row = run_benchmark("realtext", tmp_path, "--only", "polnear")
+    for kind in ("direct", "indirect"):
+        assert row["polnear"][kind]["gold"] > 0
+        assert 0 <= row["polnear"][kind]["content_speaker_f1"] <= row["polnear"][kind]["content_f1"] <= 1

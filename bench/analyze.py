@@ -1,0 +1,124 @@
+"""`kb analyze` on a thousand real-size news articles: pages analysed per second.
+
+The articles are built from the PolNeAR dev split in ../shared/eval (real US
+news text written by others; it is read from there, never copied into the
+repository): article i is the first half of one PolNeAR article followed by
+the second half of another, so the 1,000 articles are all different, keep
+the length (about 800 words) and the quotation density of real news. They
+are stored through kb.storage, split into passages as the crawler splits
+them and embedded (stances and relevance read the vectors), once, into
+bench/cache/; each timed run copies that database and runs the real
+`kb analyze` in a child process, as users do.
+
+Reported: seconds per analysis (median of ``--repeat``) and articles per
+second. The figure to compare is the same command at an earlier commit on
+the same machine (BENCHMARKS.md records both).
+
+    python bench/analyze.py                       # 1,000 articles, 2 runs
+    python bench/analyze.py --articles 100 --repeat 1   # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import remove_database, write_results  # noqa: E402
+
+POLNEAR_DEV = ROOT.parent / "shared" / "eval" / "polnear-dev"
+CACHE = ROOT / "bench" / "cache"
+
+
+def articles(split: Path, count: int) -> list[dict]:
+    """``count`` distinct articles of real news text, each two halves of two PolNeAR articles."""
+    sources = [path.read_text(encoding="utf-8") for path in sorted((split / "text").glob("*.txt"))]
+    if not sources:
+        raise SystemExit(f"{split}: no text/*.txt (the PolNeAR dev split is expected in ../shared/eval)")
+    paragraphs = [[p for p in text.split("\n") if p.strip()] for text in sources]
+    built = []
+    for i in range(count):
+        first = i % len(sources)
+        second = (first + 1 + i // len(sources)) % len(sources)
+        head = paragraphs[first][: max(1, len(paragraphs[first]) // 2)]
+        tail = paragraphs[second][len(paragraphs[second]) // 2:]
+        text = "\n\n".join(head + tail)
+        built.append({"url": f"https://news.example/{i}/", "title": head[0][:120], "text": text,
+                      "site_name": "news.example", "published": f"2016-{1 + i % 12:02d}-{1 + i % 28:02d}"})
+    return built
+
+
+def build(split: Path, count: int, cache: Path = CACHE) -> Path:
+    """The stored, embedded, not yet analysed database (cached by article count)."""
+    from embeddings.chunking import split_passages
+    from embeddings.embed import embed_pending
+    from embeddings.model import get_embedder, load_token_counter
+    from kb import storage
+
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"analyze-{count}.db"
+    if path.exists():
+        return path
+    partial = cache / f"analyze-{count}.partial.db"
+    remove_database(partial)
+    tokens = load_token_counter()
+    db = storage.open_db(partial)
+    try:
+        for article in articles(split, count):
+            storage.save_document(db, article, split_passages(article["text"], 240, tokens))
+    finally:
+        db.close()
+    embed_pending(partial, get_embedder())
+    for item in partial.parent.glob(partial.name + "*"):
+        item.rename(cache / item.name.replace(partial.name, path.name))
+    return path
+
+
+def time_analysis(source: Path) -> tuple[float, str]:
+    """Seconds of one `kb analyze` on a fresh copy of ``source``, and what it printed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "kb.db"
+        shutil.copy(source, db)
+        for item in source.parent.glob(source.name + ".*"):  # the HNSW file beside it
+            if item.is_file():
+                shutil.copy(item, Path(tmp) / item.name.replace(source.name, "kb.db"))
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "kb", "analyze", "--db", str(db)],
+                                cwd=ROOT, capture_output=True, text=True)
+        seconds = time.monotonic() - started
+    if result.returncode != 0:
+        raise SystemExit(f"kb analyze failed ({result.returncode}):\n{result.stderr[-2000:]}")
+    return seconds, result.stderr.strip().splitlines()[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--split", default=str(POLNEAR_DEV), help="a PolNeAR split (text/*.txt)")
+    parser.add_argument("--cache", default=str(CACHE), help="where the built database is kept")
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
+    args = parser.parse_args()
+    database = build(Path(args.split), args.articles, Path(args.cache))
+    runs = []
+    for _ in range(args.repeat):
+        seconds, summary = time_analysis(database)
+        runs.append(seconds)
+        print(f"kb analyze of {args.articles} articles: {seconds:.1f} s ({summary})", flush=True)
+    median = statistics.median(runs)
+    figures = {"articles": args.articles, "runs_s": [round(s, 2) for s in runs], "median_s": round(median, 2),
+               "articles_per_s": round(args.articles / median, 2), "summary": summary}
+    print(f"median {median:.1f} s: {args.articles / median:.1f} articles/s")
+    write_results(args.output, "analyze", figures)
+
+
+if __name__ == "__main__":
+    main()
