@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import storage
+from .nlp import check_pipeline, pipeline_signature
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
-from .quotes import document_author, extract_quotes
+from .quotes import DocumentText, extract_many
 from .relevance import DEFAULT_RELEVANCE_FILE, RelevanceScorer, document_score, language_flag, load_relevance
 from .stance import DEFAULT_STANCES_FILE, StanceClassifier, load_stances
 from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
 from .works import group_copies
+
+
+# Documents from which parsing in worker processes pays for their start (a few seconds), and how many.
+PARALLEL_FROM = 200
+PARSERS = min(2, os.cpu_count() or 1)
 
 
 @dataclass
@@ -27,8 +34,10 @@ class AnalyzeReport:
     people: int
     works: int
     republished: int  # works with more than one copy
-    quotes: int
-    attributed: int
+    quotes: int  # statements: quotations and reported speech
+    attributed: int  # statements given to a person
+    reported: int  # of them reported speech
+    cut: int  # documents whose attribution was cut short (kb.quotes.MAX_PARSE_CHARS)
     tagged_passages: int
     stances: int | None  # passages and quotes with a stance; None: no vectors yet
     relevant: tuple[int, int] | None = None  # (relevant documents, scored documents); None: no vectors yet
@@ -39,14 +48,18 @@ class AnalyzeReport:
         relevance = ("relevance skipped (no vectors: run kb embed)" if self.relevant is None
                      else f"{self.relevant[0]} of {self.relevant[1]} documents relevant")
         return (f"analyzed: {self.people} people, {self.works} works ({self.republished} published more than once), "
-                f"{self.quotes} quotes ({self.attributed} attributed), {self.tagged_passages} passages with math topics, "
+                f"{self.quotes} statements ({self.quotes - self.reported} quotations, {self.reported} reported; "
+                f"{self.attributed} attributed to people{f'; {self.cut} documents cut short' if self.cut else ''}), "
+                f"{self.tagged_passages} passages with math topics, "
                 f"{stances}, {relevance}")
 
 
 def check_config(people_path: str | Path = DEFAULT_PEOPLE_FILE, topics_path: str | Path = DEFAULT_TOPICS_FILE,
                  stances_path: str | Path = DEFAULT_STANCES_FILE,
                  relevance_path: str | Path = DEFAULT_RELEVANCE_FILE) -> None:
-    """Load the hand-edited files; YamlFileError (naming file and line) if one is wrong."""
+    """Load the hand-edited files; YamlFileError (naming file and line) if one is wrong,
+    PipelineError if the spaCy pipeline is missing."""
+    check_pipeline()
     load_people(people_path)
     load_topics(topics_path)
     load_stances(stances_path)
@@ -57,7 +70,8 @@ def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
             topics_path: str | Path = DEFAULT_TOPICS_FILE,
             stances_path: str | Path = DEFAULT_STANCES_FILE,
             relevance_path: str | Path = DEFAULT_RELEVANCE_FILE) -> AnalyzeReport:
-    people = load_people(people_path)  # config errors before anything is written
+    check_pipeline()  # config errors before anything is written
+    people = load_people(people_path)
     topics = load_topics(topics_path)
     stance_set = load_stances(stances_path)
     relevance = load_relevance(relevance_path, topics_path)
@@ -68,14 +82,18 @@ def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
         documents = list(db.query("select id, text, author, links from documents where status = 'ok'"))
         groups = group_copies((d["id"], d["text"]) for d in documents)
         storage.save_works(db, groups)
-        quotes = attributed = 0
-        for document in documents:
-            links = json.loads(document["links"]) if document["links"] else []
-            found = extract_quotes(document["text"], directory, document["author"], links)
-            author = document_author(document["text"], directory, document["author"])
-            storage.save_quotes(db, document["id"], [_record(q) for q in found], author.name if author else None)
-            quotes += len(found)
-            attributed += sum(q.speaker is not None for q in found)
+        quotes = attributed = reported = cut = 0
+        texts = (DocumentText(d["text"], d["author"], json.loads(d["links"]) if d["links"] else [])
+                 for d in documents)
+        processes = PARSERS if len(documents) >= PARALLEL_FROM else 1
+        for document, found in zip(documents, extract_many(texts, directory, processes=processes)):
+            author = found.author.name if found.author else None
+            storage.save_quotes(db, document["id"], [_record(q) for q in found.quotes], author, found.note)
+            quotes += len(found.quotes)
+            attributed += sum(bool(q.people) for q in found.quotes)
+            reported += sum(q.kind == "indirect" for q in found.quotes)
+            cut += found.note is not None
+        storage.prune_people(db)
         passage_topics = {}
         for passage_id, text in db.execute("select id, text from passages"):
             found = tag(text, topics)
@@ -83,11 +101,12 @@ def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
                 passage_topics[passage_id] = found
         storage.save_topics(db, topics, passage_topics)
         vectors = PassageVectors.load(db)  # stances and relevance both read every vector: once
+        relevant = _relevance(db, relevance, vectors) if vectors else None
         return AnalyzeReport(
             people=db["people"].count, works=len(groups), republished=sum(len(g) > 1 for g in groups),
-            quotes=quotes, attributed=attributed, tagged_passages=len(passage_topics),
-            stances=_stances(db, stance_set, vectors) if vectors else None,
-            relevant=_relevance(db, relevance, vectors) if vectors else None,
+            quotes=quotes, attributed=attributed, reported=reported, cut=cut, tagged_passages=len(passage_topics),
+            stances=_stances(db, stance_set, vectors, relevant[2]) if vectors else None,
+            relevant=relevant[:2] if vectors else None,
         )
     finally:
         db.close()
@@ -108,7 +127,8 @@ def analyze_and_record(db_path: str | Path, people_path: str | Path = DEFAULT_PE
     try:
         files = b"".join(Path(p).read_bytes() for p in (people_path, topics_path, stances_path, relevance_path)
                          if Path(p).is_file())
-        signature = hashlib.sha256(files + storage.analysis_inputs(db).encode()).hexdigest()
+        parser = pipeline_signature().encode()
+        signature = hashlib.sha256(files + parser + storage.analysis_inputs(db).encode()).hexdigest()
         last = storage.last_analysis(db)
     finally:
         db.close()
@@ -125,9 +145,11 @@ def analyze_and_record(db_path: str | Path, people_path: str | Path = DEFAULT_PE
 
 def _record(quote) -> dict:
     return {
-        "quote": quote.quote, "char_start": quote.start, "char_end": quote.end, "speaker": quote.speaker,
-        "speaker_mention": quote.speaker_mention, "speaker_start": quote.speaker_start,
-        "speaker_end": quote.speaker_end, "cue": quote.cue, "cites_url": quote.cites,
+        "quote": quote.quote, "kind": quote.kind, "char_start": quote.start, "char_end": quote.end,
+        "speakers": [p.name for p in quote.people], "speaker_mention": quote.speaker_mention,
+        "speaker_start": quote.speaker_start, "speaker_end": quote.speaker_end,
+        "speaker_type": quote.speaker_type, "cue": quote.cue, "cue_start": quote.cue_start,
+        "cites_url": quote.cites,
     }
 
 
@@ -152,8 +174,9 @@ class PassageVectors:
         return cls([r[0] for r in rows], vectors, get_embedder(models[0]["model"]))
 
 
-def _relevance(db, config, stored: PassageVectors) -> tuple[int, int]:
-    """Score passages (from their stored vectors) and documents; (relevant, scored) documents."""
+def _relevance(db, config, stored: PassageVectors) -> tuple[int, int, set[int]]:
+    """Score passages (from their stored vectors) and documents; (relevant, scored) documents, and the
+    passages relevant by their own score or their document's (what passage_details.relevance shows)."""
     scorer = RelevanceScorer(config, stored.embedder)
     ids, vectors = stored.ids, stored.vectors
     texts = dict(db.execute("select id, text from passages").fetchall())
@@ -168,23 +191,33 @@ def _relevance(db, config, stored: PassageVectors) -> tuple[int, int]:
     }
     storage.save_relevance(db, passages, documents)
     scored = [score for score, _ in documents.values() if score is not None]
-    return sum(scorer.is_relevant(s) for s in scored), len(scored)
+    relevant_documents = {d for d, (score, _) in documents.items() if scorer.is_relevant(score)}
+    relevant_passages = {pid for pid, document_id in db.execute("select id, document_id from passages")
+                         if scorer.is_relevant(passages.get(pid)) or document_id in relevant_documents}
+    return sum(scorer.is_relevant(s) for s in scored), len(scored), relevant_passages
 
 
-def _stances(db, stance_set, stored: PassageVectors) -> int:
-    """Label passages (from their stored vectors) and quotes (encoded here) with stances."""
+def _stances(db, stance_set, stored: PassageVectors, relevant_passages: set[int]) -> int:
+    """Label passages (from their stored vectors) and statements (encoded here) with stances.
+
+    Only statements in passages relevant to the question take a stance on it:
+    the others are not encoded at all (news quotes about elections have no
+    view on how much math ML needs, and encoding them was most of the cost).
+    """
     classifier = StanceClassifier(stance_set, stored.embedder)
     ids, vectors = stored.ids, stored.vectors
     passages = dict(zip(ids, classifier.classify(vectors)))
+    every = db.execute("select id, quote, passage_id from quotes").fetchall()
+    quote_rows = [r for r in every if r[2] in relevant_passages]
     # A quotation is judged with its passage: "Math. Math." alone says little, in context a lot.
-    quote_rows = db.execute("select id, quote, passage_id from quotes").fetchall()
     by_passage = dict(zip(ids, vectors))
     quote_vectors = classifier.embedder.encode([r[1] for r in quote_rows])
     for i, (_, _, passage_id) in enumerate(quote_rows):
         if passage_id in by_passage:
             combined = quote_vectors[i] + by_passage[passage_id]
             quote_vectors[i] = combined / np.linalg.norm(combined)
-    quotes = dict(zip((r[0] for r in quote_rows), classifier.classify(quote_vectors)))
+    quotes = {r[0]: (None, None) for r in every}
+    quotes.update(zip((r[0] for r in quote_rows), classifier.classify(quote_vectors)))
     storage.save_stances(db, "passages", passages)
     storage.save_stances(db, "quotes", quotes)
     return sum(1 for s, _ in (*passages.values(), *quotes.values()) if s)

@@ -80,13 +80,14 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
     from embeddings.embed import resolve_model
 
     from .analyze import check_config
+    from .nlp import PipelineError
     from .yamlfile import YamlFileError
 
     started = time.monotonic()
     try:
         config = load_sources(sources_path)
         check_config(people_path)
-    except (SourcesError, YamlFileError) as e:
+    except (SourcesError, YamlFileError, PipelineError) as e:
         fail(str(e))
     if not config.names_contact and not quiet:
         click.echo(f"warning: {sources_path}: user_agent names no contact URL or e-mail address; "
@@ -240,13 +241,25 @@ def analyze_command(db_path: str, people_path: str) -> None:
     click.echo(run_analyze(db_path, people_path), err=True)
 
 
+def quote_record(name: str, quote) -> dict:
+    """One line of `kb quotes --jsonl`."""
+    return {
+        "file": name, "kind": quote.kind, "quote": quote.quote, "start": quote.start, "end": quote.end,
+        "speaker": quote.speaker, "speakers": [p.name for p in quote.people],
+        "speaker_mention": quote.speaker_mention, "speaker_start": quote.speaker_start,
+        "speaker_end": quote.speaker_end, "speaker_type": quote.speaker_type, "cue": quote.cue,
+        "cue_start": quote.cue_start, "cites": quote.cites,
+    }
+
+
 def run_analyze(db_path: str, people_path: str, only_if_changed: bool = False) -> str:
     from .analyze import analyze_and_record
+    from .nlp import PipelineError
     from .yamlfile import YamlFileError
 
     try:
         return analyze_and_record(db_path, people_path, only_if_changed=only_if_changed)
-    except YamlFileError as e:  # people.yml, topics.yml or stances.yml
+    except (YamlFileError, PipelineError) as e:  # people.yml, topics.yml, stances.yml; the spaCy pipeline
         fail(str(e))
 
 
@@ -257,33 +270,37 @@ def run_analyze(db_path: str, people_path: str, only_if_changed: bool = False) -
 @click.option("--people", "people_path", default=str(DEFAULT_PEOPLE_FILE), show_default="people.yml",
               type=click.Path(dir_okay=False), help="The curated list of people.")
 def quotes_command(files: tuple[str, ...], jsonl: bool, author: str | None, people_path: str) -> None:
-    """Extract quotations and their speakers from plain-text files."""
+    """Extract quotations, reported speech and their speakers from plain-text files."""
+    from .nlp import PipelineError
     from .people import Directory
-    from .quotes import extract_quotes
+    from .quotes import DocumentText, extract_many
 
     try:
         directory = Directory(load_people(people_path))
     except PeopleError as e:
         fail(str(e))
-    failures = 0
+    failures, readable = 0, []
     for name in files:
         try:
-            text = Path(name).read_text(encoding="utf-8")
+            readable.append((name, Path(name).read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as e:
             click.echo(f"{name}: cannot read: {e}", err=True)
             failures += 1
-            continue
-        for quote in extract_quotes(text, directory, author):
-            record = {
-                "file": name, "quote": quote.quote, "start": quote.start, "end": quote.end,
-                "speaker": quote.speaker, "speaker_mention": quote.speaker_mention,
-                "speaker_start": quote.speaker_start, "speaker_end": quote.speaker_end,
-                "cue": quote.cue, "cites": quote.cites,
-            }
-            if jsonl:
-                click.echo(json.dumps(record, ensure_ascii=False))
-            else:
-                click.echo(f"{name}:{quote.start}: {quote.speaker or '(unknown speaker)'}: “{quote.quote}”")
+    try:
+        extractions = extract_many((DocumentText(text, author) for _, text in readable), directory)
+        for (name, _), extraction in zip(readable, extractions):
+            if extraction.note:
+                click.echo(f"{name}: {extraction.note}", err=True)
+            for quote in extraction.quotes:
+                if jsonl:
+                    click.echo(json.dumps(quote_record(name, quote), ensure_ascii=False))
+                else:
+                    said = "(unknown speaker)" if not quote.speaker_type else " and ".join(
+                        p.name for p in quote.people) or quote.speaker_mention
+                    marks = "“{}”" if quote.kind == "direct" else "(paraphrase) {}"
+                    click.echo(f"{name}:{quote.start}: {said}: " + marks.format(quote.quote))
+    except PipelineError as e:
+        fail(str(e))
     if failures:
         sys.exit(EXIT_INCOMPLETE)
 

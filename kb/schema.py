@@ -357,6 +357,34 @@ def m013_pdf_documents(db: Database) -> None:
     """)
 
 
+@migrations()
+def m014_statements(db: Database) -> None:
+    """Reported speech beside quotations, speakers that are not people, statements of several people.
+
+    quotes.kind is ``direct`` (words in quotation marks, the only kind before
+    this migration) or ``indirect`` (reported speech); speaker_type says what
+    the speaker mention names (person, organisation, other); cue_start is the
+    cue's offset in documents.text. quote_speakers lists every person a
+    statement belongs to (quotes.person_id is the first of them).
+    documents.analysis_note says when the analysis of a document was cut
+    short (its parse is capped, kb.quotes.MAX_PARSE_CHARS).
+    """
+    db["quotes"].add_column("kind", str, not_null_default="direct")
+    db["quotes"].add_column("speaker_type", str)
+    db["quotes"].add_column("cue_start", int)
+    db.execute("update quotes set speaker_type = 'person' where person_id is not null")
+    for column in ("kind", "speaker_type"):
+        db["quotes"].create_index([column])
+    db["quote_speakers"].create(
+        {"quote_id": int, "person_id": int},
+        pk=("quote_id", "person_id"),
+        foreign_keys=[("quote_id", "quotes", "id"), ("person_id", "people", "id")],
+    )
+    db["quote_speakers"].create_index(["person_id"])
+    db.execute("insert into quote_speakers (quote_id, person_id) select id, person_id from quotes where person_id is not null")
+    db["documents"].add_column("analysis_note", str)
+
+
 def apply(db: Database) -> None:
     """Bring a database up to the current schema (a no-op when it is current).
 

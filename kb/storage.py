@@ -534,28 +534,57 @@ def person_id(db: Database, name: str, verified: bool = False) -> int:
     ).last_pk
 
 
-def save_quotes(db: Database, document_id: int, quotes: Iterable[Mapping], author: str | None) -> int:
-    """Replace one document's quotations (and set its resolved author), in one transaction.
+def save_quotes(db: Database, document_id: int, quotes: Iterable[Mapping], author: str | None,
+                note: str | None = None) -> int:
+    """Replace one document's statements (and set its resolved author and analysis note), in one transaction.
 
-    Each quote has the quotes table's columns, with ``speaker`` (a name or
-    None) instead of person_id; unknown speakers become unverified people.
+    Each statement has the quotes table's columns, with ``speakers`` (the
+    names of the people it belongs to, first the one quotes.person_id
+    keeps) instead of person_id; names not yet in people become unverified
+    people. ``note`` says when the document's analysis was cut short.
     """
     quotes = list(quotes)
     with db.atomic():
+        db.execute("delete from quote_speakers where quote_id in (select id from quotes where document_id = ?)",
+                    [document_id])
         db.execute("delete from quotes where document_id = ?", [document_id])
         passages = db.execute(
             "select id, char_start, char_end from passages where document_id = ? order by seq", [document_id]
         ).fetchall()
-        for quote in quotes:
-            record = {k: v for k, v in quote.items() if k != "speaker"}
+        ids: dict[str, int] = {}
+        for quote in quotes:  # plain SQL: sqlite-utils' insert re-reads the table's schema on every call
+            record = {k: v for k, v in quote.items() if k != "speakers"}
+            people = list(dict.fromkeys(ids.get(n) or ids.setdefault(n, person_id(db, n))
+                                        for n in quote.get("speakers") or []))
             record["document_id"] = document_id
-            record["person_id"] = person_id(db, quote["speaker"]) if quote.get("speaker") else None
+            record["person_id"] = people[0] if people else None
             record["passage_id"] = next(
                 (pid for pid, start, end in passages if start <= quote["char_start"] < end), None
             )
-            db["quotes"].insert(record)
-        db["documents"].update(document_id, {"author_id": person_id(db, author) if author else None})
+            columns = ", ".join(f"[{c}]" for c in record)
+            cursor = db.execute(f"insert into quotes ({columns}) values ({', '.join('?' * len(record))})",
+                                list(record.values()))
+            db.conn.executemany("insert into quote_speakers (quote_id, person_id) values (?, ?)",
+                                [(cursor.lastrowid, p) for p in people])
+        db["documents"].update(document_id, {"author_id": person_id(db, author) if author else None,
+                                             "analysis_note": note})
     return len(quotes)
+
+
+def prune_people(db: Database) -> int:
+    """Remove unverified people nothing refers to any more (no statement, no authorship); returns how many.
+
+    A re-analysis with better rules drops what they no longer find ("Send
+    Tweet" in an older database); people.yml's people always stay.
+    """
+    with db.atomic():
+        cursor = db.execute("""
+            delete from people where verified = 0
+              and id not in (select person_id from quote_speakers)
+              and id not in (select person_id from quotes where person_id is not null)
+              and id not in (select author_id from documents where author_id is not null)
+        """)
+    return cursor.rowcount
 
 
 def save_topics(db: Database, topics: Iterable, passage_topics: Mapping[int, Mapping[str, int]]) -> None:

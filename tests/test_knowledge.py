@@ -10,7 +10,7 @@ from kb.people import DEFAULT_PEOPLE_FILE, Directory, PeopleError, load_people
 from kb.works import group_copies
 
 from .conftest import ROOT, crawl, datasette_get, run_kb
-from .sites import RoutedSite, html_page
+from .sites import Page, RoutedSite, html_page
 
 SEEDS = ROOT.parent / "shared" / "seeds"
 
@@ -125,10 +125,11 @@ def test_quotes_are_stored_with_speakers_offsets_and_passages(db):
         "select q.*, people.name as speaker, documents.text as doc_text, passages.text as passage_text "
         "from quotes q join documents on documents.id = q.document_id "
         "left join people on people.id = q.person_id left join passages on passages.id = q.passage_id"))
-    by_start = {r["quote"][:20]: r for r in rows}
-    assert len(rows) == 7  # five on the essays, two again on the reprint
+    quotations = [r for r in rows if r["kind"] == "direct"]
+    by_start = {r["quote"][:20]: r for r in quotations}
+    assert len(quotations) == 7  # five on the essays, two again on the reprint
     lecun = by_start["Math. Math. Oh and p"]
-    assert (lecun["speaker"], lecun["cue"]) == ("Yann LeCun", ":")
+    assert (lecun["speaker"], lecun["cue"], lecun["speaker_type"]) == ("Yann LeCun", "summed up", "person")
     # Second-hand: the page links the TechCrunch article right after the quotation.
     assert lecun["cites_url"] == "https://techcrunch.com/2016/12/01/facebooks-advice-to-students-interested-in-artificial-intelligence/"
     assert by_start["If you cannot derive"]["speaker"] is None  # the page does not say who
@@ -137,6 +138,57 @@ def test_quotes_are_stored_with_speakers_offsets_and_passages(db):
         assert r["quote"] in r["passage_text"]
         if r["speaker_mention"]:
             assert r["doc_text"][r["speaker_start"]:r["speaker_end"]] == r["speaker_mention"]
+
+
+def test_reported_speech_and_joint_statements_are_stored(db):
+    koller = list(db.query(
+        "select quotes.quote, quotes.cue from quotes join quote_speakers on quote_speakers.quote_id = quotes.id "
+        "join people on people.id = quote_speakers.person_id where people.name = 'Daphne Koller' and kind = 'indirect'"))
+    assert [r["cue"] for r in koller] == ["pointed out"]
+    assert koller[0]["quote"].startswith("that people without the usual mathematical background often make mistakes")
+    joint = list(db.query(
+        "select people.name from quotes join quote_speakers on quote_speakers.quote_id = quotes.id "
+        "join people on people.id = quote_speakers.person_id where quotes.quote like 'Math. Math.%' order by people.name"))
+    assert [r["name"] for r in joint] == ["Joaquín Quiñonero Candela", "Yann LeCun"]
+    assert db.execute("select count(*) from documents where analysis_note is not null").fetchone()[0] == 0
+
+
+def test_a_technical_post_adds_no_statements_and_no_people(tmp_path):
+    page = (ROOT / "tests" / "pages" / "technical-post.html").read_text(encoding="utf-8")
+    with RoutedSite({"/post/": Page(page)}) as site:
+        yaml = f"download_delay: 0\nsources:\n  - name: s\n    start_urls: ['{site.base_url}/post/']\n"
+        result = crawl(yaml, tmp_path / "kb.db", tmp_path)
+    assert result.returncode == 0, result.stderr
+    db = sqlite_utils.Database(tmp_path / "kb.db")
+    assert db["documents"].count == 1
+    assert db["quotes"].count == 0
+    assert [r["name"] for r in db.query("select name from people where verified = 0")] == []
+
+
+def test_reanalysis_removes_unverified_people_nothing_refers_to(db_copy):
+    db = sqlite_utils.Database(db_copy)
+    db["people"].insert({"name": "Send Tweet", "aliases": "[]", "verified": 0})
+    db.conn.commit()
+    kept_before = {r["name"] for r in db.query("select name from people where verified = 0 and name != 'Send Tweet'")}
+    result = run_kb("analyze", "--db", db_copy)
+    assert result.returncode == 0, result.stderr
+    names = {r["name"] for r in sqlite_utils.Database(db_copy).query("select name from people where verified = 0")}
+    assert "Send Tweet" not in names and names == kept_before  # authors and speakers stay
+
+
+def test_a_missing_spacy_pipeline_stops_analysis_and_crawl_before_anything_is_touched(db_copy, tmp_path):
+    env = {"KB_SPACY_PIPELINE": "no_such_pipeline"}
+    before = sqlite_utils.Database(db_copy)["quotes"].count
+    result = run_kb("analyze", "--db", db_copy, env=env)
+    assert result.returncode == 2 and "no_such_pipeline" in result.stderr and "Traceback" not in result.stderr
+    assert sqlite_utils.Database(db_copy)["quotes"].count == before
+    with RoutedSite({"/": html_page("Home", "Text " * 50)}) as site:
+        yaml = f"download_delay: 0\nsources:\n  - name: s\n    start_urls: ['{site.base_url}/']\n"
+        sources = tmp_path / "sources.yml"
+        sources.write_text(yaml)
+        crawled = run_kb("crawl", "--sources", sources, "--db", tmp_path / "new.db", "--no-embed", env=env)
+        assert site.requests == []
+    assert crawled.returncode == 2 and "no_such_pipeline" in crawled.stderr
 
 
 def test_authors_resolve_to_people_and_unknown_ones_are_unverified(db):
@@ -156,10 +208,13 @@ def test_passages_are_tagged_with_math_topics(db):
     assert not [t for t in topics if "sourdough" in t[0].lower() or "starter" in t[0].lower()]
 
 
-def test_quotes_are_facetable_by_person_in_datasette(datasette):
-    data = datasette_get(datasette, "/kb/quotes.json?_facet=person_id").json()
+def test_quotes_are_facetable_by_person_and_kind_in_datasette(datasette):
+    data = datasette_get(datasette, "/kb/quotes.json?kind=direct&_facet=person_id&_facet=kind").json()
     counts = {f["label"]: f["count"] for f in data["facet_results"]["person_id"]["results"]}
     assert counts["Andrew Ng"] == 5 and counts["Yann LeCun"] == 1
+    everything = datasette_get(datasette, "/kb/quotes.json?_facet=kind").json()
+    kinds = {f["value"]: f["count"] for f in everything["facet_results"]["kind"]["results"]}
+    assert kinds["direct"] == 7 and kinds["indirect"] >= 5
 
 
 # -- stances ------------------------------------------------------------------------------------

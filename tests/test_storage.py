@@ -119,7 +119,7 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
     storage.open_db(tmp_path / "kb.db").close()
     db = storage.open_db(tmp_path / "kb.db")
     assert db.journal_mode == "wal"
-    assert [m["name"] for m in db["_sqlite_migrations"].rows] == ["m001_initial", "m002_embeddings", "m003_people_and_works", "m004_quotes_and_topics", "m005_stances", "m006_document_links", "m007_incremental_crawling", "m008_source_max_pages", "m009_cheap_recrawls_and_error_summary", "m010_analyses", "m011_facet_indexes", "m012_relevance", "m013_pdf_documents"]
+    assert [m["name"] for m in db["_sqlite_migrations"].rows] == ["m001_initial", "m002_embeddings", "m003_people_and_works", "m004_quotes_and_topics", "m005_stances", "m006_document_links", "m007_incremental_crawling", "m008_source_max_pages", "m009_cheap_recrawls_and_error_summary", "m010_analyses", "m011_facet_indexes", "m012_relevance", "m013_pdf_documents", "m014_statements"]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 
 
@@ -181,3 +181,23 @@ def test_every_facet_column_is_indexed(tmp_path):
         pks = db[table].pks
         unindexed += [f"{table}.{c}" for c in config.get("facets", []) if c not in leading and [c] != pks]
     assert unindexed == []
+
+
+def test_statements_keep_every_speaker_and_unreferenced_unverified_people_go(tmp_path):
+    db = storage.open_db(tmp_path / "kb.db")
+    text = "Ada Lind and Bo Strand said that linear algebra comes first."
+    storage.save_document(db, {"url": "https://example.org/a", "source": "s", "text": text}, [(0, len(text))])
+    (document_id,) = [r["id"] for r in db["documents"].rows]
+    statement = {"quote": "linear algebra comes first", "kind": "indirect", "char_start": 31, "char_end": 57,
+                 "speakers": ["Ada Lind", "Bo Strand"], "speaker_mention": "Ada Lind and Bo Strand",
+                 "speaker_start": 0, "speaker_end": 22, "speaker_type": "person", "cue": "said", "cue_start": 23}
+    storage.save_quotes(db, document_id, [statement], None, note="attribution: cut")
+    (quote,) = db["quotes"].rows
+    names = [r["name"] for r in db.query("select name from quote_speakers join people on people.id = person_id "
+                                         "order by name")]
+    assert names == ["Ada Lind", "Bo Strand"] and quote["kind"] == "indirect" and quote["passage_id"] is not None
+    assert db["people"].get(quote["person_id"])["name"] == "Ada Lind"  # the first speaker
+    assert db["documents"].get(document_id)["analysis_note"] == "attribution: cut"
+    storage.save_quotes(db, document_id, [], None)  # a re-analysis that finds nothing
+    assert db["quote_speakers"].count == 0 and storage.prune_people(db) == 2 and db["people"].count == 0
+    db.close()
