@@ -90,8 +90,8 @@ async def home(datasette, request) -> Response:
         order by first_seen desc, id desc limit 8
     """)
     people = await _rows(datasette, """
-        select people.id, people.name, people.description, count(quotes.id) as quotes
-        from people left join quotes on quotes.person_id = people.id
+        select people.id, people.name, people.description, count(quote_speakers.quote_id) as quotes
+        from people left join quote_speakers on quote_speakers.person_id = people.id
         group by people.id order by people.verified desc, quotes desc, people.name limit 24
     """)
     topics = await _rows(datasette, """
@@ -159,8 +159,9 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
         select passages.id as passage_id, passages.text, passages.stance as passage_stance, passages.page,
           documents.year, documents.id as document_id,
           (select json_group_array(json_object('person_id', people.id, 'person', people.name,
-                   'stance', quotes.stance, 'quote', quotes.quote))
-           from quotes left join people on people.id = quotes.person_id
+                   'stance', quotes.stance, 'quote', quotes.quote, 'kind', quotes.kind))
+           from quotes left join quote_speakers on quote_speakers.quote_id = quotes.id
+             left join people on people.id = quote_speakers.person_id
            where quotes.passage_id = passages.id) as quotes,
           (select json_group_array(topics.name) from passage_topics join topics on topics.id = passage_topics.topic_id
            where passage_topics.passage_id = passages.id) as topics
@@ -182,7 +183,9 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
             "page": detail["page"],
             "document_id": detail["document_id"],
             "year": detail["year"],
-            "speakers": [{"id": i, "name": n} for n, i in sorted({(s["person"], s["person_id"]) for s in speakers})],
+            "speakers": [{"id": i, "name": n, "paraphrase": not any(s["person_id"] == i and s["kind"] == "direct"
+                                                                    for s in speakers)}
+                         for n, i in sorted({(s["person"], s["person_id"]) for s in speakers})],
             "stances": sorted(stances),
             "topics": sorted(set(json.loads(detail["topics"] or "[]"))),
             "also_published_at": json.loads(hit.get("also_published_at") or "[]"),
@@ -229,27 +232,30 @@ async def person(datasette, request) -> Response:
     if not rows:
         return await _render(datasette, request, "kb_missing.html", {"what": f"person {person_id}"}, status=404)
     quotes = await _rows(datasette, """
-        select quotes.id, quotes.quote, quotes.stance, documents.title, documents.url, documents.published,
-          documents.year, passages.text as passage, passages.page,
+        select quotes.id, quotes.quote, quotes.kind, quotes.cue, quotes.stance, documents.title, documents.url,
+          documents.published, documents.year, passages.text as passage, passages.page,
           (select group_concat(topics.name, ', ') from passage_topics join topics on topics.id = passage_topics.topic_id
            where passage_topics.passage_id = quotes.passage_id) as topics
-        from quotes join documents on documents.id = quotes.document_id
+        from quote_speakers join quotes on quotes.id = quote_speakers.quote_id
+          join documents on documents.id = quotes.document_id
           left join passages on passages.id = quotes.passage_id
-        where quotes.person_id = :id
+        where quote_speakers.person_id = :id
         order by quotes.stance is null, quotes.stance, documents.published
     """, {"id": person_id})
-    # stance -> topic -> quotation text -> its sources (a republished quotation is listed once)
-    by_stance: dict[str, dict[str, dict[str, list[dict]]]] = {}
+    # stance -> topic -> (kind, statement text) -> its sources (a republished statement is listed once)
+    by_stance: dict[str, dict[str, dict[tuple[str, str], list[dict]]]] = {}
     for row in quotes:
         topic = (row["topics"] or "no math topic").split(", ")[0]
         sources = by_stance.setdefault(row["stance"] or "no stance", {}).setdefault(topic, {})
-        sources.setdefault(row["quote"], []).append({**row, "link": passage_url(row["url"], row["quote"], row["page"])})
+        sources.setdefault((row["kind"], row["quote"]), []).append(
+            {**row, "link": passage_url(row["url"], row["quote"], row["page"])})
     documents = await _rows(datasette, """
         select id, title, url, site_name, published from documents where author_id = :id order by published desc
     """, {"id": person_id})
     per_year = Counter(row["year"] for row in quotes if row["year"])
     return await _render(datasette, request, "kb_person.html", {
-        "person": rows[0], "by_stance": by_stance, "quote_count": len(quotes), "documents": documents,
+        "person": rows[0], "by_stance": by_stance, "quote_count": sum(q["kind"] == "direct" for q in quotes),
+        "reported_count": sum(q["kind"] == "indirect" for q in quotes), "documents": documents,
         "per_year": [{"label": str(year), "value": per_year[year]} for year in sorted(per_year)],
     })
 

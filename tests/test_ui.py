@@ -81,7 +81,7 @@ def test_pages_render_and_unknown_people_are_404(datasette):
 
 
 @pytest.mark.parametrize("feed, count", [("new_documents", 4), ("new_documents?min_relevance=0", 5),
-                                         ("new_quotes", 7)])
+                                         ("new_quotes", 16)])  # 7 quotations and 9 reported statements
 def test_atom_feeds(datasette, feed, count):
     """The sourdough page is not a new document of the knowledge base, unless asked for everything."""
     name, _, query = feed.partition("?")
@@ -154,3 +154,21 @@ def test_documents_table_lists_the_relevant_first_and_facets_by_relevance(datase
     assert scores == sorted(scores, reverse=True) and "sourdough" in data["rows"][-1]["url"]
     bands = {f["value"]: f["count"] for f in data["facet_results"]["relevance_band"]["results"]}
     assert bands[0.0] == 1 and sum(bands.values()) == 5
+
+
+def test_person_page_marks_reported_speech_as_paraphrase(datasette, db):
+    koller = next(db.query("select id from people where name = 'Daphne Koller'"))["id"]
+    html = datasette_get(datasette, f"/people/{koller}").text
+    paraphrase = html.split('class="kb-quote kb-paraphrase"')[1].split("</li>")[0]
+    assert "paraphrase</span>" in paraphrase
+    assert "pointed out: that people without the usual mathematical background often make mistakes" in paraphrase
+    assert "0 quotations · 1 reported statement" in html  # the blockquote after her paragraph is not hers
+
+
+def test_search_marks_a_speaker_known_only_from_reported_speech(datasette):
+    hits = search(datasette, "q=usual+mathematical+background+mistakes&mode=keyword")["results"]
+    koller = next(s for hit in hits for s in hit["speakers"] if s["name"] == "Daphne Koller")
+    assert koller["paraphrase"] is True
+    lecun = next(s for hit in search(datasette, "q=perhaps+some+more+math&mode=keyword")["results"]
+                 for s in hit["speakers"] if s["name"] == "Yann LeCun")
+    assert lecun["paraphrase"] is False
