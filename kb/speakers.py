@@ -23,9 +23,12 @@ verb, the name after a dash...); this module decides what they refer to:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
+from .cues import GROUP_WORDS, conjuncts, entity_of, last_run
 from .people import Directory, Person, fold
+from .textblocks import title_case
 
 PERSON, ORGANISATION, OTHER = "person", "organisation", "other"
 
@@ -97,6 +100,9 @@ GENDERED = {"he": "he", "him": "he", "his": "he", "himself": "he", "she": "she",
 FIRST_PERSON = {"i", "me", "my", "we", "us", "our"}
 # How far back (characters) a pronoun or descriptor looks for the person it refers to.
 LOOKBACK = 3000
+# Speakers whose short quoted words are their own terms or examples, not someone's statement.
+GENERIC_SPEAKERS = {"i", "we", "you", "it", "this", "that", "they", "one", "he", "she", "people", "someone"}
+_NAMED_ENTITY_ORG = {"ORG", "NORP", "GPE", "FAC", "LOC", "PRODUCT", "WORK_OF_ART", "LAW", "EVENT"}
 
 _NAME_WORD = re.compile(r"^(?:[A-Z][a-z]?\.|[A-Z](?:[a-zà-öø-ÿ'’\-]|[A-Z](?=[a-z]))+[a-zà-öø-ÿ]|[A-Z][a-zà-öø-ÿ]+(?:[-'’][A-Z]?[a-zà-öø-ÿ]+)*)$")
 
@@ -280,3 +286,145 @@ class DocumentPeople:
             if fits(self.known[key]):
                 return self.known[key].person
         return None
+
+
+class MentionResolver:
+    """Who the speaker mentions of a parsed document are (a part of kb.quotes' _Document, whose parse,
+    ``people`` (a DocumentPeople), ``directory`` and ``labels`` it reads)."""
+
+    def _note_people(self) -> None:
+        """Every person the document names where the parse (or people.yml) says so, for later pronouns;
+        how the recogniser labels each name across the document; names written out anywhere."""
+        self.people.note_full_names(self.text)
+        if self.directory.people:
+            for m in re.finditer(r"(?<!\w)(?:" + self.directory.names_pattern + r")(?!\w)", self.text):
+                person = self.directory.find(m.group())
+                if person:
+                    self.people.note(person, m.start())
+        for base, doc in self.parsed:
+            headline = title_case(doc.text)  # in "Google AI CEO Wants Students To…" the recogniser sees names everywhere
+            for ent in doc.ents:
+                for word in fold(strip_title(ent.text)).split()[-1:]:
+                    self.labels.setdefault(word, Counter())[ent.label_ == "PERSON"] += 1
+                if ent.label_ != "PERSON":
+                    continue
+                person = self.people.person_for_name(ent.text, evidence=not headline)
+                if person is not None:
+                    words = [t.text for t in doc[max(ent.start - 2, 0):ent.end]]
+                    self.people.note(person, base + ent.start_char, honorific_gender(words),
+                                     self._descriptors(ent.root))
+            for token in doc:  # people named together, "Yann LeCun and Joaquin Quiñonero Candela", for "the pair"
+                if token.tag_ == "NNP" and token.dep_ != "conj" and token.conjuncts:
+                    together = [self.people.person_for_name(self._entity_name(c), evidence=not headline)
+                                for c in conjuncts(token)]
+                    self.people.note_group(tuple(dict.fromkeys(p for p in together if p)), base + token.idx)
+
+    def _entity_name(self, token) -> str:
+        entity = entity_of(token)
+        if entity is not None and entity.label_ == "PERSON":
+            return entity.text
+        return " ".join(t.text for t in last_run([t for t in token.subtree if t.tag_ in ("NNP", "NNPS") and t.i <= token.i], token))
+
+    def _descriptors(self, root) -> set[str]:
+        """Nouns that describe a named person: 'the professor' (apposition) or 'math professor Paulos' (title)."""
+        nouns = {t.lower_ for t in root.lefts if t.dep_ == "compound" and t.tag_ in ("NN", "NNS")}
+        nouns |= {t.lower_ for t in root.children if t.dep_ == "appos" and t.tag_ in ("NN", "NNS")}
+        if root.dep_ == "appos" and root.head.tag_ in ("NN", "NNS"):
+            nouns.add(root.head.lower_)
+        return nouns
+
+    # -- direct quotations ---------------------------------------------------------------------------
+
+    def _speaker(self, heads: list, at: int, relative_pronoun: bool = True) -> Speaker:
+        """The speaker headed by ``heads`` (coordinated subjects): the mention's span, type and people.
+
+        A relative pronoun ("Cruz, who refused to …") is the mention of reported speech (the clause's
+        own subject); a quotation's mention is its antecedent, the name a reader sees as the speaker.
+        """
+        if not relative_pronoun:
+            heads = [h.head.head if h.tag_ in ("WP", "WDT") and h.head.dep_ == "relcl" else h for h in heads]
+        parts = [part for head in heads for part in self._speaker_parts(head, at)]
+        start, end = min(p[0] for p in parts), max(p[1] for p in parts)
+        people = tuple(dict.fromkeys(p[3] for p in parts if p[3] is not None))
+        kinds = [p[2] for p in parts]
+        kind = PERSON if PERSON in kinds else ORGANISATION if ORGANISATION in kinds else OTHER
+        for person in people:
+            self.people.note(person, start)
+        self.people.note_group(people, start)
+        return Speaker(self.text[start:end], start, end, kind, people)
+
+    def _speaker_parts(self, head, at: int) -> list[tuple[int, int, str, Person | None]]:
+        """A relative pronoun's speaker is its antecedent's (the mention stays the pronoun); "they" and
+        "the pair" are the people last named together."""
+        if head.tag_ in ("WP", "WDT") and head.head.dep_ == "relcl":
+            start, end = self._span_of(head, head)
+            return [(start, end, kind, person) for _, _, kind, person in
+                    (self._one_speaker(h, at) for h in conjuncts(head.head.head))]
+        if head.lower_ in GROUP_WORDS:
+            start, end = self._span_of(head.left_edge if head.tag_.startswith("NN") else head, head)
+            group = self.people.group(start)
+            if group:
+                return [(start, end, PERSON, person) for person in group]
+        return [self._one_speaker(head, at)]
+
+    def _one_speaker(self, head, at: int) -> tuple[int, int, str, Person | None]:
+        word = head.lower_
+        start, end = self._span_of(head, head)
+        if word in GENDERED or word in FIRST_PERSON:
+            return start, end, PERSON, self.people.pronoun(word, start)
+        if head.tag_ in ("PRP", "PRP$", "WP", "EX", "DT") or word in ("they", "them", "their", "it", "its"):
+            person = self.people.pronoun(word, start)
+            return start, end, PERSON if person else OTHER, person
+        appos = next((c for c in head.children if c.dep_ == "appos" and c.ent_type_ == "PERSON"), None)
+        if appos is not None and head.tag_ in ("NN", "NNS"):
+            return self._one_speaker(appos, at)
+        if head.tag_ in ("NNP", "NNPS") or head.ent_type_ or \
+                (head.text[:1].isupper() and self.people.person_for_name(head.text, evidence=False)):
+            return self._named_speaker(head)
+        first = head.left_edge if head.left_edge.i <= head.i else head
+        start = self._at(first)
+        noun = word
+        if noun in ORGANISATION_NOUNS:
+            return start, end, ORGANISATION, None
+        if noun in PERSON_NOUNS:
+            definite = any(c.dep_ in ("det", "poss") and c.lower_ in ("the", "this", "that", "his", "her", "their")
+                           for c in head.children)
+            person = self.people.descriptor(noun, start) if definite else None
+            return start, end, PERSON, person
+        return start, end, OTHER, None
+
+    def _named_speaker(self, head) -> tuple[int, int, str, Person | None]:
+        doc = head.doc
+        first = head
+        while first.i > 0 and doc[first.i - 1].dep_ in ("compound", "amod", "nmod", "poss", "case") \
+                and doc[first.i - 1].head.i in (head.i, first.i) and not doc[first.i - 1].is_punct:
+            first = doc[first.i - 1]
+        start, end = self._at(first), self._at(head) + len(head.text)
+        entity = entity_of(head)
+        if entity is not None and entity.label_ == "PERSON":
+            name_tokens = [t for t in entity]
+        else:
+            name_tokens = [t for t in doc[first.i:head.i + 1] if t.tag_ in ("NNP", "NNPS")]
+            name_tokens = last_run(name_tokens, head)
+        words = [t.text for t in doc[max(first.i - 1, 0):head.i + 1]]
+        name = strip_title(" ".join(t.text for t in name_tokens)) or head.text
+        in_directory = self.directory.find(name) is not None
+        relative_who = any(c.dep_ == "relcl" and any(g.lower_ == "who" for g in c.children) for c in head.children)
+        votes = self.labels.get(fold(name).split()[-1] if name.strip() else "", Counter())
+        evidence = (entity is not None and entity.label_ == "PERSON" and not title_case(doc.text)) \
+            or votes[True] > votes[False] \
+            or honorific_gender(words) is not None \
+            or relative_who or any(w.lower().rstrip(".") in ("mr", "mrs", "ms", "dr", "prof", "sen", "rep", "gov")
+                                    for w in words)
+        known = self.people.person_for_name(name, evidence=False)  # people.yml, or named earlier in the document
+        organisation = known is None and not in_directory and (
+            (entity is not None and entity.label_ in _NAMED_ENTITY_ORG and not evidence)
+            or any(w.lower().strip(".,’'") in ORGANISATION_WORDS for w in name.split()))
+        if organisation:
+            return start, end, ORGANISATION, None
+        person = known or self.people.person_for_name(name, evidence)
+        if person is not None:
+            self.people.note(person, start, honorific_gender(words))
+            return start, end, PERSON, person
+        kind = PERSON if evidence or looks_like_name(name, words_at_least=1) else OTHER
+        return start, end, kind, None
