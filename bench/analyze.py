@@ -11,10 +11,13 @@ bench/cache/; each timed run copies that database and runs the real
 `kb analyze` in a child process, as users do.
 
 Reported: seconds per analysis (median of ``--repeat``) and articles per
-second. The figure to compare is the same command at an earlier commit on
-the same machine (BENCHMARKS.md records both).
+second. With ``--baseline COMMIT`` the same analysis also runs with the code
+of that commit (a temporary git worktree, the same virtual environment),
+alternating with the current code, and the ratio of the two medians is
+reported: issue 16's budget was 3x the analysis before it (b4b8d4a).
 
     python bench/analyze.py                       # 1,000 articles, 2 runs
+    python bench/analyze.py --baseline b4b8d4a    # and the analysis of that commit, alternated
     python bench/analyze.py --articles 100 --repeat 1   # quick
 """
 
@@ -82,8 +85,8 @@ def build(split: Path, count: int, cache: Path = CACHE) -> Path:
     return path
 
 
-def time_analysis(source: Path) -> tuple[float, str]:
-    """Seconds of one `kb analyze` on a fresh copy of ``source``, and what it printed."""
+def time_analysis(source: Path, code: Path = ROOT) -> tuple[float, str]:
+    """Seconds of one `kb analyze` (of the code in ``code``) on a fresh copy of ``source``, and what it printed."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "kb.db"
         shutil.copy(source, db)
@@ -92,7 +95,7 @@ def time_analysis(source: Path) -> tuple[float, str]:
                 shutil.copy(item, Path(tmp) / item.name.replace(source.name, "kb.db"))
         started = time.monotonic()
         result = subprocess.run([sys.executable, "-m", "kb", "analyze", "--db", str(db)],
-                                cwd=ROOT, capture_output=True, text=True)
+                                cwd=code, capture_output=True, text=True)
         seconds = time.monotonic() - started
     if result.returncode != 0:
         raise SystemExit(f"kb analyze failed ({result.returncode}):\n{result.stderr[-2000:]}")
@@ -105,17 +108,37 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--split", default=str(POLNEAR_DEV), help="a PolNeAR split (text/*.txt)")
     parser.add_argument("--cache", default=str(CACHE), help="where the built database is kept")
+    parser.add_argument("--baseline", metavar="COMMIT", help="also time the analysis of this commit's code, alternated")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
     args = parser.parse_args()
     database = build(Path(args.split), args.articles, Path(args.cache))
-    runs = []
-    for _ in range(args.repeat):
-        seconds, summary = time_analysis(database)
-        runs.append(seconds)
-        print(f"kb analyze of {args.articles} articles: {seconds:.1f} s ({summary})", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        baseline = None
+        if args.baseline:
+            baseline = Path(tmp) / "baseline"
+            subprocess.run(["git", "worktree", "add", "--detach", str(baseline), args.baseline], cwd=ROOT,
+                           check=True, capture_output=True)
+        try:
+            runs, baseline_runs = [], []
+            for _ in range(args.repeat):
+                if baseline is not None:
+                    seconds, baseline_summary = time_analysis(database, baseline)
+                    baseline_runs.append(seconds)
+                    print(f"{args.baseline}: {seconds:.1f} s ({baseline_summary})", flush=True)
+                seconds, summary = time_analysis(database)
+                runs.append(seconds)
+                print(f"kb analyze of {args.articles} articles: {seconds:.1f} s ({summary})", flush=True)
+        finally:
+            if baseline is not None:
+                subprocess.run(["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, capture_output=True)
     median = statistics.median(runs)
     figures = {"articles": args.articles, "runs_s": [round(s, 2) for s in runs], "median_s": round(median, 2),
                "articles_per_s": round(args.articles / median, 2), "summary": summary}
+    if baseline_runs:
+        figures.update(baseline=args.baseline, baseline_runs_s=[round(s, 2) for s in baseline_runs],
+                       baseline_median_s=round(statistics.median(baseline_runs), 2),
+                       ratio_to_baseline=round(median / statistics.median(baseline_runs), 2))
+        print(f"{args.baseline} median {figures['baseline_median_s']} s; ratio {figures['ratio_to_baseline']}")
     print(f"median {median:.1f} s: {args.articles / median:.1f} articles/s")
     write_results(args.output, "analyze", figures)
 

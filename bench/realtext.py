@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine, write_results  # noqa: E402
+from bench.common import machine, remove_database, write_results  # noqa: E402
 from kb.demo import SampleSite  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
@@ -70,6 +70,7 @@ def polnear(eval_dir: Path, work: Path) -> dict:
 def crawl_site(root: Path, start_paths: list[str], work: Path, name: str) -> Path:
     """`kb crawl` a static site served from ``root``; returns the database."""
     db = work / f"{name}.db"
+    remove_database(db)  # a kept folder from an earlier run: start afresh
     with SampleSite(root) as site:
         urls = "\n".join(f"      - {site.base_url}{path}" for path in start_paths)
         sources = work / f"{name}-sources.yml"
@@ -147,7 +148,7 @@ def markdown(results: dict) -> str:
     if "colah" in results:
         c = results["colah"]
         people = ", ".join(f"`{n}`" for n in c["unverified_people"]) or "none"
-        lines += [f"A real technical ML blog (colah-blog, {c['documents']} documents crawled): quotations by kind "
+        lines += [f"A real technical ML blog (colah-blog, {c['documents']} documents crawled): statements by kind "
                   f"{json.dumps(c['quotes'])}; unverified people: {people}.", ""]
     return "\n".join(lines)
 
@@ -175,6 +176,7 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated: {', '.join(PARTS)}")
     parser.add_argument("--eval", default=str(EVAL), help="the shared eval folder")
     parser.add_argument("--write", action="store_true", help="record the figures in BENCHMARKS.md")
+    parser.add_argument("--keep", metavar="DIR", help="keep the crawled sites' databases and outputs in DIR")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
     args = parser.parse_args()
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -183,8 +185,10 @@ def main() -> None:
         parser.error(f"unknown part(s): {', '.join(unknown)}")
     results = {"date": datetime.date.today().isoformat(), "machine": machine()}
     with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.keep or tmp)
+        work.mkdir(parents=True, exist_ok=True)
         for part in parts:
-            results[part] = MEASURE[part](Path(args.eval), Path(tmp))
+            results[part] = MEASURE[part](Path(args.eval), work)
             print(f"== {part}\n{json.dumps(results[part], indent=1, ensure_ascii=False)}", flush=True)
     write_results(args.output, "realtext", results)
     if args.write:
