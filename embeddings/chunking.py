@@ -33,9 +33,9 @@ def split_passages(
         raise ValueError("max_length must be at least 1")
     splitter = _Splitter(text, max_length, length)
     spans: list[tuple[int, int]] = []
-    heading_start = None
+    heading_start = heading_end = None
     for paragraph in _PARAGRAPH.finditer(text):
-        start, end = _strip(text, paragraph.start(), paragraph.end())
+        start, end = trim_span(text, paragraph.start(), paragraph.end())
         if start == end:
             continue
         if heading_start is not None and splitter.fits(heading_start, end):
@@ -56,7 +56,8 @@ def _is_heading(line: str) -> bool:
     return len(line.split()) <= 12 and not line.rstrip().endswith((".", "!", "?", "…", ":", ";", ",", "\"", "”"))
 
 
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """(start, end) without the whitespace at either end of text[start:end]."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -80,10 +81,10 @@ class _Splitter:
         last_break = None  # end of the last sentence (or word) that still fits
         for boundary in self.boundaries(start, end):
             if last_break is not None and not self.fits(piece_start, boundary):
-                pieces.append(_strip(self.text, piece_start, last_break))
+                pieces.append(trim_span(self.text, piece_start, last_break))
                 piece_start = last_break
             last_break = boundary
-        pieces.append(_strip(self.text, piece_start, end))
+        pieces.append(trim_span(self.text, piece_start, end))
         return [p for p in pieces if p[0] < p[1]]
 
     def boundaries(self, start: int, end: int) -> Iterator[int]:

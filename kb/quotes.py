@@ -47,6 +47,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from embeddings.chunking import trim_span
+
 from .cues import (
     CUE_FORMS,
     SPEECH_NOUNS,
@@ -81,7 +83,6 @@ from .textblocks import (
     nearby_url,
     quote_spans,
     split_pieces,
-    trim,
 )
 
 MAX_PARSE_CHARS = 100_000  # parsed per document at most: bounds its cost (about 3 s)
@@ -196,7 +197,7 @@ class _Document(ReportedSpeech, MentionResolver):
         self.people = DocumentPeople(directory, self.author)
         self.paragraphs = []
         for m in re.finditer(r"[^\n]+", text):
-            start, end = trim(text, m.start(), m.end())
+            start, end = trim_span(text, m.start(), m.end())
             if start < end:
                 kind = block_kind(text[start:end])
                 spans = quote_spans(text, start, end) if kind == "prose" else []

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from embeddings.chunking import trim_span
+
 SPEECH_MIN_WORDS = 5  # quoted words shorter than this are a term or a scare quote unless someone named said them
 MAX_PIECE_CHARS = 2_500  # one text given to the parser: long paragraphs are cut between sentences
 OPEN_MARKS = "“\"„"
@@ -73,15 +75,7 @@ def quote_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
                 open_at = i + 1  # a new opening before the old one closed: the old one was stray
     if open_at is not None and end - open_at > 1:
         spans.append((open_at, end))
-    return [(trim(text, a, b)) for a, b in spans if text[a:b].strip()]
-
-
-def trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
+    return [trim_span(text, a, b) for a, b in spans if text[a:b].strip()]
 
 
 def split_pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
