@@ -1,14 +1,19 @@
 """relevance.yml: what the knowledge base is about, and how relevant a text is to it.
 
-A passage's score (0 to 1) mixes two kinds of evidence:
+A passage's score (0 to 1) is the probability that it discusses the question,
+from a logistic regression trained, each time the file is loaded (a few
+milliseconds), on relevance.yml's question and examples against its
+counterexamples. Its features:
 
-- semantic: how close its sentence embedding is to the question and the
-  example passages of relevance.yml (the mean of the two best cosine
-  similarities, stretched so that unrelated text lands near 0 and text on
-  the question near 1);
-- lexical: math terms (relevance.yml's and every term of topics.yml) used
-  within a few words of machine-learning terms. Embeddings of short passages
-  drift; an explicit "linear algebra ... neural networks" does not.
+- the passage's sentence embedding;
+- cues that a passage discusses the math people need ("how much math",
+  "math for machine learning", "a math background", "learn statistics"):
+  a tutorial that only *uses* math has equations but not these;
+- math terms (relevance.yml's and every term of topics.yml) used within a few
+  words of machine-learning terms.
+
+Each score keeps its parts (``explain``): the probability, the cues found,
+the lexical evidence and the closest example and counterexample.
 
 A document's score summarises its passages: the mean of its best three, so
 one stray sentence does not make a page relevant and one off-topic paragraph
@@ -36,13 +41,20 @@ from .yamlfile import Mapping, Sequence, YamlFileError, read_yaml_file, unknown_
 logger = logging.getLogger(__name__)
 
 DEFAULT_RELEVANCE_FILE = Path(__file__).resolve().parent.parent / "relevance.yml"
-KEYS = ("question", "examples", "threshold", "window", "math_terms", "ml_terms")
-# Mean of the two best similarities to the question and examples: at or below
-# SEMANTIC_FLOOR a passage is about something else, at SEMANTIC_CEILING squarely on it.
-SEMANTIC_FLOOR = 0.15
-SEMANTIC_CEILING = 0.55
-SEMANTIC_WEIGHT = 0.7  # the rest is lexical evidence
+KEYS = ("question", "examples", "counterexamples", "threshold", "window", "math_terms", "ml_terms")
 LEXICAL_SATURATION = 2  # math terms near ML terms that make the lexical evidence complete
+CUE_SATURATION = 3  # discussion cues that make that evidence complete
+CUE_WEIGHT = 0.5  # how much the lexical features weigh against the embedding's 384 dimensions
+REGULARISATION = 64.0  # the classifier's C, chosen on real pages (bench/realtext.py, BENCHMARKS.md)
+_MATH = (r"(?:math(?:s|ematics|ematical)?|statistics|probability|calculus|linear algebra|algebra|derivatives?|"
+         r"equations?|theory|stats)")
+# Phrases of a text that discusses which or how much math people need.
+DISCUSSION = re.compile(
+    rf"\b(?:how much|which|what|do (?:i|you|we) need|need(?:s|ed)? to (?:know|learn)|learn(?:ing)?|stud(?:y|ying)|"
+    rf"background|prerequisites?|skills?|required|requirements?|knowledge of|good at|afraid of|intimidat\w*|"
+    rf"worr\w*|without)\b[^.!?]{{0,50}}\b{_MATH}\b"
+    rf"|\b{_MATH}\b[^.!?]{{0,50}}\b(?:for|in)\s+(?:machine learning|ml|ai|data science|deep learning)\b",
+    re.IGNORECASE)
 DOCUMENT_TOP_PASSAGES = 3
 ENGLISH = "en"
 
@@ -60,12 +72,17 @@ class RelevanceConfig:
     math_terms: tuple[str, ...]
     ml_terms: tuple[str, ...]
     builtin: bool = False  # True when relevance.yml was missing or empty
-
-    @property
-    def reference_texts(self) -> list[str]:
-        return [self.question, *self.examples]
+    counterexamples: tuple[str, ...] = ()
 
 
+BUILTIN_COUNTEREXAMPLES = (
+    "Gradient descent updates the parameters in the direction of the negative gradient, scaled by the learning rate.",
+    "Attention computes a weighted sum of value vectors, with weights from the softmax of scaled dot products.",
+    "Build a portfolio of real projects; it proves to employers that you can do more than follow tutorials.",
+    "Children learn fractions more easily when teachers use pictures and everyday examples.",
+    "Keep the sourdough starter near the oven in winter and feed it twice a day.",
+    "He is best known for his work on convolutional networks and won the Turing Award in 2018.",
+)
 BUILTIN = RelevanceConfig(
     question="How much mathematics do machine-learning practitioners need?",
     examples=(
@@ -73,12 +90,13 @@ BUILTIN = RelevanceConfig(
         "You can use machine learning without a deep understanding of the math, but it helps you debug models.",
         "Which math topics matter most for a career in AI?",
     ),
-    threshold=0.35,
+    threshold=0.7,
     window=40,
     math_terms=("math", "maths", "mathematics", "mathematical", "algebra", "statistics", "probability", "calculus"),
     ml_terms=("machine learning", "deep learning", "ML", "AI", "artificial intelligence", "neural network",
               "neural networks", "data science", "model", "models", "algorithm", "algorithms"),
     builtin=True,
+    counterexamples=BUILTIN_COUNTEREXAMPLES,
 )
 
 
@@ -107,13 +125,18 @@ def load_relevance(path: str | Path = DEFAULT_RELEVANCE_FILE,
     if question is not None and not isinstance(question, str):
         raise RelevanceError(f"{path}:{data.key_lines['question']}: 'question' must be text")
     examples = _strings(data, "examples", path)
+    counterexamples = _strings(data, "counterexamples", path)
     if not (question or "").strip() and not examples:
         logger.warning("%s describes no question (no 'question' and no 'examples'): "
                        "using the built-in description", path)
         config = BUILTIN
     else:
+        if not counterexamples:
+            logger.warning("%s has no 'counterexamples': using a few built-in ones (passages not about "
+                           "the question teach the score as much as passages about it)", path)
         config = RelevanceConfig((question or "").strip() or BUILTIN.question, tuple(examples), BUILTIN.threshold,
-                                 BUILTIN.window, BUILTIN.math_terms, BUILTIN.ml_terms)
+                                 BUILTIN.window, BUILTIN.math_terms, BUILTIN.ml_terms,
+                                 counterexamples=tuple(counterexamples) or BUILTIN_COUNTEREXAMPLES)
     threshold = data.get("threshold", config.threshold)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
         raise RelevanceError(f"{path}:{data.key_lines.get('threshold', 1)}: 'threshold' must be a number from 0 to 1")
@@ -125,7 +148,7 @@ def load_relevance(path: str | Path = DEFAULT_RELEVANCE_FILE,
     for topic in load_topics(topics_path):
         math_terms.extend(topic.terms)
     return RelevanceConfig(config.question, config.examples, float(threshold), window,
-                           tuple(dict.fromkeys(math_terms)), tuple(ml_terms), config.builtin)
+                           tuple(dict.fromkeys(math_terms)), tuple(ml_terms), config.builtin, config.counterexamples)
 
 
 def _strings(data: Mapping, key: str, path) -> list[str]:
@@ -165,18 +188,28 @@ class RelevanceScorer:
     """Scores passages and documents for one RelevanceConfig with one embedding model."""
 
     def __init__(self, config: RelevanceConfig, embedder):
+        from sklearn.linear_model import LogisticRegression
+
         self.config = config
         self.embedder = embedder
-        self.reference = embedder.encode(config.reference_texts)
         self.math = TermMatcher(config.math_terms)
         self.ml = TermMatcher(config.ml_terms)
+        self.about = [config.question, *config.examples]
+        self.against = list(config.counterexamples)
+        self.about_vectors = embedder.encode(self.about)
+        self.against_vectors = embedder.encode(self.against)
+        features = self._features(self.about + self.against, np.vstack([self.about_vectors, self.against_vectors]))
+        labels = [1] * len(self.about) + [0] * len(self.against)
+        self.classifier = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=5000)
+        self.classifier.fit(features, labels)
 
-    def semantic(self, vectors: np.ndarray) -> np.ndarray:
-        """0..1 for each row of unit-length ``vectors``."""
-        if len(vectors) == 0:
-            return np.zeros(0)
-        similarities = np.sort(vectors @ self.reference.T, axis=1)[:, -2:].mean(axis=1)
-        return np.clip((similarities - SEMANTIC_FLOOR) / (SEMANTIC_CEILING - SEMANTIC_FLOOR), 0.0, 1.0)
+    def _features(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
+        lexical = np.array([[self.discussion(t), self.lexical(t)] for t in texts]).reshape(len(texts), 2)
+        return np.hstack([vectors, CUE_WEIGHT * lexical])
+
+    def discussion(self, text: str) -> float:
+        """0..1: phrases that discuss the math people need ("how much math", "math for machine learning")."""
+        return min(len(DISCUSSION.findall(text)) / CUE_SATURATION, 1.0)
 
     def lexical(self, text: str) -> float:
         """0..1: how many math terms sit within ``window`` words of a machine-learning term."""
@@ -195,13 +228,28 @@ class RelevanceScorer:
             return []
         if vectors is None:
             vectors = self.embedder.encode(texts)
-        semantic = self.semantic(vectors)
-        lexical = np.array([self.lexical(t) for t in texts])
-        scores = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical
-        return [round(float(s), 3) for s in scores]
+        probabilities = self.classifier.predict_proba(self._features(texts, vectors))[:, 1]
+        return [round(float(p), 3) for p in probabilities]
+
+    def explain(self, texts: list[str], vectors: np.ndarray, scores: list[float]) -> list[dict]:
+        """The parts of each passage's score: the probability, the discussion cues and the math terms
+        near ML terms found, and the closest example and counterexample."""
+        about, against = vectors @ self.about_vectors.T, vectors @ self.against_vectors.T
+        return [{
+            "score": score,
+            "discussion_cues": [m.group(0) for m in DISCUSSION.finditer(text)][:3],
+            "math_near_ml": round(self.lexical(text), 3),
+            "closest_example": _closest(self.about, about[i]),
+            "closest_counterexample": _closest(self.against, against[i]),
+        } for i, (text, score) in enumerate(zip(texts, scores))]
 
     def is_relevant(self, score: float | None) -> bool:
         return score is not None and score >= self.config.threshold
+
+
+def _closest(texts: list[str], similarities: np.ndarray) -> dict:
+    best = int(similarities.argmax())
+    return {"text": texts[best], "similarity": round(float(similarities[best]), 3)}
 
 
 def document_score(passage_scores: list[float]) -> float | None:

@@ -33,6 +33,56 @@ def test_sample_pages_on_and_off_the_question(scorer):
     assert off_topic < 0.1
 
 
+# Sample content written for this test: a technical post that uses math throughout and says nothing
+# about how much of it anyone needs.
+TECHNICAL_POST = [
+    "Sample content. In this post we derive the gradient of the softmax cross-entropy loss and show why it "
+    "takes such a simple form.",
+    "Let z be the vector of logits and p = softmax(z), so that p_i = exp(z_i) / sum_j exp(z_j). The loss for "
+    "the true class y is L = -log p_y.",
+    "Differentiating, dL/dz_i = p_i - 1[i = y]. The Jacobian of the softmax is diag(p) - p p^T, and multiplying "
+    "it by the gradient of the log gives exactly this difference.",
+    "For a linear layer z = W x + b, the chain rule gives dL/dW = (p - e_y) x^T and dL/db = p - e_y, an outer "
+    "product that costs one matrix multiplication per mini-batch.",
+    "With label smoothing the target becomes (1 - eps) e_y + eps / K, and the gradient is p minus that target; "
+    "the Hessian stays positive semi-definite, so the loss remains convex in z.",
+    "Next time we will extend the derivation to the attention weights of a transformer, where the same softmax "
+    "Jacobian appears once per query.",
+]
+
+
+def test_a_math_heavy_technical_post_is_not_about_the_question(scorer):
+    assert document_score(scorer.score_passages(TECHNICAL_POST)) < scorer.config.threshold
+    assert max(scorer.score_passages(TECHNICAL_POST)) < scorer.config.threshold
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "seeds").exists(), reason="shared/seeds is not beside the project")
+def test_sourdough_scores_below_every_seed_page(scorer):
+    sourdough = document_score(article_scores(scorer, "sourdough.html"))
+    for seed in sorted((ROOT.parent / "shared" / "seeds").glob("*.txt")):
+        paragraphs = [p for p in seed.read_text(encoding="utf-8").split("\n") if len(p.split()) >= 8]
+        assert document_score(scorer.score_passages(paragraphs)) > sourdough, seed.name
+
+
+def test_explain_gives_the_parts_of_a_score(scorer, embedder):
+    text = "How much math do you need for machine learning? Enough linear algebra to read a model's shapes."
+    vectors = embedder.encode([text])
+    [score] = scorer.score_passages([text], vectors)
+    [parts] = scorer.explain([text], vectors, [score])
+    assert parts["score"] == score >= scorer.config.threshold
+    assert parts["discussion_cues"] and parts["math_near_ml"] > 0
+    assert parts["closest_example"]["similarity"] > parts["closest_counterexample"]["similarity"]
+
+
+def test_missing_counterexamples_fall_back_with_a_warning(tmp_path, caplog, embedder):
+    path = tmp_path / "relevance.yml"
+    path.write_text("question: How much math do ML engineers need?\nexamples: [Learn calculus first.]\n")
+    with caplog.at_level(logging.WARNING):
+        config = load_relevance(path)
+    assert "no 'counterexamples'" in caplog.text and config.counterexamples
+    assert RelevanceScorer(config, embedder).score_passages(["Learn calculus before machine learning."])
+
+
 def test_lexical_evidence_needs_math_near_machine_learning(scorer):
     near = "Linear algebra is what neural networks are made of, and calculus is how they are trained as models."
     far = "Linear algebra was my favourite course. " + "We walked in the hills all week. " * 20 + "Later I tried machine learning."
