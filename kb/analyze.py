@@ -18,7 +18,7 @@ from . import storage
 from .nlp import check_pipeline, pipeline_signature
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
 from .quotes import DocumentText, extract_many
-from .relevance import DEFAULT_RELEVANCE_FILE, RelevanceScorer, document_score, language_flag, load_relevance
+from .relevance import DEFAULT_RELEVANCE_FILE, DOCUMENT_TOP_PASSAGES, RelevanceScorer, document_score, language_flag, load_relevance
 from .stance import DEFAULT_STANCES_FILE, StanceClassifier, load_stances
 from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
 from .works import group_copies
@@ -175,49 +175,74 @@ class PassageVectors:
 
 
 def _relevance(db, config, stored: PassageVectors) -> tuple[int, int, set[int]]:
-    """Score passages (from their stored vectors) and documents; (relevant, scored) documents, and the
-    passages relevant by their own score or their document's (what passage_details.relevance shows)."""
+    """Score passages (from their stored vectors) and documents, each with its reasons; (relevant, scored)
+    documents, and the passages relevant by their own score or their document's (what
+    passage_details.relevance shows)."""
     scorer = RelevanceScorer(config, stored.embedder)
     ids, vectors = stored.ids, stored.vectors
     texts = dict(db.execute("select id, text from passages").fetchall())
-    passages = dict(zip(ids, scorer.score_passages([texts[i] for i in ids], vectors)))
-    by_document: dict[int, list[float]] = {}
+    ordered = [texts[i] for i in ids]
+    scores = scorer.score_passages(ordered, vectors)
+    passages = dict(zip(ids, zip(scores, scorer.explain(ordered, vectors, scores))))
+    by_document: dict[int, list[tuple[float, int]]] = {}
     for passage_id, document_id in db.execute("select id, document_id from passages"):
         if passage_id in passages:
-            by_document.setdefault(document_id, []).append(passages[passage_id])
-    documents = {
-        row["id"]: (document_score(by_document.get(row["id"], [])), language_flag(row["text"], row["language"]))
-        for row in db.query("select id, text, language from documents")
-    }
+            by_document.setdefault(document_id, []).append((passages[passage_id][0], passage_id))
+    documents = {}
+    for row in db.query("select id, text, language from documents"):
+        best = sorted(by_document.get(row["id"], []), reverse=True)[:DOCUMENT_TOP_PASSAGES]
+        score = document_score([s for s, _ in best])
+        reasons = {"by": f"mean of its best {len(best)} passages",
+                   "passages": [{"passage_id": p, "score": s} for s, p in best]} if best else None
+        documents[row["id"]] = (score, language_flag(row["text"], row["language"]), reasons)
     storage.save_relevance(db, passages, documents)
-    scored = [score for score, _ in documents.values() if score is not None]
-    relevant_documents = {d for d, (score, _) in documents.items() if scorer.is_relevant(score)}
+    scored = [score for score, _, _ in documents.values() if score is not None]
+    relevant_documents = {d for d, (score, _, _) in documents.items() if scorer.is_relevant(score)}
     relevant_passages = {pid for pid, document_id in db.execute("select id, document_id from passages")
-                         if scorer.is_relevant(passages.get(pid)) or document_id in relevant_documents}
+                         if scorer.is_relevant(passages.get(pid, (None,))[0]) or document_id in relevant_documents}
     return sum(scorer.is_relevant(s) for s in scored), len(scored), relevant_passages
 
 
 def _stances(db, stance_set, stored: PassageVectors, relevant_passages: set[int]) -> int:
-    """Label passages (from their stored vectors) and statements (encoded here) with stances.
+    """Judge the stance of passages relevant to the question (from their stored vectors) and of the
+    statements in them (encoded here), each with its reasons.
 
-    Only statements in passages relevant to the question take a stance on it:
-    the others are not encoded at all (news quotes about elections have no
-    view on how much math ML needs, and encoding them was most of the cost).
+    Passages and statements off the question take no stance on it, and are
+    not encoded at all (news quotes about elections have no view on how much
+    math ML needs, and encoding them was most of the cost). Copies of one
+    text (a republished passage or quotation) get one judgement: the most
+    confident of theirs.
     """
     classifier = StanceClassifier(stance_set, stored.embedder)
-    ids, vectors = stored.ids, stored.vectors
-    passages = dict(zip(ids, classifier.classify(vectors)))
-    every = db.execute("select id, quote, passage_id from quotes").fetchall()
-    quote_rows = [r for r in every if r[2] in relevant_passages]
-    # A quotation is judged with its passage: "Math. Math." alone says little, in context a lot.
-    by_passage = dict(zip(ids, vectors))
+    texts = dict(db.execute("select id, text from passages").fetchall())
+    judged = [(i, v) for i, v in zip(stored.ids, stored.vectors) if i in relevant_passages]
+    passage_ids = [i for i, _ in judged]
+    passage_vectors = np.array([v for _, v in judged]).reshape(len(judged), stored.vectors.shape[1])
+    passages = dict(zip(passage_ids, classifier.judge([texts[i] for i in passage_ids], passage_vectors)))
+    _one_judgement_per_text(passages, {i: texts[i] for i in passage_ids})
+    quote_rows = [r for r in db.execute("select id, quote, passage_id from quotes") if r[2] in relevant_passages]
+    # A quotation's cues are its own words; its embedding is judged with its passage's: "Math. Math." alone
+    # says little, in context a lot.
+    by_passage = dict(zip(stored.ids, stored.vectors))
     quote_vectors = classifier.embedder.encode([r[1] for r in quote_rows])
     for i, (_, _, passage_id) in enumerate(quote_rows):
         if passage_id in by_passage:
             combined = quote_vectors[i] + by_passage[passage_id]
             quote_vectors[i] = combined / np.linalg.norm(combined)
-    quotes = {r[0]: (None, None) for r in every}
-    quotes.update(zip((r[0] for r in quote_rows), classifier.classify(quote_vectors)))
-    storage.save_stances(db, "passages", passages)
-    storage.save_stances(db, "quotes", quotes)
-    return sum(1 for s, _ in (*passages.values(), *quotes.values()) if s)
+    quotes = dict(zip((r[0] for r in quote_rows), classifier.judge([r[1] for r in quote_rows], quote_vectors)))
+    _one_judgement_per_text(quotes, {r[0]: r[1] for r in quote_rows})
+    storage.save_stances(db, "passages", {i: (j.stance, j.confidence, j.reasons) for i, j in passages.items()})
+    storage.save_stances(db, "quotes", {i: (j.stance, j.confidence, j.reasons) for i, j in quotes.items()})
+    return sum(1 for j in (*passages.values(), *quotes.values()) if j.stance)
+
+
+def _one_judgement_per_text(judgements: dict, texts: dict[int, str]) -> None:
+    """Give every copy of a text (compared without case and spacing) its most confident copy's judgement."""
+    groups: dict[str, list[int]] = {}
+    for row_id, text in texts.items():
+        groups.setdefault(" ".join(text.lower().split()), []).append(row_id)
+    for members in groups.values():
+        if len(members) > 1:
+            best = max(members, key=lambda m: (judgements[m].stance is not None, judgements[m].confidence or 0, -m))
+            for member in members:
+                judgements[member] = judgements[best]

@@ -21,6 +21,8 @@ import click
 from . import storage
 from .keyword_index import sync_index
 from .people import DEFAULT_PEOPLE_FILE, PeopleError, load_people
+from .relevance import DEFAULT_RELEVANCE_FILE
+from .stance import DEFAULT_STANCES_FILE
 
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
@@ -234,11 +236,15 @@ def failed_sources(run: dict, config) -> list[str]:
 @click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--people", "people_path", default=str(DEFAULT_PEOPLE_FILE), show_default="people.yml",
               type=click.Path(dir_okay=False), help="The curated list of people.")
-def analyze_command(db_path: str, people_path: str) -> None:
-    """People, republished copies, quotations with speakers, math topics and stances."""
+@click.option("--stances", "stances_path", default=str(DEFAULT_STANCES_FILE), show_default="stances.yml",
+              type=click.Path(dir_okay=False), help="The viewpoints, with their cues and examples.")
+@click.option("--relevance", "relevance_path", default=str(DEFAULT_RELEVANCE_FILE), show_default="relevance.yml",
+              type=click.Path(dir_okay=False), help="The question, with examples and counterexamples.")
+def analyze_command(db_path: str, people_path: str, stances_path: str, relevance_path: str) -> None:
+    """People, republished copies, quotations with speakers, math topics, relevance and stances."""
     if not Path(db_path).is_file():
         fail(f"{db_path}: database not found")
-    click.echo(run_analyze(db_path, people_path), err=True)
+    click.echo(run_analyze(db_path, people_path, stances_path=stances_path, relevance_path=relevance_path), err=True)
 
 
 def quote_record(name: str, quote) -> dict:
@@ -252,13 +258,15 @@ def quote_record(name: str, quote) -> dict:
     }
 
 
-def run_analyze(db_path: str, people_path: str, only_if_changed: bool = False) -> str:
+def run_analyze(db_path: str, people_path: str, only_if_changed: bool = False,
+                stances_path: str = str(DEFAULT_STANCES_FILE), relevance_path: str = str(DEFAULT_RELEVANCE_FILE)) -> str:
     from .analyze import analyze_and_record
     from .nlp import PipelineError
     from .yamlfile import YamlFileError
 
     try:
-        return analyze_and_record(db_path, people_path, only_if_changed=only_if_changed)
+        return analyze_and_record(db_path, people_path, stances_path=stances_path, relevance_path=relevance_path,
+                                  only_if_changed=only_if_changed)
     except (YamlFileError, PipelineError) as e:  # people.yml, topics.yml, stances.yml; the spaCy pipeline
         fail(str(e))
 

@@ -385,6 +385,67 @@ def m014_statements(db: Database) -> None:
     db["documents"].add_column("analysis_note", str)
 
 
+@migrations()
+def m015_reasons(db: Database) -> None:
+    """Why each judgement of `kb analyze` was made, as JSON (kb/stance.py, kb/relevance.py).
+
+    stance_reasons (passages, quotes): what decided (``by``: cues, examples,
+    too short, nothing close, not about the question), the cue phrases
+    matched per stance, the closest examples with their similarity, and the
+    stance it abstained from when unsure. relevance_reasons (passages,
+    documents): the parts of the score (discussion cues, math terms near ML
+    terms, the closest example and counterexample); a document's are its
+    best passage's.
+    """
+    for table in ("passages", "quotes"):
+        db[table].add_column("stance_reasons", str)
+    for table in ("passages", "documents"):
+        db[table].add_column("relevance_reasons", str)
+    db.create_view("person_statements", PERSON_STATEMENTS)
+
+
+# A person's distinct statements: quotations and reported speech attributed to
+# them, and passages of documents they wrote (minus passages quoting someone
+# else). Copies of one statement (a republished article) are one row: its
+# earliest source, its most confident stance, how many copies.
+PERSON_STATEMENTS = """
+    with every_statement as (
+      select quote_speakers.person_id, quotes.kind, quotes.quote as text, quotes.stance,
+             quotes.stance_confidence as confidence, quotes.stance_reasons, documents.url, documents.title,
+             documents.published, quotes.id as quote_id, quotes.passage_id
+      from quotes join quote_speakers on quote_speakers.quote_id = quotes.id
+        join documents on documents.id = quotes.document_id
+      union all
+      select documents.author_id, 'written', passages.text, passages.stance, passages.stance_confidence,
+             passages.stance_reasons, documents.url, documents.title, documents.published, null, passages.id
+      from passages join documents on documents.id = passages.document_id
+      where documents.author_id is not null
+        and passages.id not in (select passage_id from quotes
+                                where passage_id is not null and person_id is not documents.author_id)
+    ),
+    keyed as (
+      select *, lower(trim(text)) as statement_key,
+        count(*) over copies as copies,
+        row_number() over (partition by person_id, kind, lower(trim(text))
+                           order by published is null, published, url) as copy_order
+      from every_statement
+      window copies as (partition by person_id, kind, lower(trim(text)))
+    ),
+    stance_of_copies as (
+      select person_id, kind, statement_key, stance, confidence, stance_reasons,
+        row_number() over (partition by person_id, kind, statement_key
+                           order by stance is null, confidence desc) as stance_order
+      from keyed
+    )
+    select keyed.person_id, keyed.kind, keyed.text, chosen.stance, chosen.confidence, chosen.stance_reasons,
+           keyed.published, keyed.url, keyed.title, keyed.copies, keyed.quote_id, keyed.passage_id
+    from keyed join stance_of_copies as chosen
+      on chosen.person_id = keyed.person_id and chosen.kind = keyed.kind
+     and chosen.statement_key = keyed.statement_key and chosen.stance_order = 1
+    where keyed.copy_order = 1
+"""
+
+
 def apply(db: Database) -> None:
     """Bring a database up to the current schema (a no-op when it is current).
 

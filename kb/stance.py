@@ -1,16 +1,29 @@
-"""stances.yml: viewpoints on the question, and labelling text with them.
+"""stances.yml: viewpoints on the question, and the stance a text argues, with its reasons.
 
-Each stance has example sentences; a text's stance is the one whose examples
-its sentence embedding is closest to (mean of the two best cosine
-similarities), when that similarity reaches ``min_similarity``. The
-confidence is the softmax weight of the winning stance, so a text halfway
-between two stances gets a low one. Runs offline on the CPU with the same
-model as the passage vectors.
+A text's stance comes from, in turn:
+
+1. its cues: phrases of stances.yml that argue a stance ("you don't need …
+   math"); the stance with the most matches wins, a tie goes to step 2;
+2. its embedding: the stance whose example passages are closest (mean of the
+   three best cosine similarities), when that similarity reaches
+   ``min_similarity``.
+
+The confidence is the winner's share of the cue matches (plus a half, so a
+single uncontested cue gives 0.67), or the softmax weight of the winning
+stance's similarity; below ``min_confidence`` the text gets no stance rather
+than a guess. Texts of fewer than ``min_words`` words (headings, fragments)
+get none. Every judgement keeps its reasons: the cue phrases matched and the
+closest examples. Runs offline on the CPU with the passage vectors' model.
+
+Measured on real pages (bench/realtext.py, BENCHMARKS.md): the embedding
+alone follows the topic (any passage full of math reads as "essential
+foundation"); cues catch what a passage argues when it says so in a phrase.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +31,21 @@ import numpy as np
 from .yamlfile import YamlFileError, read_list_file
 
 DEFAULT_STANCES_FILE = Path(__file__).resolve().parent.parent / "stances.yml"
-TOP_KEYS = ("question", "min_similarity", "stances")
-STANCE_KEYS = ("name", "description", "examples")
+TOP_KEYS = ("question", "min_similarity", "min_confidence", "min_words", "stances")
+STANCE_KEYS = ("name", "description", "examples", "cues")
 TEMPERATURE = 0.02
+TOP_EXAMPLES = 3
+# What the placeholders of a cue stand for.
+PLACEHOLDERS = {
+    "{math}": r"(?:math(?:s|ematics|ematical)?|statistics|statistical|probability|calculus|linear algebra|algebra|"
+              r"derivatives?|equations?|theory|theoretical|theorems?|proofs?|formulas?|stats|matri(?:x|ces)|gradients?)",
+    "{need}": r"(?:need(?:s|ed)?|requires?|required|requirement|must|essential|necessary|necessity|crucial|critical|"
+              r"prerequisites?|foundation(?:al)?|fundamental|bedrock|backbone|vital|indispensable|important|"
+              r"mandatory|have to|has to|should|master)",
+    "{not}": r"(?:don[’']?t|do not|doesn[’']?t|does not|didn[’']?t|never|not|no|isn[’']?t|aren[’']?t|won[’']?t|"
+             r"neither|nor|rarely|hardly|barely)",
+    "{gap}": r"[^.!?;\n]{0,50}?",  # with the spaces around it
+}
 
 
 class StancesError(YamlFileError):
@@ -32,6 +57,7 @@ class Stance:
     name: str
     description: str
     examples: tuple[str, ...]
+    cues: tuple[re.Pattern, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,43 +65,131 @@ class StanceSet:
     question: str
     min_similarity: float
     stances: tuple[Stance, ...]
+    min_confidence: float = 0.4
+    min_words: int = 8
+
+
+@dataclass
+class Judgement:
+    """The stance a text argues (or None), how sure, and why."""
+
+    stance: str | None
+    confidence: float | None
+    reasons: dict = field(default_factory=dict)
+
+
+def compile_cue(cue: str) -> re.Pattern:
+    """A cue of stances.yml as a regular expression, its placeholders expanded ({gap} takes the spaces around it)."""
+    pattern = re.sub(r"\s*\{gap\}\s*", lambda _: PLACEHOLDERS["{gap}"], cue.strip())
+    for name, expansion in PLACEHOLDERS.items():
+        pattern = pattern.replace(name, expansion)
+    return re.compile(pattern, re.IGNORECASE)
 
 
 def load_stances(path: str | Path = DEFAULT_STANCES_FILE) -> StanceSet:
     data, entries = read_list_file(path, "stances", "stance", STANCE_KEYS, StancesError, TOP_KEYS, min_items=2)
-    threshold = data.get("min_similarity", 0.35)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not -1 <= threshold <= 1:
-        line = data.key_lines.get("min_similarity", 1)
-        raise StancesError(f"{path}:{line}: 'min_similarity' must be a number between -1 and 1")
+    numbers = {}
+    for key, default, low, high in (("min_similarity", 0.35, -1, 1), ("min_confidence", 0.4, 0, 1),
+                                    ("min_words", 8, 0, 1000)):
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise StancesError(f"{path}:{data.key_lines.get(key, 1)}: '{key}' must be a number between {low} and {high}")
+        numbers[key] = value
     stances = []
     for entry, line in entries:
         examples = entry.get("examples")
         valid = isinstance(examples, list) and examples and all(isinstance(e, str) and e.strip() for e in examples)
         if not isinstance(entry.get("name"), str) or not valid:
             raise StancesError(f"{path}:{line}: a stance needs a 'name' and a list of example sentences")
-        stances.append(Stance(entry["name"].strip(), str(entry.get("description") or ""), tuple(examples)))
-    return StanceSet(str(data.get("question") or ""), float(threshold), tuple(stances))
+        _check_english(examples, path)
+        stances.append(Stance(entry["name"].strip(), str(entry.get("description") or ""), tuple(examples),
+                              _cues(entry, line, path)))
+    names = [s.name for s in stances]
+    if len(set(names)) < len(names):
+        raise StancesError(f"{path}:{entries[0][1]}: two stances are named alike: {', '.join(names)}")
+    return StanceSet(str(data.get("question") or ""), float(numbers["min_similarity"]), tuple(stances),
+                     float(numbers["min_confidence"]), int(numbers["min_words"]))
+
+
+def _cues(entry, line: int, path) -> tuple[re.Pattern, ...]:
+    cues = entry.get("cues") or []
+    cue_line = entry.key_lines.get("cues", line)
+    if not isinstance(cues, list) or not all(isinstance(c, str) and c.strip() for c in cues):
+        raise StancesError(f"{path}:{cue_line}: 'cues' must be a list of phrases (regular expressions)")
+    compiled = []
+    for cue, at in zip(cues, getattr(cues, "lines", [cue_line] * len(cues))):
+        try:
+            compiled.append(compile_cue(cue))
+        except re.error as e:
+            raise StancesError(f"{path}:{at}: cue is not a valid regular expression ({e})") from None
+    return tuple(compiled)
+
+
+def _check_english(examples: list[str], path) -> None:
+    """Examples must be English, the language the model compares them in; say which line is not."""
+    import py3langid
+
+    for example, at in zip(examples, getattr(examples, "lines", [1] * len(examples))):
+        if len(example.split()) >= 5:
+            language, _ = py3langid.classify(example)
+            if language != "en":
+                raise StancesError(f"{path}:{at}: this example looks like {language}, not English; "
+                                   "examples are compared with English text")
 
 
 class StanceClassifier:
     def __init__(self, stance_set: StanceSet, embedder):
         self.stance_set = stance_set
         self.embedder = embedder
+        self.names = [s.name for s in stance_set.stances]
         self.examples = [embedder.encode(list(s.examples)) for s in stance_set.stances]
 
-    def classify(self, vectors: np.ndarray) -> list[tuple[str | None, float | None]]:
-        """(stance, confidence) for each row of unit-length ``vectors``."""
-        if len(vectors) == 0:
+    def judge(self, texts: list[str], vectors: np.ndarray | None = None) -> list[Judgement]:
+        """A Judgement for each text; ``vectors`` are the texts' unit embeddings when already at hand."""
+        if not texts:
             return []
-        scores = np.stack([np.sort(vectors @ ex.T, axis=1)[:, -2:].mean(axis=1) for ex in self.examples], axis=1)
-        best = scores.argmax(axis=1)
-        weights = np.exp((scores - scores.max(axis=1, keepdims=True)) / TEMPERATURE)
-        confidence = weights[np.arange(len(best)), best] / weights.sum(axis=1)
-        return [
-            (self.stance_set.stances[b].name, round(float(c), 3)) if scores[i, b] >= self.stance_set.min_similarity
-            else (None, None)
-            for i, (b, c) in enumerate(zip(best, confidence))
-        ]
+        if vectors is None:
+            vectors = self.embedder.encode(texts)
+        similarities = [vectors @ examples.T for examples in self.examples]  # per stance: texts x examples
+        scores = np.stack([np.sort(s, axis=1)[:, -TOP_EXAMPLES:].mean(axis=1) for s in similarities], axis=1)
+        return [self._judge(text, scores[i], [s[i] for s in similarities]) for i, text in enumerate(texts)]
+
+    def _judge(self, text: str, scores: np.ndarray, similarities: list[np.ndarray]) -> Judgement:
+        if len(text.split()) < self.stance_set.min_words:
+            return Judgement(None, None, {"by": "too short"})
+        matched = {s.name: [m.group(0) for cue in s.cues for m in cue.finditer(text)] for s in self.stance_set.stances}
+        reasons = {"cues": {name: found[:3] for name, found in matched.items() if found},
+                   "examples": self._closest(similarities)}
+        counts = np.array([len(matched[name]) for name in self.names], dtype=float)
+        ranked = np.sort(counts)
+        if ranked[-1] > 0 and ranked[-1] > ranked[-2]:
+            best = int(counts.argmax())
+            confidence = min(1.0, counts[best] / (counts.sum() + 0.5))
+            by = "cues"
+        else:
+            best = int(scores.argmax())
+            weights = np.exp((scores - scores.max()) / TEMPERATURE)
+            confidence = float(weights[best] / weights.sum())
+            by = "examples"
+            if scores[best] < self.stance_set.min_similarity:
+                return Judgement(None, None, {**reasons, "by": "nothing close"})
+        confidence = round(float(confidence), 3)
+        reasons["by"] = by
+        if confidence < self.stance_set.min_confidence:
+            return Judgement(None, confidence, {**reasons, "abstained": self.names[best], "confidence": confidence})
+        return Judgement(self.names[best], confidence, reasons)
+
+    def _closest(self, similarities: list[np.ndarray]) -> list[dict]:
+        """The examples (of any stance) the text is closest to, best first."""
+        pairs = [(float(sim), stance.name, stance.examples[j])
+                 for stance, sims in zip(self.stance_set.stances, similarities) for j, sim in enumerate(sims)]
+        pairs.sort(reverse=True)
+        return [{"stance": name, "example": example, "similarity": round(sim, 3)}
+                for sim, name, example in pairs[:TOP_EXAMPLES]]
+
+    def classify(self, vectors: np.ndarray, texts: list[str]) -> list[tuple[str | None, float | None]]:
+        """(stance, confidence) for each text (its unit vector given)."""
+        return [(j.stance, j.confidence) for j in self.judge(texts, vectors)]
 
     def classify_texts(self, texts: list[str]) -> list[tuple[str | None, float | None]]:
-        return self.classify(self.embedder.encode(texts))
+        return [(j.stance, j.confidence) for j in self.judge(texts)]

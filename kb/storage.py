@@ -609,29 +609,38 @@ def save_topics(db: Database, topics: Iterable, passage_topics: Mapping[int, Map
         )
 
 
-def save_relevance(db: Database, passages: Mapping[int, float], documents: Mapping[int, tuple[float | None, str | None]]) -> None:
-    """Set the relevance of passages (by id: score) and documents (by id: score, flag);
+def save_relevance(db: Database, passages: Mapping[int, tuple[float, dict | None]],
+                   documents: Mapping[int, tuple[float | None, str | None, dict | None]]) -> None:
+    """Set the relevance of passages (by id: score, reasons) and documents (by id: score, flag, reasons);
     rows not given are cleared, so a score never outlives the text it was computed for."""
     def band(score):
         return None if score is None else min(int(score * 10), 9) / 10
 
+    def dumped(reasons):
+        return None if reasons is None else json.dumps(reasons, ensure_ascii=False)
+
     with db.atomic():
-        db.execute("update passages set relevance = null, relevance_band = null")
-        db.execute("update documents set relevance = null, relevance_band = null, relevance_flag = null")
-        db.conn.executemany("update passages set relevance = ?, relevance_band = ? where id = ?",
-                            [(score, band(score), row_id) for row_id, score in passages.items()])
+        db.execute("update passages set relevance = null, relevance_band = null, relevance_reasons = null")
+        db.execute("update documents set relevance = null, relevance_band = null, relevance_flag = null, "
+                   "relevance_reasons = null")
+        db.conn.executemany("update passages set relevance = ?, relevance_band = ?, relevance_reasons = ? where id = ?",
+                            [(score, band(score), dumped(reasons), row_id)
+                             for row_id, (score, reasons) in passages.items()])
         db.conn.executemany(
-            "update documents set relevance = ?, relevance_band = ?, relevance_flag = ? where id = ?",
-            [(score, band(score), flag, row_id) for row_id, (score, flag) in documents.items()])
+            "update documents set relevance = ?, relevance_band = ?, relevance_flag = ?, relevance_reasons = ? "
+            "where id = ?",
+            [(score, band(score), flag, dumped(reasons), row_id) for row_id, (score, flag, reasons) in documents.items()])
 
 
-def save_stances(db: Database, table: str, stances: Mapping[int, tuple[str | None, float | None]]) -> None:
-    """Set stance and stance_confidence of passages or quotes, by id; others are cleared."""
+def save_stances(db: Database, table: str, stances: Mapping[int, tuple[str | None, float | None, dict | None]]) -> None:
+    """Set stance, stance_confidence and stance_reasons of passages or quotes, by id; others are cleared.
+    The reasons are kept for an abstention too (stance None), so the UI can say why there is none."""
     if table not in ("passages", "quotes"):
         raise ValueError(f"no stances in table {table}")
     with db.atomic():
-        db.execute(f"update {table} set stance = null, stance_confidence = null")
+        db.execute(f"update {table} set stance = null, stance_confidence = null, stance_reasons = null")
         db.conn.executemany(
-            f"update {table} set stance = ?, stance_confidence = ? where id = ?",
-            [(stance, confidence, row_id) for row_id, (stance, confidence) in stances.items() if stance],
+            f"update {table} set stance = ?, stance_confidence = ?, stance_reasons = ? where id = ?",
+            [(stance, confidence, None if reasons is None else json.dumps(reasons, ensure_ascii=False), row_id)
+             for row_id, (stance, confidence, reasons) in stances.items() if stance or reasons],
         )
