@@ -157,9 +157,12 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
     ids = json.dumps([hit["passage_id"] for hit in hits])
     details = {row["passage_id"]: row for row in await _rows(datasette, """
         select passages.id as passage_id, passages.text, passages.stance as passage_stance, passages.page,
-          documents.year, documents.id as document_id,
+          passages.stance_confidence as passage_confidence, passages.stance_reasons as passage_reasons,
+          passages.relevance as passage_relevance, passages.relevance_reasons,
+          documents.relevance as document_relevance, documents.year, documents.id as document_id,
           (select json_group_array(json_object('person_id', people.id, 'person', people.name,
-                   'stance', quotes.stance, 'quote', quotes.quote, 'kind', quotes.kind))
+                   'stance', quotes.stance, 'quote', quotes.quote, 'kind', quotes.kind,
+                   'confidence', quotes.stance_confidence, 'reasons', json(quotes.stance_reasons)))
            from quotes left join quote_speakers on quote_speakers.quote_id = quotes.id
              left join people on people.id = quote_speakers.person_id
            where quotes.passage_id = passages.id) as quotes,
@@ -175,7 +178,14 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
             continue
         quotes = json.loads(detail["quotes"] or "[]")
         speakers = [qt for qt in quotes if qt["person"]]
-        stances = {qt["stance"] for qt in quotes if qt["stance"]} or ({detail["passage_stance"]} - {None})
+        judged = [{"of": "quotation" if qt["kind"] == "direct" else "reported statement", "text": qt["quote"],
+                   "stance": qt["stance"], "confidence": qt["confidence"], "reasons": qt["reasons"]}
+                  for qt in quotes if qt["stance"]]
+        if not judged and detail["passage_stance"]:
+            judged = [{"of": "passage", "text": None, "stance": detail["passage_stance"],
+                       "confidence": detail["passage_confidence"],
+                       "reasons": json.loads(detail["passage_reasons"] or "null")}]
+        stances = {j["stance"] for j in judged}
         results.append({
             **{k: hit.get(k) for k in ("passage_id", "title", "url", "site_name", "author", "published", "snippet",
                                        "score", "relevance")},
@@ -187,6 +197,12 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
                                                                     for s in speakers)}
                          for n, i in sorted({(s["person"], s["person_id"]) for s in speakers})],
             "stances": sorted(stances),
+            "stance_reasons": judged,
+            # Why the passage has none, when it has none: abstained (and from what), too short; None when
+            # it was not judged (off the question)
+            "no_stance_reasons": None if judged else json.loads(detail["passage_reasons"] or "null"),
+            "relevance_reasons": {"passage": detail["passage_relevance"], "document": detail["document_relevance"],
+                                  "parts": json.loads(detail["relevance_reasons"] or "null")},
             "topics": sorted(set(json.loads(detail["topics"] or "[]"))),
             "also_published_at": json.loads(hit.get("also_published_at") or "[]"),
         })
@@ -232,7 +248,8 @@ async def person(datasette, request) -> Response:
     if not rows:
         return await _render(datasette, request, "kb_missing.html", {"what": f"person {person_id}"}, status=404)
     quotes = await _rows(datasette, """
-        select quotes.id, quotes.quote, quotes.kind, quotes.cue, quotes.stance, documents.title, documents.url,
+        select quotes.id, quotes.quote, quotes.kind, quotes.cue, quotes.stance, quotes.stance_confidence,
+          quotes.stance_reasons, documents.title, documents.url,
           documents.published, documents.year, passages.text as passage, passages.page,
           (select group_concat(topics.name, ', ') from passage_topics join topics on topics.id = passage_topics.topic_id
            where passage_topics.passage_id = quotes.passage_id) as topics
@@ -248,14 +265,20 @@ async def person(datasette, request) -> Response:
         topic = (row["topics"] or "no math topic").split(", ")[0]
         sources = by_stance.setdefault(row["stance"] or "no stance", {}).setdefault(topic, {})
         sources.setdefault((row["kind"], row["quote"]), []).append(
-            {**row, "link": passage_url(row["url"], row["quote"], row["page"])})
+            {**row, "link": passage_url(row["url"], row["quote"], row["page"]),
+             "reasons": json.loads(row["stance_reasons"] or "null")})
+    # What the summary counts: distinct statements, a republished one once
+    distinct = {(kind, " ".join(text.lower().split())): stance
+                for stance, topics in by_stance.items() for statements in topics.values() for kind, text in statements}
+    stance_counts = Counter(stance for stance in distinct.values())
     documents = await _rows(datasette, """
         select id, title, url, site_name, published from documents where author_id = :id order by published desc
     """, {"id": person_id})
     per_year = Counter(row["year"] for row in quotes if row["year"])
     return await _render(datasette, request, "kb_person.html", {
-        "person": rows[0], "by_stance": by_stance, "quote_count": sum(q["kind"] == "direct" for q in quotes),
-        "reported_count": sum(q["kind"] == "indirect" for q in quotes), "documents": documents,
+        "person": rows[0], "by_stance": by_stance, "stance_counts": stance_counts,
+        "quote_count": sum(kind == "direct" for kind, _ in distinct),
+        "reported_count": sum(kind == "indirect" for kind, _ in distinct), "documents": documents,
         "per_year": [{"label": str(year), "value": per_year[year]} for year in sorted(per_year)],
     })
 
@@ -264,11 +287,16 @@ async def compare(datasette, request) -> Response:
     names = request.args.get("people")
     names = DEFAULT_COMPARED if names is None else names
     rows = await _canned(datasette, "compare_people", {"people": names})
+    statements = await _canned(datasette, "compare_statements", {"people": names})
+    by_stance: dict[tuple[str, str], list[dict]] = {}
+    for statement in statements:  # oldest first
+        statement["reasons"] = json.loads(statement["stance_reasons"] or "null")
+        by_stance.setdefault((statement["person"], statement["stance"]), []).append(statement)
     columns: dict[str, dict] = {}
     for row in rows:
         column = columns.setdefault(row["person"], {"person": row["person"], "person_id": row.get("person_id"),
                                                     "stances": []})
-        column["stances"].append(row)
+        column["stances"].append({**row, "by_date": by_stance.get((row["person"], row["stance"]), [])})
     all_people = await _rows(datasette, "select id, name from people order by verified desc, name")
     return await _render(datasette, request, "kb_compare.html", {
         "names": names, "columns": list(columns.values()), "all_people": all_people,

@@ -169,3 +169,17 @@ def test_crawled_script_tags_are_shown_as_text(page, site_url):
     page.goto(site_url + "/kb/passages?_search=hostility")
     assert page.evaluate("window.kbInjected") is None and page.dialogs == []
     screenshot(page, "hostile-escaped")
+
+
+def test_why_disclosure_opens_and_compare_lists_statements_by_date(page, site_url):
+    page.goto(site_url + "/search?q=how+much+math&mode=keyword")
+    why = page.locator(".kb-hit details.kb-why").first
+    assert not why.locator("p").first.is_visible()
+    why.locator("summary").click()
+    assert why.locator("p").first.is_visible() and "Relevance" in why.inner_text()
+    screenshot(page, "search-why")
+    page.goto(site_url + "/compare?people=Andrew+Ng,Yann+LeCun")
+    dates = [d for d in page.locator(".kb-compare-person").first.locator(".kb-statement").evaluate_all(
+        "items => items.map(i => i.dataset.published)") if d]
+    assert dates == sorted(dates)
+    screenshot(page, "compare-by-date")
