@@ -155,11 +155,14 @@ def _record(quote) -> dict:
 
 @dataclass
 class PassageVectors:
-    """Every stored passage vector, and the model that made them (to encode the other side with)."""
+    """Every stored passage vector with its passage's text and document, and the model that made them
+    (to encode the other side with)."""
 
     ids: list[int]
     vectors: np.ndarray  # unit vectors as rows, in the order of ids
     embedder: object
+    texts: list[str]  # in the order of ids
+    document_ids: list[int]  # in the order of ids
 
     @classmethod
     def load(cls, db) -> "PassageVectors | None":
@@ -169,9 +172,11 @@ class PassageVectors:
             return None
         from embeddings.model import get_embedder
 
-        rows = db.execute("select passage_id, vector from embeddings").fetchall()
+        rows = db.execute("select embeddings.passage_id, embeddings.vector, passages.text, passages.document_id "
+                          "from embeddings join passages on passages.id = embeddings.passage_id").fetchall()
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
-        return cls([r[0] for r in rows], vectors, get_embedder(models[0]["model"]))
+        return cls([r[0] for r in rows], vectors, get_embedder(models[0]["model"]), [r[2] for r in rows],
+                   [r[3] for r in rows])
 
 
 def _relevance(db, config, stored: PassageVectors) -> tuple[int, int, set[int]]:
@@ -179,15 +184,11 @@ def _relevance(db, config, stored: PassageVectors) -> tuple[int, int, set[int]]:
     documents, and the passages relevant by their own score or their document's (what
     passage_details.relevance shows)."""
     scorer = RelevanceScorer(config, stored.embedder)
-    ids, vectors = stored.ids, stored.vectors
-    texts = dict(db.execute("select id, text from passages").fetchall())
-    ordered = [texts[i] for i in ids]
-    scores = scorer.score_passages(ordered, vectors)
-    passages = dict(zip(ids, zip(scores, scorer.explain(ordered, vectors, scores))))
+    scores = scorer.score_passages(stored.texts, stored.vectors)
+    passages = dict(zip(stored.ids, zip(scores, scorer.explain(stored.texts, stored.vectors, scores))))
     by_document: dict[int, list[tuple[float, int]]] = {}
-    for passage_id, document_id in db.execute("select id, document_id from passages"):
-        if passage_id in passages:
-            by_document.setdefault(document_id, []).append((passages[passage_id][0], passage_id))
+    for passage_id, document_id, score in zip(stored.ids, stored.document_ids, scores):
+        by_document.setdefault(document_id, []).append((score, passage_id))
     documents = {}
     for row in db.query("select id, text, language from documents"):
         best = sorted(by_document.get(row["id"], []), reverse=True)[:DOCUMENT_TOP_PASSAGES]
@@ -214,12 +215,10 @@ def _stances(db, stance_set, stored: PassageVectors, relevant_passages: set[int]
     confident of theirs.
     """
     classifier = StanceClassifier(stance_set, stored.embedder)
-    texts = dict(db.execute("select id, text from passages").fetchall())
-    judged = [(i, v) for i, v in zip(stored.ids, stored.vectors) if i in relevant_passages]
-    passage_ids = [i for i, _ in judged]
-    passage_vectors = np.array([v for _, v in judged]).reshape(len(judged), stored.vectors.shape[1])
-    passages = dict(zip(passage_ids, classifier.judge([texts[i] for i in passage_ids], passage_vectors)))
-    _one_judgement_per_text(passages, {i: texts[i] for i in passage_ids})
+    rows = [k for k, passage_id in enumerate(stored.ids) if passage_id in relevant_passages]
+    texts = {stored.ids[k]: stored.texts[k] for k in rows}
+    passages = dict(zip(texts, classifier.judge(list(texts.values()), stored.vectors[rows])))
+    _one_judgement_per_text(passages, texts)
     quote_rows = [r for r in db.execute("select id, quote, passage_id from quotes") if r[2] in relevant_passages]
     # A quotation's cues are its own words; its embedding is judged with its passage's: "Math. Math." alone
     # says little, in context a lot.

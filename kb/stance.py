@@ -187,9 +187,5 @@ class StanceClassifier:
         return [{"stance": name, "example": example, "similarity": round(sim, 3)}
                 for sim, name, example in pairs[:TOP_EXAMPLES]]
 
-    def classify(self, vectors: np.ndarray, texts: list[str]) -> list[tuple[str | None, float | None]]:
-        """(stance, confidence) for each text (its unit vector given)."""
-        return [(j.stance, j.confidence) for j in self.judge(texts, vectors)]
-
     def classify_texts(self, texts: list[str]) -> list[tuple[str | None, float | None]]:
         return [(j.stance, j.confidence) for j in self.judge(texts)]

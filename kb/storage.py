@@ -609,6 +609,11 @@ def save_topics(db: Database, topics: Iterable, passage_topics: Mapping[int, Map
         )
 
 
+def _json_or_null(reasons: dict | None) -> str | None:
+    """A judgement's reasons as stored (stance_reasons, relevance_reasons)."""
+    return None if reasons is None else json.dumps(reasons, ensure_ascii=False)
+
+
 def save_relevance(db: Database, passages: Mapping[int, tuple[float, dict | None]],
                    documents: Mapping[int, tuple[float | None, str | None, dict | None]]) -> None:
     """Set the relevance of passages (by id: score, reasons) and documents (by id: score, flag, reasons);
@@ -616,20 +621,17 @@ def save_relevance(db: Database, passages: Mapping[int, tuple[float, dict | None
     def band(score):
         return None if score is None else min(int(score * 10), 9) / 10
 
-    def dumped(reasons):
-        return None if reasons is None else json.dumps(reasons, ensure_ascii=False)
-
     with db.atomic():
         db.execute("update passages set relevance = null, relevance_band = null, relevance_reasons = null")
         db.execute("update documents set relevance = null, relevance_band = null, relevance_flag = null, "
                    "relevance_reasons = null")
         db.conn.executemany("update passages set relevance = ?, relevance_band = ?, relevance_reasons = ? where id = ?",
-                            [(score, band(score), dumped(reasons), row_id)
+                            [(score, band(score), _json_or_null(reasons), row_id)
                              for row_id, (score, reasons) in passages.items()])
         db.conn.executemany(
             "update documents set relevance = ?, relevance_band = ?, relevance_flag = ?, relevance_reasons = ? "
             "where id = ?",
-            [(score, band(score), flag, dumped(reasons), row_id) for row_id, (score, flag, reasons) in documents.items()])
+            [(score, band(score), flag, _json_or_null(reasons), row_id) for row_id, (score, flag, reasons) in documents.items()])
 
 
 def save_stances(db: Database, table: str, stances: Mapping[int, tuple[str | None, float | None, dict | None]]) -> None:
@@ -641,6 +643,6 @@ def save_stances(db: Database, table: str, stances: Mapping[int, tuple[str | Non
         db.execute(f"update {table} set stance = null, stance_confidence = null, stance_reasons = null")
         db.conn.executemany(
             f"update {table} set stance = ?, stance_confidence = ?, stance_reasons = ? where id = ?",
-            [(stance, confidence, None if reasons is None else json.dumps(reasons, ensure_ascii=False), row_id)
+            [(stance, confidence, _json_or_null(reasons), row_id)
              for row_id, (stance, confidence, reasons) in stances.items() if stance or reasons],
         )

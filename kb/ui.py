@@ -267,18 +267,20 @@ async def person(datasette, request) -> Response:
         sources.setdefault((row["kind"], row["quote"]), []).append(
             {**row, "link": passage_url(row["url"], row["quote"], row["page"]),
              "reasons": json.loads(row["stance_reasons"] or "null")})
-    # What the summary counts: distinct statements, a republished one once
-    distinct = {(kind, " ".join(text.lower().split())): stance
-                for stance, topics in by_stance.items() for statements in topics.values() for kind, text in statements}
-    stance_counts = Counter(stance for stance in distinct.values())
+    # What the summary counts: distinct statements (person_statements: a republished one once)
+    distinct = await _rows(datasette, """
+        select kind, coalesce(stance, 'no stance') as stance from person_statements
+        where person_id = :id and kind != 'written'
+    """, {"id": person_id})
+    stance_counts = Counter(row["stance"] for row in distinct)
     documents = await _rows(datasette, """
         select id, title, url, site_name, published from documents where author_id = :id order by published desc
     """, {"id": person_id})
     per_year = Counter(row["year"] for row in quotes if row["year"])
     return await _render(datasette, request, "kb_person.html", {
         "person": rows[0], "by_stance": by_stance, "stance_counts": stance_counts,
-        "quote_count": sum(kind == "direct" for kind, _ in distinct),
-        "reported_count": sum(kind == "indirect" for kind, _ in distinct), "documents": documents,
+        "quote_count": sum(row["kind"] == "direct" for row in distinct),
+        "reported_count": sum(row["kind"] == "indirect" for row in distinct), "documents": documents,
         "per_year": [{"label": str(year), "value": per_year[year]} for year in sorted(per_year)],
     })
 

@@ -87,8 +87,8 @@ def evaluate(scorer: RelevanceScorer) -> dict:
     labels = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
     items = labelled_passages(labels)
     own = scorer.score_passages([item.text for item in items])
-    documents = {item.document: document_score(scorer.score_passages(list(item.document)))
-                 for item in items if item.document}
+    documents = {document: document_score(scorer.score_passages(list(document)))
+                 for document in {item.document for item in items if item.document}}
     in_the_ui = [max(s, documents[item.document]) if item.document else s for item, s in zip(items, own)]
     gold = [item.relevant for item in items]
     predicted = [scorer.is_relevant(s) for s in own]
