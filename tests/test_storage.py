@@ -119,7 +119,7 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
     storage.open_db(tmp_path / "kb.db").close()
     db = storage.open_db(tmp_path / "kb.db")
     assert db.journal_mode == "wal"
-    assert [m["name"] for m in db["_sqlite_migrations"].rows] == ["m001_initial", "m002_embeddings", "m003_people_and_works", "m004_quotes_and_topics", "m005_stances", "m006_document_links", "m007_incremental_crawling", "m008_source_max_pages", "m009_cheap_recrawls_and_error_summary", "m010_analyses", "m011_facet_indexes", "m012_relevance", "m013_pdf_documents", "m014_statements"]
+    assert [m["name"] for m in db["_sqlite_migrations"].rows] == ["m001_initial", "m002_embeddings", "m003_people_and_works", "m004_quotes_and_topics", "m005_stances", "m006_document_links", "m007_incremental_crawling", "m008_source_max_pages", "m009_cheap_recrawls_and_error_summary", "m010_analyses", "m011_facet_indexes", "m012_relevance", "m013_pdf_documents", "m014_statements", "m015_reasons"]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 
 
