@@ -34,6 +34,7 @@ BENCHMARKS = {
     "pdf_extraction": ([], ["--pdfs", "4", "--pages", "2"]),
     "analyze": ([], ["--articles", "100", "--repeat", "1"]),
     "realtext": ([], ["--only", "polnear"]),
+    "viewpoints": ([], []),
 }
 
 

@@ -28,11 +28,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .yamlfile import YamlFileError, read_list_file
+from .yamlfile import Mapping, YamlFileError, read_list_file, unknown_key_message
 
 DEFAULT_STANCES_FILE = Path(__file__).resolve().parent.parent / "stances.yml"
-TOP_KEYS = ("question", "min_similarity", "min_confidence", "min_words", "stances")
-STANCE_KEYS = ("name", "description", "examples", "cues")
+TOP_KEYS = ("question", "min_similarity", "min_confidence", "min_words", "scope", "stances")
+STANCE_KEYS = ("name", "description", "examples", "cues", "negated", "limited")
+SCOPE_KEYS = ("negation", "limit", "hearsay")
+# Where a clause ends: a cue's scope (its negation, its limits) stays inside one.
+CLAUSE_END = re.compile(r"[.!?;:\n]|,\s*(?=(?:but|however|although|though|while|whereas|yet)\b)|\s(?=but\b)",
+                        re.IGNORECASE)
+# A clause that asks ("Can you learn machine learning without math", a heading without its question mark).
+QUESTION = re.compile(r"\s*(?:(?:can|could|do|does|did|is|are|should|will|would|must)\s+(?:i|you|we|one|someone|anyone|"
+                      r"people|it|they)\b|(?:how|why|what|which)\b)", re.IGNORECASE)
 TEMPERATURE = 0.02
 TOP_EXAMPLES = 3
 # What the placeholders of a cue stand for.
@@ -58,6 +65,17 @@ class Stance:
     description: str
     examples: tuple[str, ...]
     cues: tuple[re.Pattern, ...] = ()
+    negated: str | None = None  # the stance a cue of this one argues when its clause negates it
+    limited: str | None = None  # ... and when its clause limits it ("only basic statistics")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Words that change what a cue argues within its clause (stances.yml's ``scope``)."""
+
+    negation: re.Pattern | None = None
+    limit: re.Pattern | None = None
+    hearsay: re.Pattern | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,7 @@ class StanceSet:
     stances: tuple[Stance, ...]
     min_confidence: float = 0.4
     min_words: int = 8
+    scope: Scope = Scope()
 
 
 @dataclass
@@ -76,6 +95,14 @@ class Judgement:
     stance: str | None
     confidence: float | None
     reasons: dict = field(default_factory=dict)
+
+
+def _clause(text: str, start: int, end: int) -> tuple[int, int]:
+    """The clause around text[start:end]: from the last clause end before it to the first after it
+    (with that mark, so a question keeps its question mark)."""
+    before = [m.end() for m in CLAUSE_END.finditer(text, 0, start)]
+    after = CLAUSE_END.search(text, end)
+    return (before[-1] if before else 0), (after.end() if after else len(text))
 
 
 def compile_cue(cue: str) -> re.Pattern:
@@ -103,12 +130,50 @@ def load_stances(path: str | Path = DEFAULT_STANCES_FILE) -> StanceSet:
             raise StancesError(f"{path}:{line}: a stance needs a 'name' and a list of example sentences")
         _check_english(examples, path)
         stances.append(Stance(entry["name"].strip(), str(entry.get("description") or ""), tuple(examples),
-                              _cues(entry, line, path)))
+                              _cues(entry, line, path), _stance_name(entry, "negated", line, path),
+                              _stance_name(entry, "limited", line, path)))
     names = [s.name for s in stances]
     if len(set(names)) < len(names):
         raise StancesError(f"{path}:{entries[0][1]}: two stances are named alike: {', '.join(names)}")
+    for (entry, line), stance in zip(entries, stances):
+        for key in ("negated", "limited"):
+            if getattr(stance, key) is not None and getattr(stance, key) not in names:
+                raise StancesError(f"{path}:{entry.key_lines.get(key, line)}: '{key}' names no stance of this "
+                                   f"file: {getattr(stance, key)!r} (the stances: {', '.join(names)})")
     return StanceSet(str(data.get("question") or ""), float(numbers["min_similarity"]), tuple(stances),
-                     float(numbers["min_confidence"]), int(numbers["min_words"]))
+                     float(numbers["min_confidence"]), int(numbers["min_words"]), _scope(data, path))
+
+
+def _stance_name(entry, key: str, line: int, path) -> str | None:
+    value = entry.get(key)
+    if value is not None and not (isinstance(value, str) and value.strip()):
+        raise StancesError(f"{path}:{entry.key_lines.get(key, line)}: '{key}' must be the name of a stance")
+    return value.strip() if value else None
+
+
+def _scope(data, path) -> Scope:
+    """stances.yml's ``scope``: for each of negation, limit and hearsay, a list of phrases (regular
+    expressions), compiled into one pattern of whole words."""
+    scope = data.get("scope")
+    if scope is None:
+        return Scope()
+    line = data.key_lines.get("scope", 1)
+    if not isinstance(scope, Mapping):
+        raise StancesError(f"{path}:{line}: 'scope' must be a mapping of {', '.join(SCOPE_KEYS)}")
+    patterns = {}
+    for key, key_line in scope.key_lines.items():
+        if key not in SCOPE_KEYS:
+            raise StancesError(f"{path}:{key_line}: {unknown_key_message(key, SCOPE_KEYS, 'scope')}")
+        phrases = scope[key]
+        if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
+            raise StancesError(f"{path}:{key_line}: 'scope: {key}' must be a list of phrases (regular expressions)")
+        try:
+            patterns[key] = re.compile(r"\b(?:" + "|".join(f"(?:{p.strip()})" for p in phrases) + r")(?!\w)",
+                                       re.IGNORECASE)
+        except re.error as e:
+            raise StancesError(f"{path}:{key_line}: 'scope: {key}' has a phrase that is not a valid regular "
+                               f"expression ({e})") from None
+    return Scope(**patterns)
 
 
 def _cues(entry, line: int, path) -> tuple[re.Pattern, ...]:
@@ -157,7 +222,7 @@ class StanceClassifier:
     def _judge(self, text: str, scores: np.ndarray, similarities: list[np.ndarray]) -> Judgement:
         if len(text.split()) < self.stance_set.min_words:
             return Judgement(None, None, {"by": "too short"})
-        matched = {s.name: [m.group(0) for cue in s.cues for m in cue.finditer(text)] for s in self.stance_set.stances}
+        matched = self.cue_matches(text)
         reasons = {"cues": {name: found[:3] for name, found in matched.items() if found},
                    "examples": self._closest(similarities)}
         counts = np.array([len(matched[name]) for name in self.names], dtype=float)
@@ -178,6 +243,33 @@ class StanceClassifier:
         if confidence < self.stance_set.min_confidence:
             return Judgement(None, confidence, {**reasons, "abstained": self.names[best], "confidence": confidence})
         return Judgement(self.names[best], confidence, reasons)
+
+    def cue_matches(self, text: str) -> dict[str, list[str]]:
+        """The cue phrases of ``text``, under the stance each argues in its clause.
+
+        A cue argues its own stance, unless its clause asks a question or reports
+        what others believe ("people tell you that you need a PhD": not counted),
+        negates it before it an odd number of times ("I never needed calculus":
+        the stance's ``negated`` one; a cue's own words, such as "cannot ...
+        without math", are part of what it argues) or limits it ("you need only basic statistics": the stance's ``limited`` one).
+        """
+        scope = self.stance_set.scope
+        matched: dict[str, list[str]] = {s.name: [] for s in self.stance_set.stances}
+        for stance in self.stance_set.stances:
+            for cue in stance.cues:
+                for m in cue.finditer(text):
+                    start, end = _clause(text, m.start(), m.end())
+                    clause, before, upto = text[start:end], text[start:m.start()], text[start:m.end()]
+                    asks = clause.rstrip().endswith("?") or QUESTION.match(clause)
+                    if asks or (scope.hearsay and scope.hearsay.search(upto)):
+                        continue
+                    argued = stance.name
+                    if stance.negated and scope.negation and len(scope.negation.findall(before)) % 2:
+                        argued = stance.negated
+                    elif stance.limited and scope.limit and scope.limit.search(upto):
+                        argued = stance.limited
+                    matched[argued].append(m.group(0))
+        return matched
 
     def _closest(self, similarities: list[np.ndarray]) -> list[dict]:
         """The examples (of any stance) the text is closest to, best first."""

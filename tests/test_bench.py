@@ -106,3 +106,12 @@ def test_realtext_benchmark_scores_polnear(tmp_path):
     for kind in ("direct", "indirect"):
         assert row["polnear"][kind]["gold"] > 0
         assert 0 <= row["polnear"][kind]["content_speaker_f1"] <= row["polnear"][kind]["content_f1"] <= 1
+
+
+def test_viewpoints_benchmark_scores_every_method(tmp_path):
+    row = run_benchmark("viewpoints", tmp_path)
+    assert set(row["methods"]) == {"nearest examples", "logistic regression", "cues, no scope",
+                                   "cues with scope (kb analyze)"}
+    for figures in row["methods"].values():
+        assert figures["stance_total"] > 0 and 0 <= figures["stance_right"] <= figures["stance_total"]
+        assert 0 <= figures["abstained"] <= 1 and 0 < figures["relevance_precision"] <= 1

@@ -34,6 +34,13 @@ def classifier(embedder):
      3, "not a valid regular expression"),
     ("stances:\n  - name: same\n    examples: [x]\n  - name: same\n    examples: [y]\n", 2, "named alike"),
     ("min_confidence: lots\n" + TWO_STANCES, 1, "'min_confidence' must be a number"),
+    (TWO_STANCES.replace("    examples: [Learn", "    negated: sooner\n    examples: [Learn"), 3, "'negated' names no stance"),
+    (TWO_STANCES.replace("    examples: [Learn", "    limited: [later]\n    examples: [Learn"), 3,
+     "'limited' must be the name of a stance"),
+    ("scope: [not]\n" + TWO_STANCES, 1, "'scope' must be a mapping"),
+    ("scope:\n  negation: never\n" + TWO_STANCES, 2, "'scope: negation' must be a list"),
+    ("scope:\n  hedges: [maybe]\n" + TWO_STANCES, 2, "hedges"),
+    ("scope:\n  limit: ['(only']\n" + TWO_STANCES, 2, "not a valid regular expression"),
 ])
 def test_bad_stances_file(tmp_path, text, line, fragment):
     path = tmp_path / "stances.yml"
@@ -80,6 +87,31 @@ def test_mentioning_calculus_is_not_arguing_it_is_essential(classifier):
     ])
     assert [j.stance for j in judged] == ["not needed to start", "essential foundation",
                                           "learn what your decisions need"]
+
+
+def test_a_cue_is_read_in_its_clause(classifier):
+    """The same need-math phrase argues three stances, or none, by the words around it in its clause."""
+    cases = {
+        "Anyone who wants to work in AI needs linear algebra and probability.": "essential foundation",
+        "In ten years of shipping models I never needed calculus.": "not needed to start",
+        "To do this job well you need only basic statistics.": "learn what your decisions need",
+        "Most people tell you that you need a PhD in mathematics.": None,
+        "Do you need calculus for machine learning?": None,
+        "Can you learn machine learning without math": None,
+    }
+    for text, argued in cases.items():
+        matched = {name: found for name, found in classifier.cue_matches(text).items() if found}
+        assert list(matched) == ([argued] if argued else []), text
+
+
+def test_negations_count_before_the_cue(classifier):
+    """A cue's own words are what it argues; only the negations before it, in its clause, turn it around."""
+    matched = classifier.cue_matches("You cannot build reliable models without statistics.")
+    assert matched["essential foundation"] and not matched["not needed to start"]
+    matched = classifier.cue_matches("Nobody who hires for these roles thinks you can skip it: you need statistics.")
+    assert matched["essential foundation"] and not matched["not needed to start"]
+    matched = classifier.cue_matches("No, you don't need calculus to train a model.")
+    assert matched["not needed to start"] and not matched["essential foundation"]
 
 
 def test_each_judgement_keeps_its_confidence_and_closest_examples(classifier):
