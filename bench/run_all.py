@@ -35,6 +35,7 @@ BENCHMARKS = {
     "analyze": ([], ["--articles", "100", "--repeat", "1"]),
     "realtext": ([], ["--only", "polnear"]),
     "viewpoints": ([], []),
+    "retrieval": ([], ["--posts", "3"]),
 }
 
 

@@ -353,15 +353,16 @@ def run_embed(db_path: str, model: str, deadline: float | None = None, progress:
 @click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["keyword", "semantic", "hybrid"]))
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
-@click.option("--rrf-k", default=60.0, show_default=True, type=click.FloatRange(min=0), help="Hybrid: RRF constant k.")
-@click.option("--keyword-weight", default=1.0, show_default=True, type=click.FloatRange(min=0), help="Hybrid: weight of the keyword ranking.")
-@click.option("--semantic-weight", default=1.0, show_default=True, type=click.FloatRange(min=0), help="Hybrid: weight of the semantic ranking.")
+@click.option("--keyword-weight", default=0.02, show_default=True, type=click.FloatRange(min=0),
+              help="Hybrid: weight of the keyword score (BM25 over the query's best).")
+@click.option("--semantic-weight", default=1.0, show_default=True, type=click.FloatRange(min=0),
+              help="Hybrid: weight of the semantic score (cosine similarity).")
 @click.option("--min-relevance", type=click.FloatRange(0, 1),
               help="Only passages at least this relevant to the question (default: relevance.yml's threshold; 0: everything).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as a JSON array.")
 @click.option("--metadata", "metadata_path", type=click.Path(dir_okay=False),
               help="Metadata holding the canned queries (default: the project's metadata.yml).")
-def search_command(query: str, db_path: str, mode: str, limit: int, rrf_k: float, keyword_weight: float,
+def search_command(query: str, db_path: str, mode: str, limit: int, keyword_weight: float,
                    semantic_weight: float, min_relevance: float | None, as_json: bool, metadata_path: str | None) -> None:
     """Search the passages: keyword (BM25), semantic (embeddings) or hybrid (both, fused)."""
     from embeddings.search import SearchError
@@ -380,8 +381,7 @@ def search_command(query: str, db_path: str, mode: str, limit: int, rrf_k: float
         if not has_vectors:
             fail(f"no passage has a vector yet: run `kb embed --db {db_path}` (or use --mode keyword)")
     try:
-        rows = search(db_path, query, mode, limit, rrf_k, keyword_weight, semantic_weight, metadata_path,
-                      min_relevance)
+        rows = search(db_path, query, mode, limit, keyword_weight, semantic_weight, metadata_path, min_relevance)
     except (SearchError, ServeError, storage.StorageError) as e:
         fail(str(e))
     if as_json:

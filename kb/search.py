@@ -25,8 +25,7 @@ def search(
     query: str,
     mode: str = "hybrid",
     limit: int = 10,
-    rrf_k: float = 60,
-    keyword_weight: float = 1.0,
+    keyword_weight: float = 0.02,
     semantic_weight: float = 1.0,
     metadata_path: str | Path | None = None,
     min_relevance: float | None = None,
@@ -34,6 +33,7 @@ def search(
     """Ranked passages for ``query``; raises ValueError for an empty query or unknown mode.
 
     ``min_relevance`` None searches what is relevant by relevance.yml's threshold; 0 everything.
+    ``keyword_weight`` and ``semantic_weight`` weigh the two scores that hybrid search adds up.
     """
     if mode not in SEARCH_QUERIES:
         raise ValueError(f"unknown mode '{mode}' (choose from {', '.join(SEARCH_QUERIES)})")
@@ -49,7 +49,7 @@ def search(
         KeywordSearch(db_path).register(db.conn)
         semantic.register(db.conn)
         params = {
-            "q": query, "limit": str(limit), "rrf_k": str(rrf_k),
+            "q": query, "limit": str(limit),
             "keyword_weight": str(keyword_weight), "semantic_weight": str(semantic_weight),
             "min_relevance": "" if min_relevance is None else str(min_relevance),
         }

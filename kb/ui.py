@@ -149,7 +149,7 @@ async def search(datasette, request) -> Response:
 async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") -> list[dict]:
     """The canned query's hits for ``q``, each with what the results page shows and filters on."""
     hits = await _canned(datasette, SEARCH_QUERIES[mode], {
-        "q": q, "limit": str(MAX_HITS), "rrf_k": "", "keyword_weight": "", "semantic_weight": "",
+        "q": q, "limit": str(MAX_HITS), "keyword_weight": "", "semantic_weight": "",
         "min_relevance": min_relevance,
     })
     if not hits:

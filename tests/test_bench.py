@@ -115,3 +115,15 @@ def test_viewpoints_benchmark_scores_every_method(tmp_path):
     for figures in row["methods"].values():
         assert figures["stance_total"] > 0 and 0 <= figures["stance_right"] <= figures["stance_total"]
         assert 0 <= figures["abstained"] <= 1 and 0 < figures["relevance_precision"] <= 1
+
+
+def test_retrieval_benchmark_and_hybrid_never_ranks_the_answer_below_semantic(tmp_path):
+    """A few development questions about two posts of the real blog (../shared/eval), at a tiny size."""
+    row = run_benchmark("retrieval", tmp_path, "--posts", 2, "--questions", 6)
+    assert row["questions"] == 6 and set(row["modes"]) == {"keyword", "semantic", "hybrid"}
+    for figures in row["modes"].values():
+        assert 0 <= figures["mrr_at_10"] <= 1 and 0 <= figures["hit_at_10"] <= 6
+    worst = 11  # not in the first ten
+    for question, ranks in row["ranks"].items():
+        assert (ranks["hybrid"] or worst) <= (ranks["semantic"] or worst), question
+    assert row["modes"]["semantic"]["hit_at_10"] >= 4  # the answering paragraph is found at all
