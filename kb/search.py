@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from embeddings.search import SemanticSearch
+from embeddings.search import SemanticSearch, context_weight
 
 from . import SEARCH_QUERIES, sqlfunctions, storage
 from .keyword_index import KeywordSearch
@@ -42,6 +42,7 @@ def search(
     sql = canned_query_sql(SEARCH_QUERIES[mode], metadata_path)
     semantic = SemanticSearch(db_path)
     if mode != "keyword":
+        context_weight()  # SearchError for a mistake in $KB_CONTEXT_WEIGHT, before any SQL runs
         semantic.model  # loads the model; SearchError for a database of mixed vectors
     db = storage.connect(db_path)
     try:

@@ -19,6 +19,8 @@ from datasette.app import Database, Datasette
 from datasette.utils.asgi import AsgiLifespan
 from uvicorn.supervisors import Multiprocess
 
+from embeddings.search import SearchError, context_weight
+
 from . import DATABASE_NAME
 DEFAULT_METADATA = Path(__file__).resolve().parent.parent / "metadata.yml"
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # the research UI's pages (kb/ui.py)
@@ -93,6 +95,10 @@ def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001,
           metadata_path: str | Path | None = None) -> None:
     """Serve until interrupted, in workers() processes."""
     count = workers()
+    try:
+        context_weight()  # a mistake in $KB_CONTEXT_WEIGHT stops the start, not every search
+    except SearchError as e:
+        raise ServeError(str(e)) from None
     asyncio.run(_check(make_datasette(db_path, metadata_path)))
     os.environ[_DB_ENV] = str(Path(db_path).resolve())
     os.environ[_METADATA_ENV] = str(Path(metadata_path).resolve()) if metadata_path else ""

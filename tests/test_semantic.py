@@ -297,3 +297,32 @@ def test_vector_tables_are_hidden(datasette):
     hidden = {t["name"] for t in tables if t["hidden"]}
     assert {"vec_passages", "vec_passages_chunks", "vec_passages_rowids"} <= hidden
     assert "embeddings" not in hidden
+
+
+def test_semantic_hits_are_rescored_with_their_neighbouring_passages(crawled_db, monkeypatch):
+    """With KB_CONTEXT_WEIGHT w, a hit's similarity is (own + w * mean of its neighbours') / (1 + w)."""
+    query = "why prioritize which math to learn"
+    monkeypatch.setenv("KB_CONTEXT_WEIGHT", "0")
+    plain = dict(SemanticSearch(crawled_db).knn(query, 200))
+    monkeypatch.setenv("KB_CONTEXT_WEIGHT", "1")
+    searcher = SemanticSearch(crawled_db)
+    context = searcher.knn(query, 200)
+    assert [d for _, d in context] == sorted(d for _, d in context) and {p for p, _ in context} == set(plain)
+    db = sqlite_utils.Database(crawled_db)
+    checked = 0
+    for passage_id, distance in context[:5]:
+        neighbours = [1 - plain[r["id"]] for r in db.query(
+            "select n.id from passages p join passages n on n.document_id = p.document_id "
+            "and n.seq in (p.seq - 1, p.seq + 1) where p.id = ?", [passage_id]) if r["id"] in plain]
+        if neighbours:
+            own = 1 - plain[passage_id]
+            assert distance == pytest.approx(1 - (own + sum(neighbours) / len(neighbours)) / 2, abs=1e-4)
+            checked += 1
+    assert checked
+
+
+@pytest.mark.parametrize("value", ["lots", "2", "-0.1"])
+def test_a_bad_context_weight_is_a_clear_error(crawled_db, value):
+    result = run_kb("search", "calculus", "--db", crawled_db, "--mode", "semantic", env={"KB_CONTEXT_WEIGHT": value})
+    assert result.returncode == 2 and f"KB_CONTEXT_WEIGHT must be a number from 0 to 1, not '{value}'" in result.stderr
+    assert "Traceback" not in result.stderr
