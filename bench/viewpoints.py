@@ -20,6 +20,7 @@ share. Relevance precision and recall are those of the crawl (one method).
 
     python bench/viewpoints.py                 # figures into bench/results.json
     python bench/viewpoints.py --keep DIR      # keep the site and databases
+    python bench/viewpoints.py --passages 30   # a tiny run (tests/test_bench.py)
 """
 
 from __future__ import annotations
@@ -45,9 +46,15 @@ from bench.common import machine, write_results  # noqa: E402
 from bench.realtext import EVAL, crawl_site  # noqa: E402
 
 
-def crawl_realtopic(eval_dir: Path, work: Path) -> tuple[Path, Path, Path]:
-    """Render and crawl the labelled pages; (database, labelled passages, site folder)."""
+def crawl_realtopic(eval_dir: Path, work: Path, count: int | None = None) -> tuple[Path, Path, Path]:
+    """Render and crawl the labelled pages (those of the first ``count`` passages, or all);
+    (database, labelled passages, site folder)."""
     passages = eval_dir / "realtopic-dev.json"
+    if count:
+        data = json.loads(passages.read_text(encoding="utf-8"))
+        data["passages"] = data["passages"][:count]
+        passages = work / "realtopic-subset.json"  # a temporary copy, never in the repository
+        passages.write_text(json.dumps(data), encoding="utf-8")
     site = work / "realtopic-site"
     subprocess.run([sys.executable, str(eval_dir / "make_realtopic_site.py"), str(passages), str(site),
                     "--origin", "__BASE_URL__"], check=True)
@@ -96,8 +103,8 @@ def alternatives(stance_set) -> dict:
     """Each alternative: a function of (embedder, passages) giving every passage's stance."""
     from kb.stance import Scope
 
-    no_cues = dataclasses.replace(stance_set, stances=tuple(dataclasses.replace(s, cues=()) for s in stance_set.stances),
-                                  min_confidence=0.0)
+    no_cues = dataclasses.replace(
+        stance_set, stances=tuple(dataclasses.replace(s, cues=()) for s in stance_set.stances), min_confidence=0.0)
     no_scope = dataclasses.replace(stance_set, scope=Scope(), stances=tuple(
         dataclasses.replace(s, negated=None, limited=None) for s in stance_set.stances))
     return {
@@ -112,6 +119,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval", default=str(EVAL), help="the shared eval folder")
+    parser.add_argument("--passages", type=int, help="only the pages of the first N labelled passages (a tiny run)")
     parser.add_argument("--keep", metavar="DIR", help="keep the site and databases in DIR")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
     args = parser.parse_args()
@@ -125,7 +133,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep or tmp)
         work.mkdir(parents=True, exist_ok=True)
-        db, passages, site = crawl_realtopic(eval_dir, work)
+        db, passages, site = crawl_realtopic(eval_dir, work, args.passages)
         with sqlite3.connect(db) as conn:
             relevant = relevant_passages(conn, threshold)
             model = conn.execute("select model from embeddings limit 1").fetchone()[0]
@@ -133,7 +141,7 @@ def main() -> None:
         for name, judge in alternatives(load_stances()).items():
             copy = work / f"realtopic-{re.sub(r'[^a-z]+', '-', name)}.db"
             shutil.copyfile(db, copy)
-            stances = judge(embedder, relevant)
+            stances = judge(embedder, relevant) if relevant else {}
             with sqlite3.connect(copy) as conn:
                 conn.execute("update passages set stance = null")
                 conn.executemany("update passages set stance = ? where id = ?",

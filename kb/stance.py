@@ -251,7 +251,9 @@ class StanceClassifier:
         what others believe ("people tell you that you need a PhD": not counted),
         negates it before it an odd number of times ("I never needed calculus":
         the stance's ``negated`` one; a cue's own words, such as "cannot ...
-        without math", are part of what it argues) or limits it ("you need only basic statistics": the stance's ``limited`` one).
+        without math", are part of what it argues) or limits it before or
+        within it ("you need only basic statistics": the stance's ``limited``
+        one).
         """
         scope = self.stance_set.scope
         matched: dict[str, list[str]] = {s.name: [] for s in self.stance_set.stances}

@@ -109,7 +109,7 @@ def test_realtext_benchmark_scores_polnear(tmp_path):
 
 
 def test_viewpoints_benchmark_scores_every_method(tmp_path):
-    row = run_benchmark("viewpoints", tmp_path)
+    row = run_benchmark("viewpoints", tmp_path, "--passages", 30)
     assert set(row["methods"]) == {"nearest examples", "logistic regression", "cues, no scope",
                                    "cues with scope (kb analyze)"}
     for figures in row["methods"].values():
