@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml Makefile
 demo: install
 	$(BIN)/kb demo
 
+# The 25 slowest tests are listed after every run: the suite should stay under 15 minutes.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 # Every benchmark in turn into bench/results.json; BENCHMARKS.md records the
 # figures. BENCH_ARGS=--quick for small sizes, --only NAME,... for some.
