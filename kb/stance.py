@@ -3,7 +3,9 @@
 A text's stance comes from, in turn:
 
 1. its cues: phrases of stances.yml that argue a stance ("you don't need …
-   math"); the stance with the most matches wins, a tie goes to step 2;
+   math"), each read in its clause (``cue_matches``: a question or hearsay
+   does not count, a negation before it or a limit turns it to another
+   stance); the stance with the most matches wins, a tie goes to step 2;
 2. its embedding: the stance whose example passages are closest (mean of the
    three best cosine similarities), when that similarity reaches
    ``min_similarity``.
@@ -15,7 +17,7 @@ than a guess. Texts of fewer than ``min_words`` words (headings, fragments)
 get none. Every judgement keeps its reasons: the cue phrases matched and the
 closest examples. Runs offline on the CPU with the passage vectors' model.
 
-Measured on real pages (bench/realtext.py, BENCHMARKS.md): the embedding
+Measured on real pages (bench/viewpoints.py, BENCHMARKS.md): the embedding
 alone follows the topic (any passage full of math reads as "essential
 foundation"); cues catch what a passage argues when it says so in a phrase.
 """
