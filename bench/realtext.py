@@ -87,16 +87,27 @@ def unverified_people(db: Path) -> list[str]:
         return [r[0] for r in conn.execute("select name from people where verified = 0 order by name")]
 
 
-def realtopic(eval_dir: Path, work: Path) -> dict:
-    import yaml
-
+def crawl_realtopic(eval_dir: Path, work: Path, count: int | None = None) -> tuple[Path, Path, Path]:
+    """Render the labelled real pages as a site and crawl it (the pages of the first ``count`` passages,
+    or all); (database, labelled passages, site folder)."""
     passages = eval_dir / "realtopic-dev.json"
+    if count:
+        data = json.loads(passages.read_text(encoding="utf-8"))
+        data["passages"] = data["passages"][:count]
+        passages = work / "realtopic-subset.json"  # a temporary copy, never in the repository
+        passages.write_text(json.dumps(data), encoding="utf-8")
     site = work / "realtopic-site"
     # The sitemap needs the address the site is served from: SampleSite fills in its placeholder.
     subprocess.run([sys.executable, str(eval_dir / "make_realtopic_site.py"), str(passages), str(site),
                     "--origin", "__BASE_URL__"], check=True)
     paths = sorted(set(json.loads((site / "paths.json").read_text()).values()))
-    db = crawl_site(site, ["/", *paths], work, "realtopic")
+    return crawl_site(site, ["/", *paths], work, "realtopic"), passages, site
+
+
+def realtopic(eval_dir: Path, work: Path) -> dict:
+    import yaml
+
+    db, passages, site = crawl_realtopic(eval_dir, work)
     threshold = yaml.safe_load((ROOT / "relevance.yml").read_text())["threshold"]
     scored = subprocess.run([sys.executable, str(eval_dir / "check_realtopic.py"), str(db), str(passages),
                              str(site), str(threshold)], capture_output=True, text=True, check=True).stdout

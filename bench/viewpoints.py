@@ -43,23 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, write_results  # noqa: E402
-from bench.realtext import EVAL, crawl_site  # noqa: E402
-
-
-def crawl_realtopic(eval_dir: Path, work: Path, count: int | None = None) -> tuple[Path, Path, Path]:
-    """Render and crawl the labelled pages (those of the first ``count`` passages, or all);
-    (database, labelled passages, site folder)."""
-    passages = eval_dir / "realtopic-dev.json"
-    if count:
-        data = json.loads(passages.read_text(encoding="utf-8"))
-        data["passages"] = data["passages"][:count]
-        passages = work / "realtopic-subset.json"  # a temporary copy, never in the repository
-        passages.write_text(json.dumps(data), encoding="utf-8")
-    site = work / "realtopic-site"
-    subprocess.run([sys.executable, str(eval_dir / "make_realtopic_site.py"), str(passages), str(site),
-                    "--origin", "__BASE_URL__"], check=True)
-    paths = sorted(set(json.loads((site / "paths.json").read_text()).values()))
-    return crawl_site(site, ["/", *paths], work, "realtopic"), passages, site
+from bench.realtext import EVAL, crawl_realtopic  # noqa: E402
 
 
 def score(db: Path, passages: Path, site: Path, eval_dir: Path, threshold: float) -> dict:
