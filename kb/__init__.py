@@ -9,3 +9,7 @@ DATABASE_NAME = "kb"
 # Search mode -> the canned query of metadata.yml that runs it (/kb/search.json, ...);
 # `kb search` and the research UI's /search both go through these.
 SEARCH_QUERIES = {"keyword": "search", "semantic": "semantic_search", "hybrid": "hybrid_search"}
+
+# The Datasette plugin's name (pyproject's entry point): its settings live under
+# metadata's plugins: kb: (`kb serve --public` sets public: true there).
+PLUGIN_NAME = "kb"

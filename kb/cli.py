@@ -466,7 +466,9 @@ def read_input(item: str) -> tuple[bytes, str, str | None]:
 @click.option("--port", default=8001, show_default=True, type=int)
 @click.option("--metadata", "metadata_path", type=click.Path(dir_okay=False),
               help="Datasette metadata (default: the project's metadata.yml).")
-def serve(db_path: str, host: str, port: int, metadata_path: str | None) -> None:
+@click.option("--public", is_flag=True,
+              help="Publish to visitors: no ad-hoc SQL, no information pages, bounded queries.")
+def serve(db_path: str, host: str, port: int, metadata_path: str | None, public: bool) -> None:
     """Publish the database with Datasette (UI and JSON API)."""
     from .relevance import RelevanceError, load_relevance
     from .serve import ServeError, serve as serve_datasette
@@ -476,9 +478,10 @@ def serve(db_path: str, host: str, port: int, metadata_path: str | None) -> None
     except RelevanceError as e:
         fail(str(e))
 
-    click.echo(f"Serving {db_path} at http://{host}:{port}/ (tables and SQL under /kb; Ctrl-C to stop)", err=True)
+    what = "tables under /kb, public mode" if public else "tables and SQL under /kb"
+    click.echo(f"Serving {db_path} at http://{host}:{port}/ ({what}; Ctrl-C to stop)", err=True)
     try:
-        serve_datasette(db_path, host, port, metadata_path)
+        serve_datasette(db_path, host, port, metadata_path, public)
     except ServeError as e:
         fail(str(e))
 

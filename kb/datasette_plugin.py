@@ -10,6 +10,10 @@
   canned queries mark matched terms with ``**`` (readable in JSON and CSV),
   and render_cell shows them as <mark> after escaping the text.
 - Adds the research UI's pages (kb/ui.py, templates in kb/templates/).
+- Bounds what a visitor can make it do (kb/guard.py): a length limit on
+  every connection, security headers, parameter checks and, when the plugin
+  is configured with ``public: true`` (``kb serve --public``), the public
+  mode's limits.
 """
 
 from __future__ import annotations
@@ -17,13 +21,20 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import datasette.handle_exception
 from datasette import hookimpl
 
 from embeddings.search import SemanticSearch
-from kb import DATABASE_NAME, sqlfunctions, storage, ui
+from kb import DATABASE_NAME, PLUGIN_NAME, guard, sqlfunctions, storage, ui
 from kb.keyword_index import KeywordSearch
 
 logger = logging.getLogger(__name__)
+# Datasette 0.65 prints every exception it answers, 404s included, with rich
+# when rich is importable (spaCy's command line brings it); rich raises when
+# there is no exception being handled, which turned every 404 into a 500.
+# Without rich, Datasette answers with the right status and prints a plain
+# traceback for real errors only.
+datasette.handle_exception.rich = None
 SNIPPET_COLUMNS = {"snippet"}
 _searches: dict[tuple[type, str], SemanticSearch | KeywordSearch] = {}
 
@@ -46,6 +57,7 @@ def semantic_search(datasette) -> SemanticSearch | None:
 @hookimpl
 def prepare_connection(conn, database, datasette):
     storage.load_sqlite_vec(conn)
+    guard.limit_length(conn)
     sqlfunctions.register(conn)
     if database == DATABASE_NAME:
         for kind in (SemanticSearch, KeywordSearch):
@@ -64,6 +76,17 @@ def startup(datasette):
             logger.warning("semantic search is not ready: %s", e)
 
     return warm
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    config = datasette.plugin_config(PLUGIN_NAME) or {}
+    queries = datasette.metadata("queries", database=DATABASE_NAME) or {}
+
+    def wrap(app):
+        return guard.Guard(app, public=bool(config.get("public")), canned_queries=queries)
+
+    return wrap
 
 
 @hookimpl

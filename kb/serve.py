@@ -13,15 +13,18 @@ import socket
 from functools import partial
 from pathlib import Path
 
+import h11
 import uvicorn
 import yaml
 from datasette.app import Database, Datasette
 from datasette.utils.asgi import AsgiLifespan
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.supervisors import Multiprocess
 
 from embeddings.search import SearchError, context_weight
 
-from . import DATABASE_NAME
+from . import DATABASE_NAME, PLUGIN_NAME
+
 DEFAULT_METADATA = Path(__file__).resolve().parent.parent / "metadata.yml"
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # the research UI's pages (kb/ui.py)
 # Measured with bench/serving.py (16 clients, 2 cores). Suggested facets cost a
@@ -31,9 +34,17 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"  # the research UI's p
 # were cut off (400) after using the CPU anyway; at 5 s none were, and four
 # times as many were answered.
 SETTINGS = {"suggest_facets": False, "sql_time_limit_ms": 5000}
+# `kb serve --public`: no SQL of the visitor's own, no download of every row at
+# once; kb/guard.py adds the rest (limits, hidden information pages).
+PUBLIC_SETTINGS = {**SETTINGS, "default_allow_sql": False, "allow_csv_stream": False, "allow_download": False}
+# A client has this long to send a request's headers, and a connection may stay
+# idle this long between requests, so slow or silent clients cannot hold
+# connections open (uvicorn itself waits for headers forever).
+HEADER_TIMEOUT_S = 10
+KEEP_ALIVE_TIMEOUT_S = 5
 WORKERS_ENV = "KB_SERVE_WORKERS"
 # How serve() tells the worker processes what to serve (uvicorn starts them by import name).
-_DB_ENV, _METADATA_ENV = "KB_SERVE_DB", "KB_SERVE_METADATA"
+_DB_ENV, _METADATA_ENV, _PUBLIC_ENV = "KB_SERVE_DB", "KB_SERVE_METADATA", "KB_SERVE_PUBLIC"
 
 
 class ServeError(Exception):
@@ -54,12 +65,20 @@ def load_metadata(path: str | Path | None = None) -> dict:
     return data
 
 
-def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None) -> Datasette:
-    """A Datasette instance serving ``db_path`` as ``kb`` with the project's metadata."""
+def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None, public: bool = False) -> Datasette:
+    """A Datasette instance serving ``db_path`` as ``kb`` with the project's metadata.
+
+    ``public``: the settings for publishing (see PUBLIC_SETTINGS and kb/guard.py).
+    """
     db_path = Path(db_path)
     if not db_path.is_file():
         raise ServeError(f"{db_path}: database not found (run `kb crawl` or `kb demo` first)")
-    ds = Datasette([], metadata=load_metadata(metadata_path), settings=SETTINGS, template_dir=str(TEMPLATES))
+    metadata = load_metadata(metadata_path)
+    if public:
+        plugins = metadata.setdefault("plugins", {})
+        plugins[PLUGIN_NAME] = {**(plugins.get(PLUGIN_NAME) or {}), "public": True}
+    ds = Datasette([], metadata=metadata, settings=PUBLIC_SETTINGS if public else SETTINGS,
+                   template_dir=str(TEMPLATES))
     ds.remove_database("_memory")
     ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
     return ds
@@ -92,18 +111,20 @@ def workers() -> int:
 
 
 def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001,
-          metadata_path: str | Path | None = None) -> None:
-    """Serve until interrupted, in workers() processes."""
+          metadata_path: str | Path | None = None, public: bool = False) -> None:
+    """Serve until interrupted, in workers() processes; ``public`` for publishing (kb/guard.py)."""
     count = workers()
     try:
         context_weight()  # a mistake in $KB_CONTEXT_WEIGHT stops the start, not every search
     except SearchError as e:
         raise ServeError(str(e)) from None
-    asyncio.run(_check(make_datasette(db_path, metadata_path)))
+    asyncio.run(_check(make_datasette(db_path, metadata_path, public)))
     os.environ[_DB_ENV] = str(Path(db_path).resolve())
     os.environ[_METADATA_ENV] = str(Path(metadata_path).resolve()) if metadata_path else ""
+    os.environ[_PUBLIC_ENV] = "1" if public else ""
     config = uvicorn.Config("kb.serve:worker_app", factory=True, host=host, port=port, workers=count,
-                            log_level="warning", lifespan="on")
+                            log_level="warning", lifespan="on", http=HeaderTimeoutProtocol,
+                            timeout_keep_alive=KEEP_ALIVE_TIMEOUT_S)
     sock = listening_socket(config)
     try:
         if count > 1:
@@ -128,7 +149,37 @@ def listening_socket(config: uvicorn.Config) -> socket.socket:
     return sock
 
 
+class HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, closing a connection whose request headers take
+    longer than HEADER_TIMEOUT_S to arrive, however slowly they trickle in."""
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._header_deadline = self.loop.call_later(HEADER_TIMEOUT_S, self._headers_too_slow)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE and self._header_deadline is not None:
+            self._header_deadline.cancel()  # a request's headers are in
+            self._header_deadline = None
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._header_deadline is None and not self.transport.is_closing():
+            self._header_deadline = self.loop.call_later(HEADER_TIMEOUT_S, self._headers_too_slow)
+
+    def connection_lost(self, exc) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+        super().connection_lost(exc)
+
+    def _headers_too_slow(self) -> None:
+        self._header_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
 def worker_app():
     """The ASGI app of one server process; the model and the index load before it takes requests."""
-    ds = make_datasette(os.environ[_DB_ENV], os.environ[_METADATA_ENV] or None)
+    ds = make_datasette(os.environ[_DB_ENV], os.environ[_METADATA_ENV] or None, bool(os.environ.get(_PUBLIC_ENV)))
     return AsgiLifespan(ds.app(), on_startup=[partial(_startup, ds)])

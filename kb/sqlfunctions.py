@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 
@@ -22,13 +23,19 @@ STOPWORDS = frozenset(
     "very was we were what when where which while who whom why will with would you your yours".split()
 )
 MAX_TERMS = 32
+# Every function here is linear in its input and reads at most this much of it: a
+# public SQL endpoint can hand them any string, and SQLite's time limit cannot
+# interrupt Python while it runs.
+MAX_QUERY_CHARS = 2000
+MAX_SNIPPET_CHARS = 50_000
 _WORD = re.compile(r"\w+")
 
 
 def query_terms(text) -> list[str]:
     """The words of ``text`` a keyword search looks for: lower-cased, in order,
-    each once, stopwords dropped (unless nothing else is left), at most MAX_TERMS."""
-    words = _WORD.findall(text) if isinstance(text, str) else []
+    each once, stopwords dropped (unless nothing else is left), at most MAX_TERMS
+    from its first MAX_QUERY_CHARS characters."""
+    words = _WORD.findall(text[:MAX_QUERY_CHARS]) if isinstance(text, str) else []
     terms = [w for w in words if w.lower() not in STOPWORDS] or words
     return list(dict.fromkeys(t.lower() for t in terms))[:MAX_TERMS]
 
@@ -58,10 +65,12 @@ def snippet(text, query) -> str | None:
     "learning" marks "learned"). The window with the most distinct query
     words wins; "…" marks text cut at either end. FTS5's snippet() would
     need a full-text lookup per row, which costs up to 3 ms each at a million
-    passages when a query's words are common.
+    passages when a query's words are common. Only the first
+    MAX_SNIPPET_CHARS characters are searched.
     """
     if not isinstance(text, str):
         return None
+    text = text[:MAX_SNIPPET_CHARS]
     spans = [m.span() for m in _SNIPPET_WORD.finditer(text)]
     stems = _stems(text)
     if len(stems) != len(spans):  # a token the two tokenizers cut differently: stem word by word
@@ -85,12 +94,27 @@ def snippet(text, query) -> str | None:
 
 
 def _best_window(stems: list[str], hits: list[int]) -> int:
-    """First word of the SNIPPET_WORDS-word window holding the most distinct hit words, then the most hits."""
+    """First word of the SNIPPET_WORDS-word window holding the most distinct hit words, then the most hits.
+
+    Each hit proposes the window starting three words before it; those starts
+    never decrease, so one pass with a sliding count of the hits inside finds
+    the best (linear in the number of hits).
+    """
     best, best_score = 0, (-1, -1)
+    inside: dict[str, int] = {}
+    first = last = 0  # hits[first:last] are inside the current window
     for hit in hits:
         start = max(0, min(hit - 3, len(stems) - SNIPPET_WORDS))
-        inside = [stems[i] for i in hits if start <= i < start + SNIPPET_WORDS]
-        score = (len(set(inside)), len(inside))
+        while last < len(hits) and hits[last] < start + SNIPPET_WORDS:
+            inside[stems[hits[last]]] = inside.get(stems[hits[last]], 0) + 1
+            last += 1
+        while hits[first] < start:
+            stem = stems[hits[first]]
+            inside[stem] -= 1
+            if not inside[stem]:
+                del inside[stem]
+            first += 1
+        score = (len(inside), last - first)
         if score > best_score:
             best, best_score = start, score
     return best
@@ -122,7 +146,18 @@ def min_relevance(value) -> float:
     return number
 
 
+MAX_NAMES = 100
+
+
+def name_list(text) -> str:
+    """A comma-separated list of names (``:people`` of the compare queries) as a JSON array
+    of the trimmed, non-empty names, at most MAX_NAMES of them; any text is a valid list."""
+    names = text[:MAX_QUERY_CHARS].split(",") if isinstance(text, str) else []
+    return json.dumps([name.strip() for name in names if name.strip()][:MAX_NAMES])
+
+
 def register(conn) -> None:
     conn.create_function("kb_fts_query", 1, fts_query, deterministic=True)
     conn.create_function("kb_snippet", 2, snippet, deterministic=True)
     conn.create_function("kb_min_relevance", 1, min_relevance, deterministic=True)
+    conn.create_function("kb_name_list", 1, name_list, deterministic=True)

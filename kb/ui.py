@@ -240,10 +240,10 @@ def _facet_counts(hits: list[dict], filters: dict) -> dict[str, list[tuple[str, 
 
 
 async def person(datasette, request) -> Response:
-    try:
-        person_id = int(request.url_vars["id"])
-    except ValueError:
+    person_id = request.url_vars["id"]
+    if not person_id.isdigit() or int(person_id) >= 2**63:  # beyond SQLite's integers
         return await _render(datasette, request, "kb_missing.html", {"what": "such person"}, status=404)
+    person_id = int(person_id)
     rows = await _rows(datasette, "select * from people where id = :id", {"id": person_id})
     if not rows:
         return await _render(datasette, request, "kb_missing.html", {"what": f"person {person_id}"}, status=404)
