@@ -55,36 +55,47 @@ class KbServer:
     """
 
     def __init__(self, db_path: str | Path, ready_path: str = "/kb/semantic_search.json?q=warm+up&_shape=array",
-                 timeout: float = 600):
+                 timeout: float = 600, options: tuple[str, ...] = ()):
         self.db_path = Path(db_path)
+        self.options = options  # more `kb serve` options, e.g. ("--public",)
         self.ready_path = ready_path
         self.timeout = timeout
         self.url = ""
         self.startup_s = 0.0
 
     def __enter__(self) -> "KbServer":
-        import subprocess
-        import sys
-        import tempfile
         import time
 
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = tempfile.TemporaryFile()
         started = time.monotonic()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "kb", "serve", "--db", str(self.db_path), "--port", str(port)],
-            cwd=Path(__file__).resolve().parent.parent, stdout=self.log, stderr=subprocess.STDOUT,
-        )
+        self.start()
         try:
-            self._wait_until_ready()
+            self.wait_until_ready()
         except BaseException:
             self.__exit__()
             raise
         self.startup_s = round(time.monotonic() - started, 2)
         return self
 
-    def _wait_until_ready(self) -> None:
+    def start(self, env: dict | None = None) -> None:
+        """Launch the process (``__enter__`` does, then waits): start several, then wait for each."""
+        import subprocess
+        import sys
+        import tempfile
+
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kb", "serve", "--db", str(self.db_path), "--port", str(port), *self.options],
+            cwd=Path(__file__).resolve().parent.parent, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+        )
+
+    def output(self) -> str:
+        """What the server has printed so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def wait_until_ready(self) -> None:
         """Poll until the server answers; a refused connection means it is still starting."""
         import time
 

@@ -149,15 +149,18 @@ class Guard:
     async def _gated(self, scope, receive, send) -> None:
         if self._slots is None:
             self._slots = asyncio.Semaphore(CALLER_SQL_SLOTS)
-        if self._waiting >= MAX_WAITING:
-            return await _busy(send, scope["path"])
-        self._waiting += 1
-        try:
-            await asyncio.wait_for(self._slots.acquire(), GATE_WAIT_S)
-        except TimeoutError:
-            return await _busy(send, scope["path"])
-        finally:
-            self._waiting -= 1
+        if self._slots.locked():  # no slot free: wait in line, if the line is not full
+            if self._waiting >= MAX_WAITING:
+                return await _busy(send, scope["path"])
+            self._waiting += 1
+            try:
+                await asyncio.wait_for(self._slots.acquire(), GATE_WAIT_S)
+            except TimeoutError:
+                return await _busy(send, scope["path"])
+            finally:
+                self._waiting -= 1
+        else:
+            await self._slots.acquire()
         try:
             await self.app(scope, receive, send)
         finally:

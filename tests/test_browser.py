@@ -1,4 +1,4 @@
-"""The research UI in a real browser: headless Chromium driven by Playwright against a real `kb serve`.
+"""The research UI in a real browser: headless Chromium driven by Playwright against a real `kb serve --public`.
 
 The knowledge base is the sample site crawled by the real crawler, plus one
 hostile page whose text holds a script tag, crawled from a local server.
@@ -48,7 +48,7 @@ def site_url(crawled_db, tmp_path_factory):
     assert result.returncode == 0, result.stderr[-2000:]
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "kb", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-m", "kb", "serve", "--public", "--db", str(db), "--port", str(port)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "KB_SERVE_WORKERS": "1"},
     )
     url = f"http://127.0.0.1:{port}"
@@ -81,6 +81,8 @@ def page(browser):
     page = context.new_page()
     page.dialogs = []
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.refused = []  # what the Content-Security-Policy blocked, as Chromium reports it
+    page.on("console", lambda message: "Content Security Policy" in message.text and page.refused.append(message.text))
     yield page
     context.close()
 
@@ -183,3 +185,19 @@ def test_why_disclosure_opens_and_compare_lists_statements_by_date(page, site_ur
         "items => items.map(i => i.dataset.published)") if d]
     assert dates == sorted(dates)
     screenshot(page, "compare-by-date")
+
+
+def test_every_page_keeps_to_the_content_security_policy(page, site_url):
+    """The UI's and Datasette's own pages run their scripts (menus, facets) with nothing refused."""
+    for path in ("/", "/search?q=linear+algebra", "/compare", "/charts", "/kb", "/kb/documents",
+                 "/kb/documents?_facet=author", "/kb/documents/1", "/kb/search?q=calculus"):
+        page.goto(site_url + path)
+        page.wait_for_load_state("load")
+    page.goto(site_url + "/")
+    page.locator("a[href^='/people/']").first.click()
+    page.wait_for_load_state("load")
+    assert page.refused == []
+    page.goto(site_url + "/kb/documents")
+    page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.kbInline = 1';
+                           document.body.appendChild(s); }""")
+    assert page.evaluate("window.kbInline") is None and page.refused  # an inline script of anyone else's is refused
