@@ -93,25 +93,36 @@ async def client(http: httpx.AsyncClient, next_url, deadline: float, load: Load)
             load.non_200[response.status_code] += 1
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by a process and its descendants (`kb serve`'s workers), from /proc."""
-    stats, parents = {}, {}
+def _processes() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds used so far), for every process, from /proc."""
+    found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:  # the process ended meanwhile
             continue
-        stats[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        parents[int(stat.parent.name)] = int(fields[1])
+        found[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    return found
+
+
+def descendants(pid: int, processes: dict | None = None) -> list[int]:
+    """The processes started by ``pid`` and by them in turn (`kb serve`'s workers)."""
+    processes = processes if processes is not None else _processes()
 
     def within(p: int) -> bool:
         while p > 1:
+            p = processes.get(p, (0, 0))[0]
             if p == pid:
                 return True
-            p = parents.get(p, 0)
         return False
 
-    return sum(seconds for p, seconds in stats.items() if within(p))
+    return [p for p in processes if within(p)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its descendants, from /proc."""
+    processes = _processes()
+    return sum(processes[p][1] for p in [pid, *descendants(pid, processes)] if p in processes)
 
 
 async def hammer(server: KbServer, endpoint: str, clients: int, seconds: float) -> dict:

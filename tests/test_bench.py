@@ -75,6 +75,17 @@ def test_serving_benchmark_runs(tmp_path, synthetic_cache):
         assert isinstance(row["non_200"], int) and isinstance(row["exceptions"], int)
 
 
+def test_abuse_benchmark_runs(tmp_path, synthetic_cache):
+    data = run_benchmark("abuse", tmp_path, "--size", 1000, "--seconds", 2, "--clients", 8,
+                         "--cache", synthetic_cache, timeout=600)
+    assert data["abusive_clients"] == 8 and set(data["p95_ratio"]) == {"home", "search", "table"}
+    for phase in ("no_load", "under_abuse"):
+        assert all(page["requests"] > 0 and page["p50_ms"] <= page["p95_ms"] for page in data[phase].values())
+        assert data["resident_mb"][phase] > 0
+    assert "403" in data["abusive_requests"]  # the public mode refused the ad-hoc SQL
+    assert sum(data["abusive_requests"].values()) > 0
+
+
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server (apt-get install redis-server)")
 def test_distributed_benchmark_runs(tmp_path):
     row = run_benchmark("distributed", tmp_path, "--pages", 10, "--repeat", 1)
