@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import time
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
@@ -29,18 +30,36 @@ class RefusedRequest(IgnoreRequest):
     """A request the crawl will not send; unlike robots.txt skips, it counts as failed."""
 
 
+# Most specific first: ::1 is also reserved, 0.0.0.0 and 169.254.0.0/16 also private.
+ADDRESS_KINDS = ("unspecified", "loopback", "link_local", "multicast", "reserved", "private")
+
+
 def _address_kind(hostname: str) -> str | None:
-    """'loopback', 'private', 'link-local'... for an IP literal or localhost, else None."""
-    if hostname == "localhost" or hostname.endswith(".localhost"):
+    """'loopback', 'private', 'link-local'... for an IP literal (IPv6 with or
+    without brackets) or localhost, else None. An IPv4-mapped IPv6 address is
+    named by its IPv4 address."""
+    name = hostname.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
         return "loopback"
     try:
-        address = ipaddress.ip_address(hostname.strip("[]"))
+        address = ipaddress.ip_address(name)
     except ValueError:
         return None
-    for kind in ("loopback", "link_local", "private", "reserved", "multicast", "unspecified"):
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    for kind in ADDRESS_KINDS:
         if getattr(address, f"is_{kind}"):
             return kind.replace("_", "-")
-    return None
+    return None if address.is_global else "non-public"
+
+
+def _refused_host(url: str) -> str:
+    """Why ``url``'s host is refused: '... is not a host of any source', naming its address class."""
+    host = host_of(url)
+    kind = _address_kind(urlsplit(url).hostname or "")
+    if kind:
+        return f"{host} is {'an' if kind[0] in 'aeiou' else 'a'} {kind} address not named in the sources"
+    return f"{host} is not a host of any source"
 
 
 class HostGuardMiddleware:
@@ -61,15 +80,10 @@ class HostGuardMiddleware:
         return cls(crawler)
 
     def process_request(self, request, spider=None):
-        hosts = self.crawler.spider.config.hosts
-        host = host_of(request.url)
-        if host in hosts:
+        if host_of(request.url) in self.crawler.spider.config.hosts:
             return None
         self.crawler.stats.inc_value("kb/refused_host")
-        kind = _address_kind(host.rsplit(":", 1)[0] if host.count(":") == 1 else host)
-        if kind:
-            raise RefusedRequest(f"refused: {host} is a {kind} address not named in the sources")
-        raise RefusedRequest(f"refused: {host} is not a host of any source")
+        raise RefusedRequest(f"refused: {_refused_host(request.url)}")
 
 
 class CrawlDelayMiddleware:

@@ -144,13 +144,16 @@ class CrawlConfig:
 
 
 def host_of(url: str) -> str:
-    """'host' or 'host:port' of a URL, lowercased, default ports dropped."""
+    """'host' or 'host:port' of a URL, lowercased, default ports dropped; an IPv6
+    address keeps its brackets ('[::1]:8080', not the address '::1:8080')."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
         return ""
     host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
     if port and port != {"http": 80, "https": 443}.get(parts.scheme):
         return f"{host}:{port}"
     return host

@@ -12,6 +12,8 @@ import json
 import pytest
 import sqlite_utils
 
+from crawler.middlewares import _address_kind
+
 from .conftest import crawl
 from .sites import Endless, FailFirst, Page, ResetMidBody, RoutedSite, Trickle, html_page
 
@@ -180,6 +182,20 @@ def test_a_redirect_to_a_private_address_not_in_the_sources_is_refused(tmp_path)
     (failure,) = db["crawl_failures"].rows
     assert failure["kind"] == "refused host" and "loopback address not named in the sources" in failure["reason"]
     assert db["documents"].count == 2
+
+
+@pytest.mark.parametrize(("hostname", "kind"), [
+    ("127.0.0.1", "loopback"), ("127.8.9.10", "loopback"), ("[::1]", "loopback"), ("::1", "loopback"),
+    ("localhost", "loopback"), ("api.localhost", "loopback"), ("::ffff:127.0.0.1", "loopback"),
+    ("[::ffff:10.1.2.3]", "private"), ("10.1.2.3", "private"), ("172.16.0.1", "private"),
+    ("192.168.1.1", "private"), ("fc00::1", "private"), ("fd12:3456::1", "private"),
+    ("169.254.169.254", "link-local"), ("fe80::1", "link-local"), ("[fe80::1%eth0]", "link-local"),
+    ("0.0.0.0", "unspecified"), ("::", "unspecified"), ("224.0.0.1", "multicast"), ("ff02::1", "multicast"),
+    ("240.0.0.1", "reserved"), ("100.64.0.1", "non-public"),
+    ("93.184.215.14", None), ("2606:4700::1111", None), ("::ffff:93.184.215.14", None), ("example.org", None),
+])
+def test_refusals_name_the_address_class(hostname, kind):
+    assert _address_kind(hostname) == kind
 
 
 def test_robots_crawl_delay_spaces_out_requests_to_the_host(tmp_path):

@@ -124,3 +124,5 @@ def test_user_agent_contact_and_hosts_of_the_whole_file():
     both = parse_sources("sources:\n  - name: a\n    start_urls: [http://x.org:8080/]\n"
                          "  - name: b\n    feeds: ['https://y.org:443/feed']\n")
     assert both.hosts == {"x.org:8080", "y.org"}
+    ipv6 = parse_sources("sources:\n  - name: a\n    start_urls: ['http://[::1]:8080/', 'http://[FE80::1]/']\n")
+    assert ipv6.hosts == {"[::1]:8080", "[fe80::1]"}  # not the address ::1:8080
