@@ -2,6 +2,8 @@
 
 - HostGuardMiddleware: only hosts named in the sources file are ever
   fetched, redirects included; the reason names private addresses.
+- BoundedDecompressionMiddleware: a body that decompresses beyond
+  DOWNLOAD_MAXSIZE fails as too large (Scrapy only drops it).
 - CrawlDelayMiddleware: a host's robots.txt Crawl-delay becomes the least
   delay between its requests (Scrapy obeys robots.txt rules but not this).
 - BackoffRetryMiddleware: Scrapy's retries, waiting before each one:
@@ -17,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from scrapy import signals
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.asyncio import sleep
@@ -28,6 +31,14 @@ logger = logging.getLogger(__name__)
 
 class RefusedRequest(IgnoreRequest):
     """A request the crawl will not send; unlike robots.txt skips, it counts as failed."""
+
+
+class OffsiteRedirect(RefusedRequest):
+    """A redirect (HTTP or meta refresh) to a host that no source names."""
+
+
+class TooLarge(IgnoreRequest):
+    """A body that decompressed beyond DOWNLOAD_MAXSIZE."""
 
 
 # Most specific first: ::1 is also reserved, 0.0.0.0 and 169.254.0.0/16 also private.
@@ -83,7 +94,29 @@ class HostGuardMiddleware:
         if host_of(request.url) in self.crawler.spider.config.hosts:
             return None
         self.crawler.stats.inc_value("kb/refused_host")
+        reasons = request.meta.get("redirect_reasons")
+        if reasons:
+            how = "by a meta refresh" if reasons[-1] == "meta refresh" else f"(HTTP {reasons[-1]})"
+            raise OffsiteRedirect(f"redirected {how} to {request.url}: {_refused_host(request.url)}")
         raise RefusedRequest(f"refused: {_refused_host(request.url)}")
+
+
+class BoundedDecompressionMiddleware(HttpCompressionMiddleware):
+    """Scrapy's HttpCompressionMiddleware, but a body that decompresses beyond
+    DOWNLOAD_MAXSIZE (a gzip bomb) raises TooLarge, recorded as a failure,
+    instead of a bare IgnoreRequest that the spider cannot tell from a robots.txt skip."""
+
+    def __init__(self, stats=None, *, crawler=None):
+        super().__init__(stats, crawler=crawler)
+        self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+
+    def process_response(self, request, response, spider=None):
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest as e:  # raised for nothing else
+            limit = request.meta.get("download_maxsize", self.max_size)
+            raise TooLarge(f"decompressed beyond the {limit / 2**20:g} MB limit "
+                           f"({len(response.body)} bytes compressed)") from e
 
 
 class CrawlDelayMiddleware:

@@ -38,10 +38,15 @@ DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
 
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.HostGuardMiddleware": 40,  # before Scrapy's offsite filter (50)
+    # HostGuard is stricter than Scrapy's offsite filter (which drops offsite
+    # redirects without a trace at scheduling) and records what it refuses.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.HostGuardMiddleware": 40,
     "crawler.middlewares.CrawlDelayMiddleware": 110,  # after robots.txt is parsed (100)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.BoundedDecompressionMiddleware": 590,
 }
 # Every spelling of a page (tracking parameters, trailing slash...) is one request.
 REQUEST_FINGERPRINTER_CLASS = "crawler.urls.UrlKeyFingerprinter"

@@ -106,13 +106,17 @@ class Trickle(Fault):
 
 @dataclass
 class Endless(Fault):
-    """``megabytes`` of HTML without a Content-Length, streamed until the client hangs up."""
+    """``megabytes`` of HTML, streamed until the client hangs up; without a
+    Content-Length unless ``declared``."""
 
     megabytes: int = 50
+    declared: bool = False
 
     def serve(self, handler, site) -> None:
         handler.send_response(200)
         handler.send_header("Content-Type", "text/html")
+        if self.declared:
+            handler.send_header("Content-Length", str(self.megabytes * 16 * 65537))
         handler.end_headers()
         chunk = b"<p>" + b"x" * 65530 + b"</p>"
         try:

@@ -7,6 +7,7 @@ still there (nothing earlier is lost), that the rest of the site was
 crawled, and that the run ended within its time budget.
 """
 
+import gzip
 import json
 
 import pytest
@@ -180,8 +181,41 @@ def test_a_redirect_to_a_private_address_not_in_the_sources_is_refused(tmp_path)
     assert result.returncode == 0
     db = sqlite_utils.Database(tmp_path / "kb.db")
     (failure,) = db["crawl_failures"].rows
-    assert failure["kind"] == "refused host" and "loopback address not named in the sources" in failure["reason"]
+    assert failure["kind"] == "offsite redirect" and "loopback address not named in the sources" in failure["reason"]
     assert db["documents"].count == 2
+
+
+REFUSALS = {
+    "/articles/bomb.html": (Page(gzip.compress(b" " * 20 * 2**20), headers={"Content-Encoding": "gzip"}),
+                            "too large", "decompressed beyond the 10 MB limit"),
+    "/articles/declared.html": (Endless(megabytes=50, declared=True), "too large", "larger than the 10 MB limit"),
+    "/articles/moved.html": (Page("", 302, "text/plain", {"Location": "http://elsewhere.invalid/a.html"}),
+                             "offsite redirect", ("redirected (HTTP 302) to http://elsewhere.invalid/a.html: "
+                                                  "elsewhere.invalid is not a host of any source")),
+    "/articles/refresh.html": (html_page("Moved", head='<meta http-equiv="refresh" content="0; '
+                                                       'url=https://elsewhere.invalid/">'),
+                               "offsite redirect", ("redirected by a meta refresh to https://elsewhere.invalid/: "
+                                                    "elsewhere.invalid is not a host of any source")),
+    "/articles/ipv6.html": (Page("", 301, "text/plain", {"Location": "http://[::1]:9/a.html"}),
+                            "offsite redirect", "[::1]:9 is a loopback address not named in the sources"),
+}
+
+
+def test_every_refusal_leaves_a_failure_with_its_reason(tmp_path):
+    pages = routes()
+    pages.update({path: page for path, (page, _, _) in REFUSALS.items()})
+    pages["/"] = html_page("Home", "Index.", links=tuple(p for p in pages if p.startswith("/articles/")))
+    with RoutedSite(pages) as site:
+        result = crawl(sources(site), tmp_path / "kb.db", tmp_path, "--time-budget", str(BUDGET))
+    assert result.returncode == 0, result.stderr[-2000:]
+    db = sqlite_utils.Database(tmp_path / "kb.db")
+    failures = {r["url"].removeprefix(site.base_url): r for r in db["crawl_failures"].rows}
+    assert set(failures) == set(REFUSALS)
+    for path, (_, kind, reason) in REFUSALS.items():
+        assert failures[path]["kind"] == kind and reason in failures[path]["reason"]
+    run = next(db["crawl_runs"].rows)
+    assert json.loads(run["errors"]) == {"too large": 2, "offsite redirect": 3}
+    assert db["documents"].count == 3
 
 
 @pytest.mark.parametrize(("hostname", "kind"), [

@@ -59,7 +59,7 @@ from kb.relevance import DEFAULT_RELEVANCE_FILE, RelevanceScorer, document_score
 from ..distributed import load_validators, releases_lease
 from ..extract import ExtractionError, decode_html, extract_article, looks_binary
 from ..items import Article, FetchFailure, Revisit
-from ..middlewares import RefusedRequest, retry_after_seconds
+from ..middlewares import OffsiteRedirect, RefusedRequest, TooLarge, retry_after_seconds
 from ..pdf import PdfError, extract_pdf, looks_like_pdf
 from ..sources import CrawlConfig, Source
 from ..urls import normalize_url, trap_reason, url_key
@@ -426,8 +426,12 @@ class ArticlesSpider(scrapy.Spider):
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
                 reason = kind if wait is None else f"{kind}, asked to retry after {wait:.0f} s"
                 yield FetchFailure(source, url, reason, kind=kind)
+        elif failure.check(OffsiteRedirect):
+            yield FetchFailure(source, url, failure.getErrorMessage(), kind="offsite redirect")
         elif failure.check(RefusedRequest):
             yield FetchFailure(source, url, failure.getErrorMessage(), kind="refused host")
+        elif failure.check(TooLarge):
+            yield FetchFailure(source, url, f"too large: {failure.getErrorMessage()}", kind="too large")
         elif failure.check(IgnoreRequest):
             message = failure.getErrorMessage()
             if "max redirections" in message:
