@@ -37,6 +37,14 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
     sys.exit(code)
 
 
+def refuse_foreign_db(db_path: str) -> None:
+    """Exit 2, before anything opens it, if db_path is a file but not this project's database."""
+    try:
+        storage.check_knowledge_base(db_path)
+    except storage.StorageError as e:
+        fail(str(e))
+
+
 @click.group()
 @click.version_option(package_name="math-ml-kb")
 def cli() -> None:
@@ -244,6 +252,7 @@ def analyze_command(db_path: str, people_path: str, stances_path: str, relevance
     """People, republished copies, quotations with speakers, math topics, relevance and stances."""
     if not Path(db_path).is_file():
         fail(f"{db_path}: database not found")
+    refuse_foreign_db(db_path)
     click.echo(run_analyze(db_path, people_path, stances_path=stances_path, relevance_path=relevance_path), err=True)
 
 
@@ -323,6 +332,7 @@ def embed(db_path: str, model: str | None, rebuild_index: bool) -> None:
 
     if not Path(db_path).is_file():
         fail(f"{db_path}: database not found")
+    refuse_foreign_db(db_path)
     if rebuild_index:
         from embeddings.embed import rebuild_indexes
 
@@ -374,6 +384,7 @@ def search_command(query: str, db_path: str, mode: str, limit: int, keyword_weig
         fail("empty query")
     if not Path(db_path).is_file():
         fail(f"{db_path}: database not found")
+    refuse_foreign_db(db_path)
     if mode != "keyword":
         db = storage.connect(db_path)
         has_vectors = bool(storage.embedding_models(db))
@@ -473,6 +484,7 @@ def serve(db_path: str, host: str, port: int, metadata_path: str | None, public:
     from .relevance import RelevanceError, load_relevance
     from .serve import ServeError, serve as serve_datasette
 
+    refuse_foreign_db(db_path)
     try:
         load_relevance()  # its threshold is what searches show by default
     except RelevanceError as e:

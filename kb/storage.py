@@ -41,6 +41,62 @@ class LockedError(StorageError):
     """Another process holds the database's writer lock."""
 
 
+class ForeignDatabaseError(StorageError):
+    """The file is not this project's database: nothing may write to it."""
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_knowledge_base(path: str | Path) -> None:
+    """Raise ForeignDatabaseError unless ``path`` is missing, empty, a SQLite
+    database with nothing in it yet, or one that recorded kb's migrations.
+
+    Read only, and before anything opens the file for writing: a refused
+    file keeps its bytes, its journal mode, and no -wal/-shm appears beside it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return
+    with open(path, "rb") as f:
+        header = f.read(100)
+    if not header:
+        return
+    if not header.startswith(SQLITE_HEADER):
+        raise ForeignDatabaseError(f"{path}: not a usable SQLite database (not a SQLite file); "
+                                   "nothing was written to it")
+    try:
+        tables, ours = _tables_and_ours(path, header)
+    except sqlite3.DatabaseError as e:
+        raise ForeignDatabaseError(f"{path}: not a usable SQLite database ({e}); nothing was written to it") from None
+    if tables and not ours:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise ForeignDatabaseError(f"{path}: not a knowledge base (a SQLite database of something else, "
+                                   f"with tables {shown}); nothing was written to it")
+
+
+def _tables_and_ours(path: Path, header: bytes) -> tuple[list[str], bool]:
+    """The file's tables, and whether kb's migrations are recorded in it, read
+    without writing anything. A WAL database opened read-only still creates its
+    -wal and -shm files unless opened immutable, which is exact when there is
+    no -wal file (nothing to replay)."""
+    wal_mode = len(header) > 18 and header[18] == 2
+    immutable = "&immutable=1" if wal_mode and not Path(f"{path}-wal").exists() else ""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{immutable}", uri=True, timeout=10)
+    try:
+        tables = [r[0] for r in conn.execute("select name from sqlite_master where type in ('table', 'view')")]
+        if schema.migrations.migrations_table not in tables:
+            return tables, False
+        try:
+            recorded = conn.execute(f"select 1 from {schema.migrations.migrations_table} where migration_set = ?",
+                                    [schema.migrations.name]).fetchone()
+        except sqlite3.OperationalError:  # another tool's table of that name
+            return tables, False
+        return tables, recorded is not None
+    finally:
+        conn.close()
+
+
 @contextlib.contextmanager
 def writer_lock(db_path: str | Path):
     """Hold ``DB.lock`` for the duration of a crawl, so overlapping runs cannot both write.
@@ -48,6 +104,7 @@ def writer_lock(db_path: str | Path):
     flock is released by the kernel when the process dies, even by SIGKILL:
     a stale lock file never blocks the next run.
     """
+    check_knowledge_base(db_path)  # no lock file beside a file this run refuses
     lock_path = Path(f"{db_path}.lock")
     try:
         handle = open(lock_path, "a+")
@@ -87,6 +144,7 @@ def open_db(path: str | Path) -> Database:
         raise StorageError(f"{path}: directory {path.parent} does not exist")
     if path.is_dir():
         raise StorageError(f"{path}: is a directory, not a database file")
+    check_knowledge_base(path)
     try:
         db = Database(path)
         load_sqlite_vec(db.conn)

@@ -148,11 +148,10 @@ def test_opening_a_database_another_connection_is_writing_waits_instead_of_faili
     path = tmp_path / "kb.db"
     writing, done = threading.Event(), threading.Event()
 
-    def writer():
+    def writer():  # another process creating the knowledge base
         conn = sqlite_utils.Database(path).conn
-        conn.execute("create table busy (x)")
-        conn.commit()
         conn.execute("begin immediate")
+        conn.execute("create table busy (x)")
         conn.execute("insert into busy values (1)")
         writing.set()
         time.sleep(0.5)
