@@ -23,7 +23,7 @@ from uvicorn.supervisors import Multiprocess
 
 from embeddings.search import SearchError, context_weight
 
-from . import DATABASE_NAME, PLUGIN_NAME
+from . import DATABASE_NAME, PLUGIN_NAME, storage
 
 DEFAULT_METADATA = Path(__file__).resolve().parent.parent / "metadata.yml"
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # the research UI's pages (kb/ui.py)
@@ -73,6 +73,10 @@ def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None,
     db_path = Path(db_path)
     if not db_path.is_file():
         raise ServeError(f"{db_path}: database not found (run `kb crawl` or `kb demo` first)")
+    try:
+        storage.check_knowledge_base(db_path)
+    except storage.StorageError as e:
+        raise ServeError(str(e)) from None
     metadata = load_metadata(metadata_path)
     if public:
         plugins = metadata.setdefault("plugins", {})
