@@ -1,4 +1,4 @@
-"""The `kb` command line: a thin layer over crawler.run, kb.storage and kb.serve.
+"""The `kb` command line: a thin layer over crawler.run, kb.storage and kb.web.serve.
 
 Exit codes: 0 success; 1 the work ran but did not complete (a crawl that was
 cut short or interrupted, a source that failed entirely, an input that could
@@ -378,7 +378,7 @@ def search_command(query: str, db_path: str, mode: str, limit: int, keyword_weig
     from embeddings.search import SearchError
 
     from .search import search
-    from .serve import ServeError
+    from .web.serve import ServeError
 
     if not query.strip():
         fail("empty query")
@@ -482,7 +482,7 @@ def read_input(item: str) -> tuple[bytes, str, str | None]:
 def serve(db_path: str, host: str, port: int, metadata_path: str | None, public: bool) -> None:
     """Publish the database with Datasette (UI and JSON API)."""
     from .relevance import RelevanceError, load_relevance
-    from .serve import ServeError, serve as serve_datasette
+    from .web.serve import ServeError, serve as serve_datasette
 
     refuse_foreign_db(db_path)
     try:
@@ -507,7 +507,7 @@ def serve(db_path: str, host: str, port: int, metadata_path: str | None, public:
 def demo(db_path: str, port: int, no_serve: bool, no_embed: bool) -> None:
     """Serve the sample site, crawl it with the real crawler, and open it in Datasette."""
     from .demo import SampleSite
-    from .serve import serve as serve_datasette
+    from .web.serve import serve as serve_datasette
 
     db = Path(db_path)
     for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}.usearch"), Path(f"{db}.usearch.json")):

@@ -13,7 +13,7 @@ from embeddings.search import SemanticSearch, context_weight
 
 from . import SEARCH_QUERIES, sqlfunctions, storage
 from .keyword_index import KeywordSearch
-from .serve import DATABASE_NAME, load_metadata
+from .web.serve import DATABASE_NAME, load_metadata
 
 
 def canned_query_sql(name: str, metadata_path: str | Path | None = None) -> str:

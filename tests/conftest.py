@@ -9,7 +9,7 @@ import pytest
 import sqlite_utils
 
 from kb.demo import SampleSite
-from kb.serve import make_datasette
+from kb.web.serve import make_datasette
 
 ROOT = Path(__file__).resolve().parent.parent
 

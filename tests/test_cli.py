@@ -11,7 +11,7 @@ import sqlite_utils
 import uvicorn
 
 from bench.common import free_port
-from kb.serve import listening_socket
+from kb.web.serve import listening_socket
 
 from .conftest import ROOT, run_kb
 

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from kb import storage
-from kb.serve import ServeError, make_datasette
+from kb.web.serve import ServeError, make_datasette
 
 from .conftest import datasette_get
 

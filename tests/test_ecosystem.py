@@ -43,3 +43,53 @@ def test_sqlite_utils_on_another_database_gets_nothing_of_ours(tmp_path):
     assert sqlite_utils("tables", other, "--counts").returncode == 0
     result = sqlite_utils("query", other, "select vec_version()")
     assert result.returncode != 0 and "vec_version" in result.stderr + result.stdout
+
+
+# Datasette: the plugin acts only where a knowledge base is served
+
+
+def get(ds, path: str):
+    import asyncio
+
+    return asyncio.run(ds.client.get(path))
+
+
+def test_plain_datasette_on_another_database_is_untouched(tmp_path):
+    from datasette.app import Datasette
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("create table notes (id integer primary key, body text)")
+    ds = Datasette([str(other)])
+    home = get(ds, "/")
+    assert home.status_code == 200 and "other" in home.text and "kb-search" not in home.text
+    assert get(ds, "/search").status_code == 404
+    assert "content-security-policy" not in home.headers
+    no_functions = get(ds, "/other.json?sql=select+kb_snippet('a',+'a')")
+    assert no_functions.status_code == 400 and "no such function" in no_functions.json()["error"]
+
+
+def test_plain_datasette_on_kb_db_shows_the_research_ui(kb_file):
+    from datasette.app import Datasette
+
+    ds = Datasette([str(kb_file)])  # no metadata, no template directory: the plugin brings both
+    home = get(ds, "/")
+    assert home.status_code == 200 and "kb-search" in home.text
+    hits = get(ds, "/kb/search.json?q=linear+algebra&_shape=array").json()
+    assert hits and "**" in hits[0]["snippet"]
+    assert get(ds, "/search?q=linear+algebra").status_code == 200
+
+
+def test_every_link_of_the_ui_honours_base_url(kb_file):
+    import re
+
+    from datasette.app import Datasette
+
+    ds = Datasette([str(kb_file)], settings={"base_url": "/research/"})
+    person = get(ds, "/kb/people.json?_shape=array&_size=1").json()[0]["id"]
+    for path in ("/", "/search?q=math", "/compare", "/charts", f"/people/{person}", "/people/0"):
+        page = get(ds, path)  # Datasette's test client puts base_url in front
+        links = re.findall(r'(?:href|action|src)="([^"]*)"', page.text)
+        assert links, path
+        stray = [link for link in links if link.startswith("/") and not link.startswith("/research/")]
+        assert stray == [], (path, stray)

@@ -9,7 +9,7 @@ import time
 import sqlite_utils
 
 from kb import storage
-from kb.serve import make_datasette
+from kb.web.serve import make_datasette
 
 from .conftest import ROOT, datasette_get
 from .sites import RoutedSite, html_page

@@ -195,7 +195,7 @@ def test_a_pdf_goes_through_the_whole_pipeline(pdf_site):
 
 
 def test_search_links_into_the_pdf_at_the_page(pdf_site):
-    from kb.serve import make_datasette
+    from kb.web.serve import make_datasette
 
     datasette = make_datasette(pdf_site["db"])
     response = datasette_get(datasette, "/search.json?q=finite+differences+exercise&mode=keyword")

@@ -6,7 +6,7 @@ both servers: none may answer 500, take longer than the SQL time limit, or
 change a byte of the database; every answer carries the security headers.
 The public server also hides its information pages and refuses ad-hoc SQL;
 both close a connection whose headers never finish. The public mode's gate
-is checked on kb/guard.py's middleware around a deliberately slow ASGI app.
+is checked on kb/web/guard.py's middleware around a deliberately slow ASGI app.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from bench.common import KbServer
-from kb import guard, serve
+from kb.web import guard, serve
 
 SQL_TIME_LIMIT_S = serve.SETTINGS["sql_time_limit_ms"] / 1000
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy")

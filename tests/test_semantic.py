@@ -20,7 +20,7 @@ from embeddings.model import DEFAULT_MODEL, model_path
 from embeddings.search import SearchError, SemanticSearch
 from kb import storage
 from kb.search import search
-from kb.serve import make_datasette
+from kb.web.serve import make_datasette
 
 from .conftest import ROOT, datasette_get, run_kb
 

@@ -1,10 +1,10 @@
-"""The research UI's pages through Datasette's real app (kb/ui.py): data, filters, paging, errors, feeds."""
+"""The research UI's pages through Datasette's real app (kb/web/ui.py): data, filters, paging, errors, feeds."""
 
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from kb.ui import PAGE_SIZE, marked, text_fragment_url
+from kb.web.ui import PAGE_SIZE, marked, text_fragment_url
 
 from .conftest import datasette_get
 

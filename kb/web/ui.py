@@ -1,6 +1,6 @@
 """The research UI: pages a researcher would rather use than write SQL.
 
-Registered by the plugin (kb/datasette_plugin.py, ``register_routes``):
+Registered by the plugin (kb/web/__init__.py, ``register_routes``):
 
 - ``/``: one search box with a mode switch, counts, the newest documents,
   people and topics;
@@ -32,7 +32,7 @@ from urllib.parse import quote, urlencode
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
-from . import DATABASE_NAME, SEARCH_QUERIES, sqlfunctions
+from kb import DATABASE_NAME, SEARCH_QUERIES, sqlfunctions
 
 MODES = ("hybrid", "keyword", "semantic")  # as the mode switch lists them
 FILTERS = ("person", "topic", "stance", "site", "year")
@@ -139,7 +139,7 @@ async def search(datasette, request) -> Response:
 
     def link(**changes) -> str:
         params = {"q": q, "mode": mode, "min_relevance": raw_min_relevance, **filters, "page": page, **changes}
-        return "/search?" + urlencode({k: v for k, v in params.items() if v not in (None, "", 1) or k == "q"})
+        return datasette.urls.path("/search?") + urlencode({k: v for k, v in params.items() if v not in (None, "", 1) or k == "q"})
 
     return await _render(datasette, request, "kb_search.html", {
         **data, "modes": MODES, "link": link, "marked": marked, "filter_names": FILTERS,

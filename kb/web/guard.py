@@ -1,6 +1,6 @@
 """What keeps a served knowledge base responsive, and tight-lipped, whoever visits.
 
-Wired in by the Datasette plugin (kb/datasette_plugin.py) through documented hooks:
+Wired in by the Datasette plugin (kb/web/__init__.py) through documented hooks:
 
 - ``limit_length()``: every served SQLite connection refuses strings and
   blobs over LENGTH_LIMIT bytes (SQLITE_LIMIT_LENGTH), so no query can build
@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import datasette
 
-from . import DATABASE_NAME, sqlfunctions
+from kb import DATABASE_NAME, sqlfunctions
 
 LENGTH_LIMIT = 10 * 2**20  # bytes; the crawler stores no page larger (DOWNLOAD_MAXSIZE)
 PUBLIC_TIME_LIMIT_MS = 1000

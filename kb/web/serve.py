@@ -23,10 +23,9 @@ from uvicorn.supervisors import Multiprocess
 
 from embeddings.search import SearchError, context_weight
 
-from . import DATABASE_NAME, PLUGIN_NAME, storage
+from kb import DATABASE_NAME, PLUGIN_NAME, storage
 
-DEFAULT_METADATA = Path(__file__).resolve().parent.parent / "metadata.yml"
-TEMPLATES = Path(__file__).resolve().parent / "templates"  # the research UI's pages (kb/ui.py)
+DEFAULT_METADATA = Path(__file__).resolve().parents[2] / "metadata.yml"
 # Measured with bench/serving.py (16 clients, 2 cores). Suggested facets cost a
 # GROUP BY per column on every table page: /kb/passages.json at 100k passages
 # served 3.6 pages/s with them, 84 without. Searches of a million passages
@@ -35,7 +34,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"  # the research UI's p
 # times as many were answered.
 SETTINGS = {"suggest_facets": False, "sql_time_limit_ms": 5000}
 # `kb serve --public`: no SQL of the visitor's own, no download of every row at
-# once; kb/guard.py adds the rest (limits, hidden information pages).
+# once; kb/web/guard.py adds the rest (limits, hidden information pages).
 PUBLIC_SETTINGS = {**SETTINGS, "default_allow_sql": False, "allow_csv_stream": False, "allow_download": False}
 # A client has this long to send a request's headers, and a connection may stay
 # idle this long between requests, so slow or silent clients cannot hold
@@ -68,7 +67,7 @@ def load_metadata(path: str | Path | None = None) -> dict:
 def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None, public: bool = False) -> Datasette:
     """A Datasette instance serving ``db_path`` as ``kb`` with the project's metadata.
 
-    ``public``: the settings for publishing (see PUBLIC_SETTINGS and kb/guard.py).
+    ``public``: the settings for publishing (see PUBLIC_SETTINGS and kb/web/guard.py).
     """
     db_path = Path(db_path)
     if not db_path.is_file():
@@ -78,11 +77,9 @@ def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None,
     except storage.StorageError as e:
         raise ServeError(str(e)) from None
     metadata = load_metadata(metadata_path)
-    if public:
-        plugins = metadata.setdefault("plugins", {})
-        plugins[PLUGIN_NAME] = {**(plugins.get(PLUGIN_NAME) or {}), "public": True}
-    ds = Datasette([], metadata=metadata, settings=PUBLIC_SETTINGS if public else SETTINGS,
-                   template_dir=str(TEMPLATES))
+    plugins = metadata.setdefault("plugins", {})  # plugins: kb: marks the knowledge base's Datasette
+    plugins[PLUGIN_NAME] = {**(plugins.get(PLUGIN_NAME) or {}), "public": public}
+    ds = Datasette([], metadata=metadata, settings=PUBLIC_SETTINGS if public else SETTINGS)
     ds.remove_database("_memory")
     ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
     return ds
@@ -116,7 +113,7 @@ def workers() -> int:
 
 def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001,
           metadata_path: str | Path | None = None, public: bool = False) -> None:
-    """Serve until interrupted, in workers() processes; ``public`` for publishing (kb/guard.py)."""
+    """Serve until interrupted, in workers() processes; ``public`` for publishing (kb/web/guard.py)."""
     count = workers()
     try:
         context_weight()  # a mistake in $KB_CONTEXT_WEIGHT stops the start, not every search
@@ -126,7 +123,7 @@ def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001,
     os.environ[_DB_ENV] = str(Path(db_path).resolve())
     os.environ[_METADATA_ENV] = str(Path(metadata_path).resolve()) if metadata_path else ""
     os.environ[_PUBLIC_ENV] = "1" if public else ""
-    config = uvicorn.Config("kb.serve:worker_app", factory=True, host=host, port=port, workers=count,
+    config = uvicorn.Config("kb.web.serve:worker_app", factory=True, host=host, port=port, workers=count,
                             log_level="warning", lifespan="on", http=HeaderTimeoutProtocol,
                             timeout_keep_alive=KEEP_ALIVE_TIMEOUT_S)
     sock = listening_socket(config)

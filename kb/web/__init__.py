@@ -1,0 +1,142 @@
+"""kb.web: the knowledge base on the web. This package is kb's Datasette plugin,
+registered through the ``datasette`` entry point.
+
+- Loads sqlite-vec on every connection (vec_passages is a vec0 table) and
+  registers kb_fts_query() (kb.sqlfunctions), kb_bm25() (kb.keyword_index),
+  kb_embed() and kb_knn() (embeddings.search), so all the canned queries run
+  in plain SQL.
+- Loads the embedding model and the vector index at startup, so the first
+  query is not slow.
+- Search snippets come from crawled text, which is data and never HTML: the
+  canned queries mark matched terms with ``**`` (readable in JSON and CSV),
+  and render_cell shows them as <mark> after escaping the text.
+- Adds the research UI's pages (kb/web/ui.py, templates in kb/web/templates/, which Datasette finds beside this package).
+- Bounds what a visitor can make it do (kb/web/guard.py): a length limit on
+  every connection, security headers, parameter checks and, when the plugin
+  is configured with ``public: true`` (``kb serve --public``), the public
+  mode's limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+
+from datasette import hookimpl
+
+from embeddings.search import SemanticSearch
+from kb import DATABASE_NAME, PLUGIN_NAME, sqlfunctions, storage
+from kb.web import guard, ui
+from kb.keyword_index import KeywordSearch
+
+logger = logging.getLogger(__name__)
+SNIPPET_COLUMNS = {"snippet"}
+_searches: dict[tuple[type, str], SemanticSearch | KeywordSearch] = {}
+
+
+def _search(datasette, kind: type):
+    """One ``kind`` (SemanticSearch: model, cache, index; KeywordSearch: the tantivy reader)
+    per database file, per process, shared by every connection."""
+    if DATABASE_NAME not in datasette.databases:
+        return None
+    path = datasette.databases[DATABASE_NAME].path
+    if (kind, path) not in _searches:
+        _searches[kind, path] = kind(path)
+    return _searches[kind, path]
+
+
+def semantic_search(datasette) -> SemanticSearch | None:
+    return _search(datasette, SemanticSearch)
+
+
+def serves_knowledge_base(datasette) -> bool:
+    """Whether ``datasette`` serves a knowledge base: a database named ``kb`` (`datasette kb.db`),
+    or metadata with ``plugins: kb:`` (which `kb serve` writes, before it adds the database).
+    The plugin touches nothing else, so `datasette other.db` in the same environment
+    behaves as if it were not installed."""
+    return DATABASE_NAME in datasette.databases or datasette.plugin_config(PLUGIN_NAME) is not None
+
+
+@functools.cache
+def _project_metadata() -> dict:
+    from kb.web import serve  # it imports datasette.app, which loads this plugin
+
+    return serve.load_metadata()
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    """The project's metadata.yml as the defaults, so a plain `datasette kb.db` gets the canned
+    queries, table descriptions and title; metadata given to Datasette overrides it key by key."""
+    if DATABASE_NAME not in datasette.databases:  # (not serves_knowledge_base: it reads the metadata)
+        return None
+    try:
+        return _project_metadata()
+    except Exception as e:  # a broken metadata.yml: `kb serve` reports it before it starts
+        logger.warning("%s", e)
+        return None
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    if database != DATABASE_NAME:
+        return
+    storage.load_sqlite_vec(conn)
+    guard.limit_length(conn)
+    sqlfunctions.register(conn)
+    for kind in (SemanticSearch, KeywordSearch):
+        _search(datasette, kind).register(conn)
+
+
+@hookimpl
+def startup(datasette):
+    async def warm():
+        search = semantic_search(datasette)
+        if search is None:
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, search.warm)
+        except Exception as e:  # keyword search must keep working whatever happens here
+            logger.warning("semantic search is not ready: %s", e)
+
+    return warm
+
+
+def _plain_tracebacks() -> None:
+    """Datasette 0.65 prints every exception it answers, 404s included, with rich
+    when rich is importable (spaCy's command line brings it); rich raises when
+    there is no exception being handled, which turned every 404 into a 500.
+    Without rich, Datasette answers with the right status and prints a plain
+    traceback for real errors only. (Imported here, not at the top: importing
+    it loads Datasette's plugins, this one among them.)"""
+    import datasette.handle_exception
+
+    datasette.handle_exception.rich = None
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    if not serves_knowledge_base(datasette):
+        return None
+    _plain_tracebacks()
+    config = datasette.plugin_config(PLUGIN_NAME) or {}
+    queries = datasette.metadata("queries", database=DATABASE_NAME) or {}
+
+    def wrap(app):
+        return guard.Guard(app, public=bool(config.get("public")), canned_queries=queries)
+
+    return wrap
+
+
+@hookimpl
+def register_routes(datasette):
+    """The research UI's pages (kb/web/ui.py): home, search, people, comparison, charts."""
+    return ui.ROUTES if serves_knowledge_base(datasette) else None
+
+
+@hookimpl
+def render_cell(value, column, database):
+    if database != DATABASE_NAME or column not in SNIPPET_COLUMNS or not isinstance(value, str):
+        return None
+    return ui.marked(value)
