@@ -19,8 +19,8 @@ class StoragePipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         settings = crawler.settings
-        if not settings.get("KB_DB_PATH"):
-            raise ValueError("KB_DB_PATH is not set: tell the crawler which database to write")
+        if not settings.get("KB_DB"):
+            raise ValueError("KB_DB is not set: tell the crawler which database to write")
         self.settings = settings
 
     @classmethod
@@ -31,7 +31,7 @@ class StoragePipeline:
 
     def open_spider(self) -> None:
         self.store = ItemStore(
-            self.settings.get("KB_DB_PATH"), self.crawler.spider.config.sources,
+            self.settings.get("KB_DB"), self.crawler.spider.config.sources,
             sources_file=self.settings.get("KB_SOURCES_FILE") or "",
             max_tokens=self.settings.getint("KB_PASSAGE_MAX_TOKENS"), model=self.settings.get("KB_MODEL"),
         )

@@ -13,16 +13,10 @@ from .spiders.articles import ArticlesSpider
 MIN_DOWNLOAD_DELAY = 0.001
 
 
-def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "INFO",
-                   model: str | None = None, time_budget: float | None = None,
-                   log_file: str | None = None) -> Settings:
-    """The project's Scrapy settings with this run's database and sources applied."""
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
+def sources_settings(config: CrawlConfig, settings: Settings) -> dict:
+    """The Scrapy settings the sources file decides (politeness, limits), over ``settings``."""
     overrides = {
-        "KB_DB_PATH": str(db_path),
         "KB_SOURCES_FILE": config.path,
-        "KB_MODEL": model,
         "USER_AGENT": config.user_agent,
         # Scrapy sends a host's queued requests all at once when the delay is 0,
         # beyond CONCURRENT_REQUESTS_PER_DOMAIN (measured with Scrapy 2.19):
@@ -30,18 +24,28 @@ def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "I
         "DOWNLOAD_DELAY": max(config.download_delay, MIN_DOWNLOAD_DELAY),
         "DOWNLOAD_TIMEOUT": config.download_timeout,
         "AUTOTHROTTLE_START_DELAY": max(config.download_delay, 0.1),
-        "LOG_LEVEL": log_level,
+        # Every download stops at DOWNLOAD_MAXSIZE; a PDF limit above it raises it.
+        "DOWNLOAD_MAXSIZE": max(settings.getint("DOWNLOAD_MAXSIZE"), int(config.pdf_max_mb * 2**20)),
     }
-    # Every download stops at DOWNLOAD_MAXSIZE; a PDF limit above it raises it.
-    overrides["DOWNLOAD_MAXSIZE"] = max(settings.getint("DOWNLOAD_MAXSIZE"), int(config.pdf_max_mb * 2**20))
-    if time_budget:
-        overrides["KB_TIME_BUDGET"] = time_budget  # ends as 'time_budget': interrupted
-    if log_file:
-        overrides.update(LOG_FILE=log_file, LOG_FILE_APPEND=True)
     if config.download_delay == 0:
         # A delay of 0 means "politeness off" (local test sites, benchmarks):
         # AutoThrottle would otherwise slow the crawl back down.
         overrides["AUTOTHROTTLE_ENABLED"] = False
+    return overrides
+
+
+def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "INFO",
+                   model: str | None = None, time_budget: float | None = None,
+                   log_file: str | None = None) -> Settings:
+    """The project's Scrapy settings with this run's database and sources applied."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    overrides = {**sources_settings(config, settings), "KB_DB": str(db_path), "KB_MODEL": model,
+                 "LOG_LEVEL": log_level}
+    if time_budget:
+        overrides["KB_TIME_BUDGET"] = time_budget  # ends as 'time_budget': interrupted
+    if log_file:
+        overrides.update(LOG_FILE=log_file, LOG_FILE_APPEND=True)
     settings.setdict(overrides, priority="cmdline")
     return settings
 

@@ -58,8 +58,11 @@ KB_TIME_BUDGET = 0
 
 ITEM_PIPELINES = {"crawler.pipelines.StoragePipeline": 300}
 
-# Where the pipeline stores items; set by `kb crawl --db`.
-KB_DB_PATH = None
+# `scrapy crawl` reads the sources file before it starts (crawler/commands/crawl.py).
+COMMANDS_MODULE = "crawler.commands"
+
+# Where the pipeline stores items: `kb crawl --db`, or `scrapy crawl articles -s KB_DB=...`.
+KB_DB = "kb.db"
 # The sources file the run was started with, recorded in crawl_runs.
 KB_SOURCES_FILE = None
 # The embedding model whose tokenizer measures passages (None: the default model).

@@ -93,3 +93,35 @@ def test_every_link_of_the_ui_honours_base_url(kb_file):
         assert links, path
         stray = [link for link in links if link.startswith("/") and not link.startswith("/research/")]
         assert stray == [], (path, stray)
+
+
+# Scrapy: the project's spider through Scrapy's own command line
+
+SCRAPY = str(Path(sys.executable).with_name("scrapy"))
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scrapy_crawl(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([SCRAPY, "crawl", "articles", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+
+
+def test_scrapy_crawl_stores_like_kb_crawl(sample_site, crawled_db, tmp_path):
+    sources = tmp_path / "sources.yml"
+    sources.write_text(sample_site.sources_yaml(), encoding="utf-8")
+    db = tmp_path / "scrapy.db"
+    result = scrapy_crawl("-a", f"sources={sources}", "-s", f"KB_DB={db}", "-s", "LOG_LEVEL=WARNING")
+    assert result.returncode == 0, result.stderr[-2000:]
+    with sqlite3.connect(db) as conn, sqlite3.connect(crawled_db) as expected:
+        urls = "select url, content_hash from documents order by url"
+        assert conn.execute(urls).fetchall() == expected.execute(urls).fetchall()
+        run = conn.execute("select status, sources_file from crawl_runs").fetchall()
+    assert run == [("completed", str(sources))]
+
+
+def test_scrapy_crawl_with_a_bad_sources_file_says_so_in_one_line(tmp_path):
+    db = tmp_path / "kb.db"
+    result = scrapy_crawl("-a", f"sources={tmp_path / 'missing.yml'}", "-s", f"KB_DB={db}")
+    assert result.returncode == 2
+    assert "missing.yml: sources file not found" in result.stderr and "Traceback" not in result.stderr
+    assert not db.exists()

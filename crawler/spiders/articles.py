@@ -61,7 +61,7 @@ from ..extract import ExtractionError, decode_html, extract_article, looks_binar
 from ..items import Article, FetchFailure, Revisit
 from ..middlewares import OffsiteRedirect, RefusedRequest, TooLarge, retry_after_seconds
 from ..pdf import PdfError, extract_pdf, looks_like_pdf
-from ..sources import CrawlConfig, Source
+from ..sources import CrawlConfig, Source, load_sources
 from ..urls import normalize_url, trap_reason, url_key
 
 # Start URLs are listed by hand: fetched before any discovered link. Links
@@ -85,9 +85,10 @@ FAILURE_KINDS = (
 class ArticlesSpider(scrapy.Spider):
     name = "articles"
 
-    def __init__(self, config: CrawlConfig, **kwargs):
+    def __init__(self, config: CrawlConfig | None = None, sources: str = "sources.yml", **kwargs):
+        """``config`` from `kb crawl`; `scrapy crawl articles -a sources=FILE` names the sources file."""
         super().__init__(**kwargs)
-        self.config = config
+        self.config = config if config is not None else load_sources(sources)
         self.allowed_domains = sorted(config.hostnames)
         # Scrapy's link extractor skips links to .pdf files by default; PDFs are articles here.
         deny_extensions = [e for e in IGNORED_EXTENSIONS if e != "pdf"]
@@ -101,6 +102,10 @@ class ArticlesSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
+        if crawler.settings.get("KB_SOURCES_FILE") is None:  # `scrapy crawl`: the sources file sets politeness
+            from ..run import sources_settings
+
+            crawler.settings.setdict(sources_settings(spider.config, crawler.settings), priority="spider")
         crawler.signals.connect(spider.headers_received, signal=signals.headers_received)
         return spider
 
@@ -117,7 +122,7 @@ class ArticlesSpider(scrapy.Spider):
         cross-run state lives in SQLite."""
         if self.settings.get("REDIS_URL"):  # a worker reads no SQLite: the writer keeps validators in Redis
             return load_validators(self.settings.get("REDIS_URL"))
-        path = self.settings.get("KB_DB_PATH")
+        path = self.settings.get("KB_DB")
         try:
             db = storage.connect(path)
         except storage.StorageError:
