@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from .defaults import default_file
 from .yamlfile import YamlFileError, read_list_file
 
 PERSON_KEYS = ("name", "aliases", "signoff", "pronoun", "description", "affiliation")
 PRONOUNS = ("he", "she", "they")
-DEFAULT_PEOPLE_FILE = Path(__file__).resolve().parent.parent / "people.yml"
+DEFAULT_PEOPLE_FILE = default_file("people.yml")
 
 
 class PeopleError(YamlFileError):

@@ -35,12 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .defaults import default_file
 from .topics import DEFAULT_TOPICS_FILE, load_topics
 from .yamlfile import Mapping, Sequence, YamlFileError, read_yaml_file, unknown_key_message
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_RELEVANCE_FILE = Path(__file__).resolve().parent.parent / "relevance.yml"
+DEFAULT_RELEVANCE_FILE = default_file("relevance.yml")
 KEYS = ("question", "examples", "counterexamples", "threshold", "window", "math_terms", "ml_terms")
 LEXICAL_SATURATION = 2  # math terms near ML terms that make the lexical evidence complete
 CUE_SATURATION = 3  # discussion cues that make that evidence complete

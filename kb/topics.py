@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .defaults import default_file
 from .yamlfile import YamlFileError, read_list_file
 
-DEFAULT_TOPICS_FILE = Path(__file__).resolve().parent.parent / "topics.yml"
+DEFAULT_TOPICS_FILE = default_file("topics.yml")
 TOPIC_KEYS = ("name", "terms")
 
 

@@ -22,10 +22,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.supervisors import Multiprocess
 
 from embeddings.search import SearchError, context_weight
-
 from kb import DATABASE_NAME, PLUGIN_NAME, storage
+from kb.defaults import default_file
 
-DEFAULT_METADATA = Path(__file__).resolve().parents[2] / "metadata.yml"
+DEFAULT_METADATA = default_file("metadata.yml")
 # Measured with bench/serving.py (16 clients, 2 cores). Suggested facets cost a
 # GROUP BY per column on every table page: /kb/passages.json at 100k passages
 # served 3.6 pages/s with them, 84 without. Searches of a million passages
