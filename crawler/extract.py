@@ -14,7 +14,7 @@ import codecs
 import trafilatura
 from scrapy.utils.python import binary_is_text
 from trafilatura.utils import detect_encoding, load_html
-from w3lib.encoding import read_bom
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
 # Fields every extraction returns, in the order ``kb extract`` prints them.
 FIELDS = ("url", "title", "author", "published", "site_name", "language", "description", "text", "links")
@@ -70,6 +70,18 @@ def decode_html(body: bytes, declared: str | None) -> str:
         except (LookupError, UnicodeDecodeError):
             continue
     return body.decode("utf-8", errors="replace")
+
+
+def declared_encoding(body: bytes, content_type: str | None) -> str | None:
+    """The encoding a page declares: its Content-Type header's charset, else its meta tag's."""
+    return http_content_type_encoding(content_type) or html_body_declared_encoding(body)
+
+
+def extract_page(body: bytes, url: str, content_type: str | None = None,
+                 content_language: str | None = None) -> dict:
+    """An HTML page's fields from its bytes, as the crawl stores them (and `kb extract` prints):
+    decoded by decode_html with the encoding the page declares, then extracted."""
+    return extract_article(decode_html(body, declared_encoding(body, content_type)), url, content_language)
 
 
 def extract_article(html: str | bytes, url: str, content_language: str | None = None) -> dict:

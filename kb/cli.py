@@ -421,14 +421,14 @@ def run_summary(run: dict) -> str:
 @click.option("--jsonl", is_flag=True, help="One JSON object per input, for scripts.")
 def extract(inputs: tuple[str, ...], jsonl: bool) -> None:
     """Extract article fields from files or URLs (HTML or PDF), exactly as a crawl would."""
-    from crawler.extract import FIELDS, ExtractionError, extract_article
+    from crawler.extract import FIELDS, ExtractionError, extract_page
     from crawler.pdf import extract_pdf, looks_like_pdf
 
     failures = 0
     for item in inputs:
         try:
-            body, url, language = read_input(item)
-            fields = extract_pdf(body, url) if looks_like_pdf(body) else extract_article(body, url, language)
+            body, url, content_type, language = read_input(item)
+            fields = extract_pdf(body, url) if looks_like_pdf(body) else extract_page(body, url, content_type, language)
             record = {"input": item, **fields}
         except (ExtractionError, OSError) as e:
             failures += 1
@@ -450,8 +450,8 @@ def extract(inputs: tuple[str, ...], jsonl: bool) -> None:
         sys.exit(EXIT_INCOMPLETE)
 
 
-def read_input(item: str) -> tuple[bytes, str, str | None]:
-    """(body, url, content-language) of a local file or an http(s) URL (HTML or PDF)."""
+def read_input(item: str) -> tuple[bytes, str, str | None, str | None]:
+    """(body, url, Content-Type, Content-Language) of a local file or an http(s) URL (HTML or PDF)."""
     if item.startswith(("http://", "https://")):
         request = urllib.request.Request(item, headers={"User-Agent": "math-ml-kb/0.1 (kb extract)"})
         try:
@@ -462,13 +462,13 @@ def read_input(item: str) -> tuple[bytes, str, str | None]:
                 body = response.read(FETCH_MAX_BYTES + 1)
                 if len(body) > FETCH_MAX_BYTES:
                     raise OSError(f"larger than {FETCH_MAX_BYTES} bytes")
-                return body, response.url, response.headers.get("Content-Language")
+                return body, response.url, response.headers.get("Content-Type"), response.headers.get("Content-Language")
         except urllib.error.URLError as e:
             raise OSError(f"cannot fetch: {e.reason}") from None
     path = Path(item)
     if not path.is_file():
         raise OSError("no such file")
-    return path.read_bytes(), path.resolve().as_uri(), None
+    return path.read_bytes(), path.resolve().as_uri(), None, None
 
 
 @cli.command()

@@ -106,3 +106,32 @@ def test_cli_human_output(sample_site):
     assert result.returncode == 0
     assert "author: Tomas Berg" in result.stdout
     assert "published: 2024-06-01" in result.stdout
+
+
+def test_kb_extract_decodes_bytes_exactly_as_the_crawl_stores_them(tmp_path):
+    """One UTF-8 page with a broken byte, served with a wrong charset: crawled, and given to `kb extract`
+    as a file and as the same URL; all three texts are the same, and the accents survive."""
+    import sqlite3
+
+    from .conftest import crawl
+    from .sites import Page, RoutedSite
+
+    paragraph = "Café owners and naïve learners both ask how much linear algebra a model needs, and why."
+    body = (f"<html><head><title>Cafe notes</title></head><body><article><h1>Cafe notes</h1>"
+            f"<p>{paragraph}</p><p>A stray byte \xff follows, then more text about calculus and"
+            " gradients for the extractor to keep.</p></article></body></html>").encode("utf-8")
+    body = body.replace(b"\xc3\xbf", b"\xff")  # a lone byte that is not UTF-8
+    (tmp_path / "page.html").write_bytes(body)
+    routes = {"/": Page('<a href="/articles/cafe.html">x</a>'),
+              "/articles/cafe.html": Page(body, content_type="text/html; charset=iso-8859-1")}
+    with RoutedSite(routes) as site:
+        sources = ("download_delay: 0\nsources:\n  - name: cafe\n"
+                   f"    start_urls: ['{site.base_url}/']\n    allow: ['/articles/']\n")
+        assert crawl(sources, tmp_path / "kb.db", tmp_path).returncode == 0
+        from_url = run_kb("extract", "--jsonl", f"{site.base_url}/articles/cafe.html")
+    from_file = run_kb("extract", "--jsonl", tmp_path / "page.html")
+    with sqlite3.connect(tmp_path / "kb.db") as conn:
+        (stored,) = conn.execute("select text from documents").fetchone()
+    assert "Café owners and naïve learners" in stored
+    assert json.loads(from_url.stdout)["text"] == stored
+    assert json.loads(from_file.stdout)["text"] == stored

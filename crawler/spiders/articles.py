@@ -57,7 +57,7 @@ from kb import storage
 from kb.relevance import DEFAULT_RELEVANCE_FILE, RelevanceScorer, document_score, load_relevance
 
 from ..distributed import load_validators, releases_lease
-from ..extract import ExtractionError, decode_html, extract_article, looks_binary
+from ..extract import ExtractionError, extract_page, looks_binary
 from ..items import Article, FetchFailure, Revisit
 from ..middlewares import OffsiteRedirect, RefusedRequest, TooLarge, retry_after_seconds
 from ..pdf import PdfError, extract_pdf, looks_like_pdf
@@ -401,8 +401,7 @@ class ArticlesSpider(scrapy.Spider):
     def article_or_failure(self, response: HtmlResponse, source: Source) -> Article | FetchFailure:
         content_language = response.headers.get("Content-Language", b"").decode("latin-1") or None
         try:
-            html = decode_html(response.body, response.encoding)
-            fields = extract_article(html, response.url, content_language)
+            fields = extract_page(response.body, response.url, _header(response, "Content-Type"), content_language)
         except ExtractionError as e:
             return FetchFailure(source.name, response.url, str(e), kind="no article text")
         fetched_url = normalize_url(response.url)
