@@ -377,7 +377,7 @@ def search_command(query: str, db_path: str, mode: str, limit: int, keyword_weig
     """Search the passages: keyword (BM25), semantic (embeddings) or hybrid (both, fused)."""
     from embeddings.search import SearchError
 
-    from .search import search
+    from .search import highlighted, search, who_and_stance
     from .web.serve import ServeError
 
     if not query.strip():
@@ -401,10 +401,20 @@ def search_command(query: str, db_path: str, mode: str, limit: int, keyword_weig
     if not rows:
         hint = "" if min_relevance == 0 else " among relevant passages (--min-relevance 0 searches everything)"
         click.echo(f"no results{hint}", err=True)
+    annotations = who_and_stance(db_path, [row["passage_id"] for row in rows])
     for rank, row in enumerate(rows, 1):
-        click.echo(f"{rank:>2}. {row['score']:.4f}  {row['title'] or '(untitled)'}\n    {row['url']}")
+        source = ", ".join(str(v) for v in (row["site_name"], row["published"]) if v)
+        click.echo(f"{rank:>2}. {row['score']:.4f}  {click.style(row['title'] or '(untitled)', bold=True)}"
+                   + (f" ({source})" if source else "") + f"\n    {row['url']}")
+        about = annotations.get(row["passage_id"], {})
+        who = [f"quotes {', '.join(about['speakers'])}"] if about.get("speakers") else []
+        stance = [f"stance: {', '.join(about['stances'])}"] if about.get("stances") else []
+        if who or stance:
+            click.echo("    " + " · ".join(who + stance))
         snippet = " ".join(row["snippet"].split())
-        click.echo(f"    {snippet[:300]}{'…' if len(snippet) > 300 else ''}\n")
+        snippet = snippet[:300] + ("…" if len(snippet) > 300 else "")
+        # click drops the bold when the output is not a terminal, leaving the plain words
+        click.echo(f"    {highlighted(snippet, lambda word: click.style(word, bold=True))}\n")
 
 
 def run_summary(run: dict) -> str:

@@ -7,6 +7,8 @@ with the same SQL functions, so both always rank alike.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from embeddings.search import SemanticSearch, context_weight
@@ -57,3 +59,33 @@ def search(
         return list(db.query(sql, params))
     finally:
         db.close()
+
+
+_MARKED = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+
+
+def who_and_stance(db_path: str | Path, passage_ids: list[int]) -> dict[int, dict]:
+    """Per passage: the people its statements are attributed to, and the stances taken
+    (its statements', else its own), for a reader of search results."""
+    db = storage.connect(db_path)
+    try:
+        rows = db.query("""
+            select passages.id, passages.stance,
+              (select json_group_array(distinct people.name) from quotes
+                 join quote_speakers on quote_speakers.quote_id = quotes.id
+                 join people on people.id = quote_speakers.person_id
+               where quotes.passage_id = passages.id) as speakers,
+              (select json_group_array(distinct quotes.stance) from quotes
+               where quotes.passage_id = passages.id and quotes.stance is not null) as quote_stances
+            from passages where passages.id in (select value from json_each(:ids))
+        """, {"ids": json.dumps(passage_ids)})
+        return {row["id"]: {"speakers": sorted(json.loads(row["speakers"])),
+                            "stances": sorted(json.loads(row["quote_stances"])) or [s for s in [row["stance"]] if s]}
+                for row in rows}
+    finally:
+        db.close()
+
+
+def highlighted(snippet: str, style) -> str:
+    """A snippet's ``**matches**`` passed through ``style`` (bold on a terminal), the markers dropped."""
+    return _MARKED.sub(lambda m: style(m.group(1)), snippet)

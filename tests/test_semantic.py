@@ -228,6 +228,21 @@ def test_cli_search_prints_ranked_results(crawled_db):
     assert as_json and {"title", "url", "score", "snippet"} <= set(as_json[0])
 
 
+def test_cli_search_shows_source_speaker_and_stance_plainly_when_piped(crawled_db):
+    result = run_kb("search", "Andrew Ng trade-off", "--db", crawled_db, "--mode", "keyword", "--limit", "3")
+    assert result.returncode == 0, result.stderr
+    assert "(Math in ML Notes, 2024-03-12)" in result.stdout  # site and date after the title
+    assert "quotes Andrew Ng" in result.stdout and "stance: " in result.stdout
+    assert "**" not in result.stdout and "\x1b[" not in result.stdout  # piped: no markers, no escape codes
+
+
+def test_search_highlights_matches_with_the_style_given():
+    from kb.search import highlighted
+
+    assert highlighted("the **math** of **ML**", lambda w: f"<{w}>") == "the <math> of <ML>"
+    assert highlighted("no match here", str.upper) == "no match here"
+
+
 @pytest.mark.parametrize("mode", ["semantic", "hybrid"])
 def test_cli_without_vectors_says_what_to_do(crawled_db, tmp_path, mode):
     path = tmp_path / "kb.db"
