@@ -112,7 +112,7 @@ def build(size: int, embedder, rng, cache: Path = CACHE) -> Path:
 def all_vectors(path: Path) -> tuple[np.ndarray, np.ndarray]:
     db = storage.connect(path)
     ids, blobs = [], []
-    for rows in storage.embeddings_by_id(db, [r[0] for r in db.execute("select id from embeddings")]):
+    for rows in storage.embeddings_by_id(db, [r[0] for r in db.execute("select id from passage_vectors")]):
         ids += [r[1] for r in rows]
         blobs += [r[2] for r in rows]
     db.close()

@@ -60,7 +60,7 @@ def score(db: Path, passages: Path, site: Path, eval_dir: Path, threshold: float
 
 def relevant_passages(conn: sqlite3.Connection, threshold: float) -> list[tuple[int, str, np.ndarray]]:
     """(id, text, vector) of the passages `kb analyze` judged relevant: those it gives a stance or none to."""
-    rows = conn.execute("select p.id, p.text, e.vector from passages p join embeddings e on e.passage_id = p.id "
+    rows = conn.execute("select p.id, p.text, e.vector from passages p join passage_vectors e on e.passage_id = p.id "
                         "join passage_details d on d.passage_id = p.id where d.relevance >= ?", (threshold,))
     return [(r[0], r[1], np.frombuffer(r[2], dtype="<f4")) for r in rows]
 
@@ -120,7 +120,7 @@ def main() -> None:
         db, passages, site = crawl_realtopic(eval_dir, work, args.passages)
         with sqlite3.connect(db) as conn:
             relevant = relevant_passages(conn, threshold)
-            model = conn.execute("select model from embeddings limit 1").fetchone()[0]
+            model = conn.execute("select model from passage_vectors limit 1").fetchone()[0]
         embedder = get_embedder(model)
         for name, judge in alternatives(load_stances()).items():
             copy = work / f"realtopic-{re.sub(r'[^a-z]+', '-', name)}.db"

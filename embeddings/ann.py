@@ -1,15 +1,15 @@
 """An approximate-nearest-neighbour index (usearch HNSW) kept in sync with SQLite.
 
-The embeddings table is the truth; vec_passages (sqlite-vec) answers exact
+The passage_vectors table is the truth; vec_passages (sqlite-vec) answers exact
 KNN in SQL. Exact search reads every vector, which stops being interactive
 somewhere past a hundred thousand passages (about 600 ms at a million, see
 BENCHMARKS.md), so semantic search goes through this HNSW graph instead.
 
 The graph lives in a file next to the database (``kb.db.usearch``), written
 only by the process that writes vectors (`kb embed`, `kb crawl`). Its keys
-are embeddings.id, which changes whenever a vector is replaced, so syncing is
+are passage_vectors.id, which changes whenever a vector is replaced, so syncing is
 a set difference: remove keys that are gone, add rows that are new. A small
-JSON file beside it remembers the embeddings signature it was synced at, so
+JSON file beside it remembers the passage_vectors signature it was synced at, so
 an up-to-date index is loaded without reading any vectors.
 """
 
@@ -69,7 +69,7 @@ class AnnIndex:
         signature = storage.embeddings_signature(db)
         if signature == self.signature:
             return 0, 0
-        current = {row[0]: row[1] for row in db.execute("select id, passage_id from embeddings")}
+        current = {row[0]: row[1] for row in db.execute("select id, passage_id from passage_vectors")}
         with self.lock:
             removed = [key for key in self.passage_of if key not in current]
             if removed:

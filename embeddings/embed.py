@@ -1,6 +1,6 @@
 """Incremental embedding: vectors for the passages that have none for the model.
 
-A passage needs a vector when no embeddings row has its current content hash
+A passage needs a vector when no passage_vectors row has its current content hash
 for the model in use, so a second run on an unchanged database encodes
 nothing. Vectors from another model are dropped first: never mixed.
 """

@@ -145,7 +145,7 @@ class SemanticSearch:
         try:
             rows = db.execute(
                 "select p.id, e.vector from passages p join passages n on n.document_id = p.document_id "
-                "and n.seq in (p.seq - 1, p.seq + 1) join embeddings e on e.passage_id = n.id "
+                "and n.seq in (p.seq - 1, p.seq + 1) join passage_vectors e on e.passage_id = n.id "
                 f"where p.id in ({','.join('?' * len(ids))})", ids).fetchall()
         finally:
             db.close()

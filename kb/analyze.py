@@ -172,8 +172,8 @@ class PassageVectors:
             return None
         from embeddings.model import get_embedder
 
-        rows = db.execute("select embeddings.passage_id, embeddings.vector, passages.text, passages.document_id "
-                          "from embeddings join passages on passages.id = embeddings.passage_id").fetchall()
+        rows = db.execute("select passage_vectors.passage_id, passage_vectors.vector, passages.text, passages.document_id "
+                          "from passage_vectors join passages on passages.id = passage_vectors.passage_id").fetchall()
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
         return cls([r[0] for r in rows], vectors, get_embedder(models[0]["model"]), [r[2] for r in rows],
                    [r[3] for r in rows])

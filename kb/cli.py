@@ -358,6 +358,28 @@ def run_embed(db_path: str, model: str, deadline: float | None = None, progress:
         fail(str(e))
 
 
+@cli.command("llm-export")
+@click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--collection", default=storage.LLM_COLLECTION, show_default=True, help="llm collection to write.")
+def llm_export(db_path: str, collection: str) -> None:
+    """Copy the passages' vectors into llm's tables in the same file (`llm similar COLLECTION ID -d DB`)."""
+    if not Path(db_path).is_file():
+        fail(f"{db_path}: database not found")
+    refuse_foreign_db(db_path)
+    try:
+        with storage.writer_lock(db_path):
+            db = storage.open_db(db_path)
+            try:
+                count = storage.export_to_llm(db, collection)
+            finally:
+                db.close()
+    except storage.LockedError as e:
+        fail(str(e), EXIT_LOCKED)
+    except storage.StorageError as e:
+        fail(str(e))
+    click.echo(f"{count} passage vectors in llm's collection '{collection}' of {db_path}", err=True)
+
+
 @cli.command("search")
 @click.argument("query")
 @click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))

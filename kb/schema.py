@@ -404,6 +404,13 @@ def m015_reasons(db: Database) -> None:
     db.create_view("person_statements", PERSON_STATEMENTS)
 
 
+@migrations()
+def m016_passage_vectors(db: Database) -> None:
+    """The vectors' table is passage_vectors: `llm` keeps its own `embeddings` table (with a
+    different layout) in the files it works on, and `kb llm-export` writes one beside it."""
+    db.rename_table("embeddings", "passage_vectors")
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

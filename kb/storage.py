@@ -366,7 +366,7 @@ def _save_passages(db: Database, document_id: int, text: str, spans: Sequence[tu
         db.execute(f"delete from passage_topics where passage_id in ({marks})", stale)
         db.execute(f"update quotes set passage_id = null where passage_id in ({marks})", stale)
         db.execute(f"delete from vec_passages where passage_id in ({marks})", stale)
-        db.execute(f"delete from embeddings where passage_id in ({marks})", stale)
+        db.execute(f"delete from passage_vectors where passage_id in ({marks})", stale)
         db.execute(f"delete from passages where id in ({marks})", stale)
 
 
@@ -425,14 +425,57 @@ def finish_run(
 def embedding_models(db: Database) -> list[dict]:
     """The models (and dimensions) the stored vectors came from, with counts."""
     return list(db.query(
-        "select model, dimensions, count(*) as vectors from embeddings group by model, dimensions order by model"
+        "select model, dimensions, count(*) as vectors from passage_vectors group by model, dimensions order by model"
     ))
 
 
+LLM_COLLECTION = "passages"
+
+
+def export_to_llm(db: Database, collection: str = LLM_COLLECTION) -> int:
+    """Copy the passages' vectors into `llm`'s own tables in the same file, as the collection
+    ``collection`` (its model id the vectors' model), so `llm similar` answers from the file.
+
+    llm creates its tables with its own migrations; the collection's rows are replaced as a
+    whole, each with the passage's id, text, MD5 content hash (llm's) and its document's id
+    and URL as metadata. Returns the number of vectors written.
+    """
+    try:
+        from llm.embeddings_migrations import embeddings_migrations
+    except ImportError:
+        raise StorageError("llm is not installed (pip install llm)") from None
+    models = embedding_models(db)
+    if not models:
+        raise StorageError("no passage has a vector yet: run `kb embed` first")
+    if len(models) > 1:
+        raise StorageError(f"the vectors come from {len(models)} models: run `kb embed` to re-embed with one")
+    model = models[0]["model"]
+    embeddings_migrations.apply(db)
+    existing = list(db["collections"].rows_where("name = ?", [collection]))
+    if existing and existing[0]["model"] != model:
+        raise StorageError(f"llm's collection '{collection}' holds vectors of {existing[0]['model']}, "
+                           f"these are {model}: name another collection")
+    updated = int(time.time())
+    with db.conn:
+        collection_id = existing[0]["id"] if existing else db["collections"].insert(
+            {"name": collection, "model": model}).last_pk
+        db.execute("delete from embeddings where collection_id = ?", [collection_id])
+        rows = db.execute("""
+            select passage_vectors.passage_id, passage_vectors.vector, passages.text, documents.id, documents.url
+            from passage_vectors join passages on passages.id = passage_vectors.passage_id
+              join documents on documents.id = passages.document_id""")
+        db["embeddings"].insert_all(({
+            "collection_id": collection_id, "id": str(passage_id), "embedding": vector, "content": text,
+            "content_hash": hashlib.md5(text.encode("utf-8")).digest(),
+            "metadata": json.dumps({"document_id": document_id, "url": url}), "updated": updated,
+        } for passage_id, vector, text, document_id, url in rows), batch_size=1000)
+    return db.execute("select count(*) from embeddings where collection_id = ?", [collection_id]).fetchone()[0]
+
+
 _UNEMBEDDED = """from passages
-    left join embeddings on embeddings.passage_id = passages.id
-      and embeddings.model = ? and embeddings.content_hash = passages.content_hash
-    where embeddings.id is null"""
+    left join passage_vectors on passage_vectors.passage_id = passages.id
+      and passage_vectors.model = ? and passage_vectors.content_hash = passages.content_hash
+    where passage_vectors.id is null"""
 
 
 def passages_to_embed(db: Database, model: str) -> list[dict]:
@@ -468,7 +511,7 @@ def save_embeddings(
 ) -> int:
     """Store (passage_id, content_hash, float32 vector bytes) rows, replacing older vectors.
 
-    The embeddings row and its vec_passages entry are written together.
+    The passage_vectors row and its vec_passages entry are written together.
     """
     rows = list(rows)
     timestamp = now()
@@ -476,10 +519,10 @@ def save_embeddings(
         for passage_id, passage_hash, vector in rows:
             if len(vector) != 4 * dimensions:
                 raise ValueError(f"vector for passage {passage_id} has {len(vector) // 4} dimensions, not {dimensions}")
-            db.execute("delete from embeddings where passage_id = ?", [passage_id])
+            db.execute("delete from passage_vectors where passage_id = ?", [passage_id])
             db.execute("delete from vec_passages where passage_id = ?", [passage_id])
             db.execute(
-                "insert into embeddings (passage_id, model, dimensions, content_hash, vector, created) "
+                "insert into passage_vectors (passage_id, model, dimensions, content_hash, vector, created) "
                 "values (?, ?, ?, ?, ?, ?)",
                 [passage_id, model, dimensions, passage_hash, vector, timestamp],
             )
@@ -491,10 +534,10 @@ def delete_embeddings_except(db: Database, model: str, dimensions: int) -> int:
     """Drop vectors from any other model, so vectors are never mixed."""
     with db.atomic():
         doomed = db.execute(
-            "select count(*) from embeddings where model != ? or dimensions != ?", [model, dimensions]
+            "select count(*) from passage_vectors where model != ? or dimensions != ?", [model, dimensions]
         ).fetchone()[0]
         if doomed:
-            db.execute("delete from embeddings where model != ? or dimensions != ?", [model, dimensions])
+            db.execute("delete from passage_vectors where model != ? or dimensions != ?", [model, dimensions])
     if doomed or vector_index_dimensions(db) != dimensions:
         rebuild_vector_index(db, dimensions)
     return doomed
@@ -507,7 +550,7 @@ def vector_index_dimensions(db: Database) -> int | None:
 
 
 def rebuild_vector_index(db: Database, dimensions: int | None = None) -> int:
-    """Recreate vec_passages from the embeddings table; returns the number of vectors."""
+    """Recreate vec_passages from the passage_vectors table; returns the number of vectors."""
     if dimensions is None:
         models = embedding_models(db)
         if len(models) > 1:
@@ -522,15 +565,15 @@ def rebuild_vector_index(db: Database, dimensions: int | None = None) -> int:
         db.execute(schema.vector_table_sql(dimensions))
         db.execute(
             "insert into vec_passages (passage_id, embedding) "
-            "select passage_id, vector from embeddings where dimensions = ?",
+            "select passage_id, vector from passage_vectors where dimensions = ?",
             [dimensions],
         )
-    return db.execute("select count(*) from embeddings where dimensions = ?", [dimensions]).fetchone()[0]
+    return db.execute("select count(*) from passage_vectors where dimensions = ?", [dimensions]).fetchone()[0]
 
 
 def embeddings_signature(db: Database) -> tuple[int, int]:
     """(count, max id) of the embeddings: changes whenever any vector is added, replaced or removed."""
-    return tuple(db.execute("select count(*), coalesce(max(id), 0) from embeddings").fetchone())
+    return tuple(db.execute("select count(*), coalesce(max(id), 0) from passage_vectors").fetchone())
 
 
 def embeddings_by_id(db: Database, ids: Sequence[int], batch_size: int = 5000):
@@ -538,7 +581,7 @@ def embeddings_by_id(db: Database, ids: Sequence[int], batch_size: int = 5000):
     for i in range(0, len(ids), batch_size):
         chunk = list(ids[i:i + batch_size])
         yield db.execute(
-            "select id, passage_id, vector from embeddings where id in (select value from json_each(?))",
+            "select id, passage_id, vector from passage_vectors where id in (select value from json_each(?))",
             [json.dumps(chunk)],
         ).fetchall()
 

@@ -14,7 +14,7 @@ from .conftest import datasette_get
 def test_tables_are_public_and_described(datasette):
     data = datasette_get(datasette, "/kb.json").json()
     visible = {t["name"] for t in data["tables"] if not t["hidden"]}
-    assert visible == {"sources", "documents", "passages", "embeddings", "people", "works", "quotes", "quote_speakers", "topics", "passage_topics", "revisions", "crawl_runs", "crawl_failures", "analyses"}
+    assert visible == {"sources", "documents", "passages", "passage_vectors", "people", "works", "quotes", "quote_speakers", "topics", "passage_topics", "revisions", "crawl_runs", "crawl_failures", "analyses"}
     page = datasette_get(datasette, "/kb/documents").text
     assert "One row per article, keyed by its canonical URL" in page
 

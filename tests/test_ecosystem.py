@@ -29,7 +29,7 @@ def test_sqlite_utils_reads_every_table_of_a_knowledge_base(kb_file):
     result = sqlite_utils("tables", kb_file, "--counts")
     assert result.returncode == 0, result.stderr
     counts = {row["table"]: row["count"] for row in json.loads(result.stdout)}
-    assert counts["vec_passages"] == counts["embeddings"] > 0  # the vec0 table needs sqlite-vec loaded
+    assert counts["vec_passages"] == counts["passage_vectors"] > 0  # the vec0 table needs sqlite-vec loaded
     rows = sqlite_utils("rows", kb_file, "vec_passages", "--limit", "1", "-c", "passage_id")
     assert rows.returncode == 0 and json.loads(rows.stdout)[0]["passage_id"] > 0, rows.stderr
     found = sqlite_utils("search", kb_file, "passages", "linear algebra", "-c", "id", "--limit", "3")
@@ -125,3 +125,42 @@ def test_scrapy_crawl_with_a_bad_sources_file_says_so_in_one_line(tmp_path):
     assert result.returncode == 2
     assert "missing.yml: sources file not found" in result.stderr and "Traceback" not in result.stderr
     assert not db.exists()
+
+
+# llm: the stored vectors, exported into llm's own tables of the same file
+
+LLM = str(Path(sys.executable).with_name("llm"))
+
+
+def test_llm_similar_answers_from_the_exported_vectors(kb_file):
+    import numpy as np
+
+    from .conftest import run_kb
+
+    exported = run_kb("llm-export", "--db", kb_file)
+    assert exported.returncode == 0, exported.stderr
+    with sqlite3.connect(kb_file) as conn:
+        vectors = {pid: np.frombuffer(blob, dtype="<f4")
+                   for pid, blob in conn.execute("select passage_id, vector from passage_vectors")}
+    listed = subprocess.run([LLM, "collections", "list", "-d", kb_file, "--json"], capture_output=True, text=True)
+    (collection,) = json.loads(listed.stdout)
+    assert collection["name"] == "passages" and collection["num_embeddings"] == len(vectors)
+    probe = sorted(vectors)[0]
+    similar = subprocess.run([LLM, "similar", "passages", str(probe), "-d", kb_file, "-n", "3"],
+                             capture_output=True, text=True, timeout=120)
+    assert similar.returncode == 0, similar.stderr
+    found = [int(json.loads(line)["id"]) for line in similar.stdout.splitlines()]
+    expected = sorted((pid for pid in vectors if pid != probe), key=lambda pid: -float(vectors[pid] @ vectors[probe]))
+    assert found == expected[:3]
+    again = run_kb("llm-export", "--db", kb_file)  # replaces the collection, and the file stays a knowledge base
+    assert again.returncode == 0 and f"{len(vectors)} passage vectors" in again.stderr
+    assert run_kb("search", "calculus", "--db", kb_file, "--mode", "keyword").returncode == 0
+
+
+def test_llm_export_without_vectors_says_what_to_do(kb_file):
+    from .conftest import run_kb
+
+    with sqlite3.connect(kb_file) as conn:
+        conn.execute("delete from passage_vectors")
+    result = run_kb("llm-export", "--db", kb_file)
+    assert result.returncode == 2 and "run `kb embed` first" in result.stderr and "Traceback" not in result.stderr

@@ -242,7 +242,7 @@ def test_analyze_without_vectors_skips_stances(crawled_db, tmp_path):
     path = tmp_path / "kb.db"
     shutil.copy(crawled_db, path)
     db = sqlite_utils.Database(path)
-    db.execute("delete from embeddings")
+    db.execute("delete from passage_vectors")
     db.conn.commit()
     result = run_kb("analyze", "--db", path)
     assert result.returncode == 0 and "stances skipped (no vectors: run kb embed)" in result.stderr

@@ -187,8 +187,8 @@ def test_a_pdf_goes_through_the_whole_pipeline(pdf_site):
     # The chapter as PDF and as web page: one work.
     assert chapter["work_id"] is not None and chapter["work_id"] == docs["/essays/chapter.html"]["work_id"]
     # Embedded, tagged, scored.
-    assert db.execute("select count(*) from passages left join embeddings on embeddings.passage_id = passages.id "
-                      "where document_id = ? and embeddings.id is null", [chapter["id"]]).fetchone()[0] == 0
+    assert db.execute("select count(*) from passages left join passage_vectors on passage_vectors.passage_id = passages.id "
+                      "where document_id = ? and passage_vectors.id is null", [chapter["id"]]).fetchone()[0] == 0
     assert chapter["relevance"] >= load_relevance().threshold
     assert db.execute("select count(*) from passage_topics join passages on passages.id = passage_id "
                       "where document_id = ?", [chapter["id"]]).fetchone()[0] > 0

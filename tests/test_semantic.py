@@ -45,7 +45,7 @@ def passage_starting(db_path, prefix):
 def test_every_passage_has_one_normalised_vector_with_its_model(db):
     rows = list(db.query(
         "select p.id, p.content_hash as p_hash, e.content_hash, e.model, e.dimensions, e.vector "
-        "from passages p left join embeddings e on e.passage_id = p.id"))
+        "from passages p left join passage_vectors e on e.passage_id = p.id"))
     assert rows and all(r["model"] == DEFAULT_MODEL and r["dimensions"] == 384 for r in rows)
     assert all(r["content_hash"] == r["p_hash"] for r in rows)
     for r in rows:
@@ -55,15 +55,15 @@ def test_every_passage_has_one_normalised_vector_with_its_model(db):
 
 def test_vec0_index_holds_the_same_vectors(crawled_db):
     db = storage.connect(crawled_db)
-    assert db.execute("select count(*) from vec_passages").fetchone()[0] == db["embeddings"].count
-    passage_id, blob = db.execute("select passage_id, vector from embeddings limit 1").fetchone()
+    assert db.execute("select count(*) from vec_passages").fetchone()[0] == db["passage_vectors"].count
+    passage_id, blob = db.execute("select passage_id, vector from passage_vectors limit 1").fetchone()
     (nearest,) = db.execute(
         "select passage_id from vec_passages where embedding match ? and k = 1", [blob]).fetchone()
     assert nearest == passage_id
 
 
 def test_vectors_match_a_plain_sentence_transformers_encode(db, embedder):
-    row = next(db.query("select p.text, e.vector from passages p join embeddings e on e.passage_id = p.id limit 1"))
+    row = next(db.query("select p.text, e.vector from passages p join passage_vectors e on e.passage_id = p.id limit 1"))
     from sentence_transformers import SentenceTransformer
     reference = SentenceTransformer(model_path(DEFAULT_MODEL), device="cpu").encode([row["text"]], normalize_embeddings=True)[0]
     assert float(np.dot(reference, np.frombuffer(row["vector"], dtype="<f4"))) > 0.999
@@ -80,14 +80,14 @@ def test_second_embed_run_encodes_nothing(crawled_db, tmp_path):
 def test_only_changed_passages_are_re_embedded(db_copy, embedder):
     db = storage.open_db(db_copy)
     doc = next(db.query("select * from documents where url like '%sourdough%'"))
-    before = {r["passage_id"]: r["id"] for r in db.query("select id, passage_id from embeddings")}
+    before = {r["passage_id"]: r["id"] for r in db.query("select id, passage_id from passage_vectors")}
     text = doc["text"] + "\nA new closing paragraph about rye flour."
     from embeddings.chunking import split_passages
     from embeddings.model import load_token_counter
     storage.save_document(db, {**doc, "text": text}, split_passages(text, 256, load_token_counter()))
     report = embed_pending(db_copy, embedder)
     assert report.encoded == 1
-    after = {r["passage_id"]: r["id"] for r in db.query("select id, passage_id from embeddings")}
+    after = {r["passage_id"]: r["id"] for r in db.query("select id, passage_id from passage_vectors")}
     unchanged = set(before) & set(after)
     assert all(before[p] == after[p] for p in unchanged)  # untouched vectors were not rewritten
 
@@ -99,7 +99,7 @@ def test_a_change_of_model_re_embeds_instead_of_mixing(db_copy, tmp_path):
     result = run_kb("embed", "--db", db_copy, "--model", local_model)
     assert result.returncode == 0, result.stderr
     db = sqlite_utils.Database(db_copy)
-    models = list(db.query("select model, count(*) as n from embeddings group by model"))
+    models = list(db.query("select model, count(*) as n from passage_vectors group by model"))
     assert models == [{"model": str(local_model), "n": db["passages"].count}]
     assert "dropped" in result.stderr
     # A plain run keeps the database's model instead of switching back.
@@ -108,7 +108,7 @@ def test_a_change_of_model_re_embeds_instead_of_mixing(db_copy, tmp_path):
 
 def test_mixed_models_are_detected_and_reported(db_copy):
     db = storage.open_db(db_copy)
-    db.execute("update embeddings set model = 'some/other-model', dimensions = 768 where id % 2 = 0")
+    db.execute("update passage_vectors set model = 'some/other-model', dimensions = 768 where id % 2 = 0")
     db.conn.commit()
     result = run_kb("search", "calculus", "--db", db_copy, "--mode", "semantic")
     assert result.returncode == 2
@@ -122,7 +122,7 @@ def test_unknown_model_is_a_clear_error(db_copy):
     result = run_kb("embed", "--db", db_copy, "--model", "/nonexistent/model-dir")
     assert result.returncode == 2
     assert "cannot load embedding model '/nonexistent/model-dir'" in result.stderr
-    assert sqlite_utils.Database(db_copy)["embeddings"].count > 0  # nothing lost
+    assert sqlite_utils.Database(db_copy)["passage_vectors"].count > 0  # nothing lost
 
 
 def test_rebuild_index_restores_vec0(db_copy):
@@ -132,12 +132,12 @@ def test_rebuild_index_restores_vec0(db_copy):
     result = run_kb("embed", "--db", db_copy, "--rebuild-index")
     assert result.returncode == 0, result.stderr
     db = storage.connect(db_copy)
-    assert db.execute("select count(*) from vec_passages").fetchone()[0] == db["embeddings"].count
+    assert db.execute("select count(*) from vec_passages").fetchone()[0] == db["passage_vectors"].count
 
 
 def test_progress_lines_without_a_terminal(db_copy):
     db = storage.open_db(db_copy)
-    db.execute("delete from embeddings")
+    db.execute("delete from passage_vectors")
     db.conn.commit()
     result = run_kb("embed", "--db", db_copy)
     assert f"embedded {db['passages'].count}/{db['passages'].count} passages (" in result.stderr
@@ -146,7 +146,7 @@ def test_progress_lines_without_a_terminal(db_copy):
 
 def test_progress_bar_on_a_terminal(db_copy):
     db = storage.open_db(db_copy)
-    db.execute("delete from embeddings")
+    db.execute("delete from passage_vectors")
     db.conn.commit()
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real terminal has a size
@@ -181,12 +181,12 @@ def test_ann_file_follows_changes(db_copy, embedder):
     db = storage.open_db(db_copy)
     ann = AnnIndex(db_copy, embedder.dimensions)
     ann.sync(db)
-    removed_passage = next(db.query("select passage_id from embeddings limit 1"))["passage_id"]
-    db.execute("delete from embeddings where passage_id = ?", [removed_passage])
+    removed_passage = next(db.query("select passage_id from passage_vectors limit 1"))["passage_id"]
+    db.execute("delete from passage_vectors where passage_id = ?", [removed_passage])
     db.conn.commit()
     reloaded = AnnIndex(db_copy, embedder.dimensions)
     assert reloaded.load(db)
-    assert len(reloaded.index) == db["embeddings"].count
+    assert len(reloaded.index) == db["passage_vectors"].count
     assert removed_passage not in {p for p, _ in reloaded.search(embedder.encode_query("math"), 50)}
 
 
@@ -248,7 +248,7 @@ def test_cli_without_vectors_says_what_to_do(crawled_db, tmp_path, mode):
     path = tmp_path / "kb.db"
     shutil.copy(crawled_db, path)
     db = storage.open_db(path)
-    db.execute("delete from embeddings")
+    db.execute("delete from passage_vectors")
     db.conn.commit()
     result = run_kb("search", "calculus", "--db", path, "--mode", mode)
     assert result.returncode == 2 and "run `kb embed" in result.stderr
@@ -311,7 +311,7 @@ def test_vector_tables_are_hidden(datasette):
     tables = datasette_get(datasette, "/kb.json").json()["tables"]
     hidden = {t["name"] for t in tables if t["hidden"]}
     assert {"vec_passages", "vec_passages_chunks", "vec_passages_rowids"} <= hidden
-    assert "embeddings" not in hidden
+    assert "passage_vectors" not in hidden
 
 
 def test_semantic_hits_are_rescored_with_their_neighbouring_passages(crawled_db, monkeypatch):

@@ -119,7 +119,7 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
     storage.open_db(tmp_path / "kb.db").close()
     db = storage.open_db(tmp_path / "kb.db")
     assert db.journal_mode == "wal"
-    assert [m["name"] for m in db["_sqlite_migrations"].rows] == ["m001_initial", "m002_embeddings", "m003_people_and_works", "m004_quotes_and_topics", "m005_stances", "m006_document_links", "m007_incremental_crawling", "m008_source_max_pages", "m009_cheap_recrawls_and_error_summary", "m010_analyses", "m011_facet_indexes", "m012_relevance", "m013_pdf_documents", "m014_statements", "m015_reasons"]
+    assert [m["name"] for m in db["_sqlite_migrations"].rows] == ["m001_initial", "m002_embeddings", "m003_people_and_works", "m004_quotes_and_topics", "m005_stances", "m006_document_links", "m007_incremental_crawling", "m008_source_max_pages", "m009_cheap_recrawls_and_error_summary", "m010_analyses", "m011_facet_indexes", "m012_relevance", "m013_pdf_documents", "m014_statements", "m015_reasons", "m016_passage_vectors"]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 
 
@@ -128,7 +128,7 @@ def test_dropped_passages_take_their_vectors_with_them(db):
     vectors = [(p["id"], "hash", bytes(4 * 384)) for p in passages(db)]
     storage.save_embeddings(db, "m", 384, vectors)
     save(db, text="Gradients matter.")  # two passages fewer
-    assert db["embeddings"].count == 1
+    assert db["passage_vectors"].count == 1
     assert db.execute("select count(*) from vec_passages").fetchone()[0] == 1
 
 
@@ -136,7 +136,7 @@ def test_a_vector_of_the_wrong_size_is_refused(db):
     save(db)
     with pytest.raises(ValueError, match="dimensions"):
         storage.save_embeddings(db, "m", 384, [(1, "hash", bytes(4 * 100))])
-    assert db["embeddings"].count == 0
+    assert db["passage_vectors"].count == 0
 
 
 def test_opening_a_database_another_connection_is_writing_waits_instead_of_failing(tmp_path):
