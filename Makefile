@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test lint bench clean
 
 install: $(STAMP)
 
@@ -23,6 +23,11 @@ demo: install
 # The 25 slowest tests are listed after every run: the suite should stay under 15 minutes.
 test: install
 	$(BIN)/python -m pytest --durations=25
+
+# ruff: the lint rules and the format of pyproject.toml's [tool.ruff]; CI runs it before the tests.
+lint: install
+	$(BIN)/ruff check kb crawler embeddings tests bench
+	$(BIN)/ruff format --check kb crawler embeddings tests bench
 
 # Every benchmark in turn into bench/results.json; BENCHMARKS.md records the
 # figures. BENCH_ARGS=--quick for small sizes, --only NAME,... for some.

@@ -120,9 +120,15 @@ def visit(server: KbServer, seconds: float) -> tuple[dict, float]:
                 failures[name] += 1
             if n % 10 == 0:
                 most_memory = max(most_memory, resident_mb(server.process.pid))
-    pages = {name: {"requests": len(times), "not_200": failures[name],
-                    "p50_ms": percentile_ms(times, 50), "p95_ms": percentile_ms(times, 95)}
-             for name, times in timings.items()}
+    pages = {
+        name: {
+            "requests": len(times),
+            "not_200": failures[name],
+            "p50_ms": percentile_ms(times, 50),
+            "p95_ms": percentile_ms(times, 95),
+        }
+        for name, times in timings.items()
+    }
     return pages, most_memory
 
 
@@ -134,8 +140,9 @@ def main() -> None:
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
     parser.add_argument("--cache", default=str(CACHE), help="where the synthetic databases are kept")
     args = parser.parse_args()
-    with KbServer(database(args.size, Path(args.cache)), ready_path="/search?q=warm+up",
-                  options=("--public",)) as server:
+    with KbServer(
+        database(args.size, Path(args.cache)), ready_path="/search?q=warm+up", options=("--public",)
+    ) as server:
         quiet, quiet_memory = visit(server, args.seconds)
         print("no load:", quiet, f"{quiet_memory} MB", flush=True)
         results = multiprocessing.Queue()
@@ -146,14 +153,21 @@ def main() -> None:
         abusive = results.get(timeout=args.seconds + 120)
         abusers.join()
         print("under abuse:", loaded, f"{loaded_memory} MB", abusive, flush=True)
-    write_results(args.output, "abuse", {
-        "passages": args.size, "abusive_clients": args.clients, "seconds_per_phase": args.seconds,
-        "target": "p95 under 1 s for each cheap page under abuse; memory bounded",
-        "no_load": quiet, "under_abuse": loaded,
-        "p95_ratio": {name: round(loaded[name]["p95_ms"] / max(quiet[name]["p95_ms"], 0.01), 2) for name in CHEAP},
-        "abusive_requests": abusive,
-        "resident_mb": {"no_load": quiet_memory, "under_abuse": loaded_memory},
-    })
+    write_results(
+        args.output,
+        "abuse",
+        {
+            "passages": args.size,
+            "abusive_clients": args.clients,
+            "seconds_per_phase": args.seconds,
+            "target": "p95 under 1 s for each cheap page under abuse; memory bounded",
+            "no_load": quiet,
+            "under_abuse": loaded,
+            "p95_ratio": {name: round(loaded[name]["p95_ms"] / max(quiet[name]["p95_ms"], 0.01), 2) for name in CHEAP},
+            "abusive_requests": abusive,
+            "resident_mb": {"no_load": quiet_memory, "under_abuse": loaded_memory},
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -52,10 +52,17 @@ def articles(split: Path, count: int) -> list[dict]:
         first = i % len(sources)
         second = (first + 1 + i // len(sources)) % len(sources)
         head = paragraphs[first][: max(1, len(paragraphs[first]) // 2)]
-        tail = paragraphs[second][len(paragraphs[second]) // 2:]
+        tail = paragraphs[second][len(paragraphs[second]) // 2 :]
         text = "\n\n".join(head + tail)
-        built.append({"url": f"https://news.example/{i}/", "title": head[0][:120], "text": text,
-                      "site_name": "news.example", "published": f"2016-{1 + i % 12:02d}-{1 + i % 28:02d}"})
+        built.append(
+            {
+                "url": f"https://news.example/{i}/",
+                "title": head[0][:120],
+                "text": text,
+                "site_name": "news.example",
+                "published": f"2016-{1 + i % 12:02d}-{1 + i % 28:02d}",
+            }
+        )
     return built
 
 
@@ -94,8 +101,9 @@ def time_analysis(source: Path, code: Path = ROOT) -> tuple[float, str]:
             if item.is_file():
                 shutil.copy(item, Path(tmp) / item.name.replace(source.name, "kb.db"))
         started = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", "kb", "analyze", "--db", str(db)],
-                                cwd=code, capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "kb", "analyze", "--db", str(db)], cwd=code, capture_output=True, text=True
+        )
         seconds = time.monotonic() - started
     if result.returncode != 0:
         raise SystemExit(f"kb analyze failed ({result.returncode}):\n{result.stderr[-2000:]}")
@@ -116,8 +124,12 @@ def main() -> None:
         baseline = None
         if args.baseline:
             baseline = Path(tmp) / "baseline"
-            subprocess.run(["git", "worktree", "add", "--detach", str(baseline), args.baseline], cwd=ROOT,
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(baseline), args.baseline],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
         try:
             runs, baseline_runs = [], []
             for _ in range(args.repeat):
@@ -132,12 +144,20 @@ def main() -> None:
             if baseline is not None:
                 subprocess.run(["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, capture_output=True)
     median = statistics.median(runs)
-    figures = {"articles": args.articles, "runs_s": [round(s, 2) for s in runs], "median_s": round(median, 2),
-               "articles_per_s": round(args.articles / median, 2), "summary": summary}
+    figures = {
+        "articles": args.articles,
+        "runs_s": [round(s, 2) for s in runs],
+        "median_s": round(median, 2),
+        "articles_per_s": round(args.articles / median, 2),
+        "summary": summary,
+    }
     if baseline_runs:
-        figures.update(baseline=args.baseline, baseline_runs_s=[round(s, 2) for s in baseline_runs],
-                       baseline_median_s=round(statistics.median(baseline_runs), 2),
-                       ratio_to_baseline=round(median / statistics.median(baseline_runs), 2))
+        figures.update(
+            baseline=args.baseline,
+            baseline_runs_s=[round(s, 2) for s in baseline_runs],
+            baseline_median_s=round(statistics.median(baseline_runs), 2),
+            ratio_to_baseline=round(median / statistics.median(baseline_runs), 2),
+        )
         print(f"{args.baseline} median {figures['baseline_median_s']} s; ratio {figures['ratio_to_baseline']}")
     print(f"median {median:.1f} s: {args.articles / median:.1f} articles/s")
     write_results(args.output, "analyze", figures)

@@ -54,8 +54,13 @@ class KbServer:
     and the HNSW index loaded).
     """
 
-    def __init__(self, db_path: str | Path, ready_path: str = "/kb/semantic_search.json?q=warm+up&_shape=array",
-                 timeout: float = 600, options: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        db_path: str | Path,
+        ready_path: str = "/kb/semantic_search.json?q=warm+up&_shape=array",
+        timeout: float = 600,
+        options: tuple[str, ...] = (),
+    ):
         self.db_path = Path(db_path)
         self.options = options  # more `kb serve` options, e.g. ("--public",)
         self.ready_path = ready_path
@@ -87,7 +92,10 @@ class KbServer:
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "kb", "serve", "--db", str(self.db_path), "--port", str(port), *self.options],
-            cwd=Path(__file__).resolve().parent.parent, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
 
     def output(self) -> str:

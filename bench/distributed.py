@@ -37,8 +37,13 @@ from bench.recrawl import GeneratedSite  # noqa: E402
 
 
 def kb(*args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "kb", *map(str, args)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kb", *map(str, args)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def crawl_round(redis_url: str, client, sources: Path, workers: int, pages: int, workdir: Path) -> float:
@@ -81,8 +86,22 @@ def main() -> None:
         raise SystemExit("no redis-server (apt-get install redis-server)")
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="kb-bench-distributed-"))
-    server = subprocess.Popen([server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--dir", str(workdir)], stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            server_binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         client = redis_lib.Redis(port=port)
         for _ in range(200):
@@ -95,9 +114,11 @@ def main() -> None:
         seconds: dict[int, list[float]] = {1: [], 2: []}
         with GeneratedSite(args.pages, validators=False) as site:
             sources = workdir / "sources.yml"
-            sources.write_text('user_agent: "kb-bench (+https://example.org/kb)"\ndownload_delay: 0\nsources:\n'
-                               f"  - name: generated\n    start_urls: ['{site.base_url}/']\n"
-                               "    allow: ['/articles/']\n    max_pages: 100000\n")
+            sources.write_text(
+                'user_agent: "kb-bench (+https://example.org/kb)"\ndownload_delay: 0\nsources:\n'
+                f"  - name: generated\n    start_urls: ['{site.base_url}/']\n"
+                "    allow: ['/articles/']\n    max_pages: 100000\n"
+            )
             for _ in range(args.repeat):
                 for workers in (1, 2):  # alternated, so load from elsewhere hits both alike
                     seconds[workers].append(crawl_round(redis_url, client, sources, workers, args.pages, workdir))
@@ -108,10 +129,13 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     rates = {w: args.pages / statistics.median(s) for w, s in seconds.items()}
     result = {
-        "pages": args.pages, "repeat": args.repeat,
-        "one_worker_pages_per_s": round(rates[1], 1), "two_workers_pages_per_s": round(rates[2], 1),
+        "pages": args.pages,
+        "repeat": args.repeat,
+        "one_worker_pages_per_s": round(rates[1], 1),
+        "two_workers_pages_per_s": round(rates[2], 1),
         "ratio_two_to_one": round(rates[2] / rates[1], 3),
-        "one_worker_s_all": [round(s, 2) for s in seconds[1]], "two_workers_s_all": [round(s, 2) for s in seconds[2]],
+        "one_worker_s_all": [round(s, 2) for s in seconds[1]],
+        "two_workers_s_all": [round(s, 2) for s in seconds[2]],
     }
     print(json.dumps(result), flush=True)
     write_results(args.output, "distributed", result)

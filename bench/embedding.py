@@ -70,7 +70,7 @@ def passages(count: int) -> list[str]:
     for text in documents():
         parts = [text[start:end] for start, end in split_passages(text, MAX_TOKENS, tokens)]
         for width in (1, 2, 3, 4):
-            runs = ("\n".join(parts[i:i + width]) for i in range(len(parts) - width + 1))
+            runs = ("\n".join(parts[i : i + width]) for i in range(len(parts) - width + 1))
             distinct += [run for run in runs if tokens(run) <= MAX_TOKENS]
     return list(itertools.islice(itertools.cycle(distinct), count))
 
@@ -108,9 +108,13 @@ def prepare_seconds(embedder: Embedder) -> float:
 def length_stats(texts: list[str]) -> dict:
     tokens = load_token_counter(DEFAULT_MODEL)
     lengths = [tokens(text) for text in texts]
-    return {"distinct": len(set(texts)), "tokens_mean": round(statistics.fmean(lengths), 1),
-            "tokens_p50": int(np.percentile(lengths, 50)), "tokens_p90": int(np.percentile(lengths, 90)),
-            "tokens_max": max(lengths)}
+    return {
+        "distinct": len(set(texts)),
+        "tokens_mean": round(statistics.fmean(lengths), 1),
+        "tokens_p50": int(np.percentile(lengths, 50)),
+        "tokens_p90": int(np.percentile(lengths, 90)),
+        "tokens_max": max(lengths),
+    }
 
 
 def measure(count: int, repeat: int) -> dict:

@@ -34,23 +34,40 @@ from bench.recrawl import GeneratedSite, article_html  # noqa: E402
 
 FANOUT = 3
 POLITE_DELAY_S = 2.0  # sources.yml's download_delay
-OFF_TOPIC_SUBJECTS = ["The new export rules for advanced chips", "A weekend in Lisbon", "Sourdough in winter",
-                      "The city's tram extension", "Last night's derby", "Tomatoes on a balcony",
-                      "The museum's new print collection", "Moving our containers to another cloud"]
-OFF_TOPIC_CLAIMS = ["surprised everyone who followed it closely", "will take another year to finish",
-                    "costs less than most people expect", "was delayed by the weather again",
-                    "drew a bigger crowd than last season", "needs patience more than equipment",
-                    "divided the readers who wrote in", "is worth a second look this spring"]
+OFF_TOPIC_SUBJECTS = [
+    "The new export rules for advanced chips",
+    "A weekend in Lisbon",
+    "Sourdough in winter",
+    "The city's tram extension",
+    "Last night's derby",
+    "Tomatoes on a balcony",
+    "The museum's new print collection",
+    "Moving our containers to another cloud",
+]
+OFF_TOPIC_CLAIMS = [
+    "surprised everyone who followed it closely",
+    "will take another year to finish",
+    "costs less than most people expect",
+    "was delayed by the weather again",
+    "drew a bigger crowd than last season",
+    "needs patience more than equipment",
+    "divided the readers who wrote in",
+    "is worth a second look this spring",
+]
 
 
 def off_topic_html(number: int) -> bytes:
     rng = random.Random(10_000 + number)
     paragraphs = []
     for _ in range(rng.randint(3, 6)):
-        sentences = [f"{rng.choice(OFF_TOPIC_SUBJECTS)} {rng.choice(OFF_TOPIC_CLAIMS)}." for _ in range(rng.randint(3, 6))]
+        sentences = [
+            f"{rng.choice(OFF_TOPIC_SUBJECTS)} {rng.choice(OFF_TOPIC_CLAIMS)}." for _ in range(rng.randint(3, 6))
+        ]
         paragraphs.append("<p>" + " ".join(sentences) + "</p>")
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Issue {number}</title></head>"
-            f"<body><article><h1>Issue {number}</h1>{''.join(paragraphs)}</article></body></html>").encode()
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Issue {number}</title></head>"
+        f"<body><article><h1>Issue {number}</h1>{''.join(paragraphs)}</article></body></html>"
+    ).encode()
 
 
 class BranchingSite(GeneratedSite):
@@ -68,7 +85,9 @@ class BranchingSite(GeneratedSite):
             number = int(name[:-5])
             if number < self.sizes[branch]:
                 page = article_html(number) if branch == "ml" else off_topic_html(number)
-                children = [c for c in range(FANOUT * number + 1, FANOUT * number + FANOUT + 1) if c < self.sizes[branch]]
+                children = [
+                    c for c in range(FANOUT * number + 1, FANOUT * number + FANOUT + 1) if c < self.sizes[branch]
+                ]
                 links = "".join(f"<a href='/{branch}/{c}.html'>next {c}</a> " for c in children)
                 return 200, page.replace(b"</body>", f"<nav>{links}</nav></body>".encode()), {}
         return 404, b"not found", {}
@@ -76,17 +95,23 @@ class BranchingSite(GeneratedSite):
 
 def crawl_once(site: BranchingSite, workdir: Path, name: str, options: str) -> dict:
     sources = workdir / f"sources-{name}.yml"
-    sources.write_text('user_agent: "math-ml-kb benchmark (+https://example.org/bench)"\n'
-                       f"download_delay: 0\nsources:\n  - name: generated\n    start_urls: ['{site.base_url}/']\n"
-                       f"    allow: ['/(ml|other)/']\n    max_depth: 12\n    max_pages: 100000\n"
-                       f"    robots_sitemaps: false\n{options}")
+    sources.write_text(
+        'user_agent: "math-ml-kb benchmark (+https://example.org/bench)"\n'
+        f"download_delay: 0\nsources:\n  - name: generated\n    start_urls: ['{site.base_url}/']\n"
+        f"    allow: ['/(ml|other)/']\n    max_depth: 12\n    max_pages: 100000\n"
+        f"    robots_sitemaps: false\n{options}"
+    )
     db = workdir / f"{name}.db"
     for path in workdir.glob(f"{name}.db*"):
         path.unlink() if path.is_file() else None
     site.requests.clear()
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "kb", "crawl", "--sources", str(sources), "--db", str(db),
-                             "--no-embed"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "kb", "crawl", "--sources", str(sources), "--db", str(db), "--no-embed"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"kb crawl failed ({result.returncode}):\n{result.stderr[-3000:]}")
@@ -94,9 +119,13 @@ def crawl_once(site: BranchingSite, workdir: Path, name: str, options: str) -> d
 
     urls = [row["url"] for row in sqlite_utils.Database(db).query("select url from documents")]
     requested = [p for p in site.requests if p.startswith(("/ml/", "/other/"))]
-    return {"seconds": seconds, "requested": len(requested),
-            "relevant_stored": sum("/ml/" in u for u in urls), "off_topic_stored": sum("/other/" in u for u in urls),
-            "summary": next(line for line in result.stderr.splitlines() if line.startswith("crawl run"))}
+    return {
+        "seconds": seconds,
+        "requested": len(requested),
+        "relevant_stored": sum("/ml/" in u for u in urls),
+        "off_topic_stored": sum("/other/" in u for u in urls),
+        "summary": next(line for line in result.stderr.splitlines() if line.startswith("crawl run")),
+    }
 
 
 def main() -> None:
@@ -113,11 +142,16 @@ def main() -> None:
         for _ in range(args.repeat):
             for name in runs:
                 runs[name].append(crawl_once(site, Path(tmp), name, options[name]))
-    result = {"relevant_pages": args.relevant, "off_topic_pages": args.off_topic, "min_relevance": args.min_relevance,
-              "repeat": args.repeat}
+    result = {
+        "relevant_pages": args.relevant,
+        "off_topic_pages": args.off_topic,
+        "min_relevance": args.min_relevance,
+        "repeat": args.repeat,
+    }
     for name, rows in runs.items():
         result[name] = {
-            "requested": rows[-1]["requested"], "relevant_stored": rows[-1]["relevant_stored"],
+            "requested": rows[-1]["requested"],
+            "relevant_stored": rows[-1]["relevant_stored"],
             "off_topic_stored": rows[-1]["off_topic_stored"],
             "seconds_median": round(statistics.median(r["seconds"] for r in rows), 2),
             "seconds_all": [round(r["seconds"], 2) for r in rows],

@@ -43,8 +43,13 @@ def corpus(pdfs: int, pages: int) -> list[tuple[bytes, list[list[str]]]]:
     made = []
     for number in range(pdfs):
         # Long paragraphs run across columns and pages; each page starts with a heading.
-        written = [[" ".join(f"{rng.choice(SUBJECTS)} {rng.choice(CLAIMS)}." for _ in range(rng.randint(2, 14)))
-                    for _ in range(rng.randint(2, 6))] for _ in range(pages)]
+        written = [
+            [
+                " ".join(f"{rng.choice(SUBJECTS)} {rng.choice(CLAIMS)}." for _ in range(rng.randint(2, 14)))
+                for _ in range(rng.randint(2, 6))
+            ]
+            for _ in range(pages)
+        ]
         headings = [f"Part {n + 1}: {rng.choice(SUBJECTS)}" for n in range(pages)]
         data = make_pdf(written, title=f"Notes {number}", columns=1 + number % 2, headings=headings)
         made.append((data, [[heading, *paragraphs] for heading, paragraphs in zip(headings, written)]))
@@ -52,9 +57,9 @@ def corpus(pdfs: int, pages: int) -> list[tuple[bytes, list[list[str]]]]:
 
 
 def pdfium_pages(data: bytes) -> list[list[str]]:
-    from crawler.pdf import page_paragraphs
-
     import pypdfium2 as pdfium
+
+    from crawler.pdf import page_paragraphs
 
     document = pdfium.PdfDocument(data)
     return [page_paragraphs(document[i]) for i in range(len(document))]
@@ -64,15 +69,20 @@ def pdfminer_pages(data: bytes) -> list[list[str]]:
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LTTextContainer
 
-    return [[" ".join(box.get_text().split()) for box in page if isinstance(box, LTTextContainer)]
-            for page in extract_pages(io.BytesIO(data))]
+    return [
+        [" ".join(box.get_text().split()) for box in page if isinstance(box, LTTextContainer)]
+        for page in extract_pages(io.BytesIO(data))
+    ]
 
 
 def pypdf_pages(data: bytes) -> list[list[str]]:
     from pypdf import PdfReader
 
     # pypdf gives lines, not paragraphs: each line counts as one.
-    return [[line for line in page.extract_text().splitlines() if line.strip()] for page in PdfReader(io.BytesIO(data)).pages]
+    return [
+        [line for line in page.extract_text().splitlines() if line.strip()]
+        for page in PdfReader(io.BytesIO(data)).pages
+    ]
 
 
 LIBRARIES = {"pypdfium2": pdfium_pages, "pdfminer.six": pdfminer_pages, "pypdf": pypdf_pages}
@@ -98,9 +108,12 @@ def measure(name: str, made) -> dict | None:
     seconds = time.perf_counter() - started
     scores = [score(got, written) for got, (_, written) in zip(results, made)]
     pages = sum(len(written) for _, written in made)
-    return {"library": name, "words": round(sum(s[0] for s in scores) / len(scores), 4),
-            "paragraphs": round(sum(s[1] for s in scores) / len(scores), 4),
-            "pages_per_s": round(pages / seconds, 1)}
+    return {
+        "library": name,
+        "words": round(sum(s[0] for s in scores) / len(scores), 4),
+        "paragraphs": round(sum(s[1] for s in scores) / len(scores), 4),
+        "pages_per_s": round(pages / seconds, 1),
+    }
 
 
 def main() -> None:
@@ -113,8 +126,9 @@ def main() -> None:
     rows = [row for name in LIBRARIES if (row := measure(name, made)) is not None]
     for row in rows:
         print(json.dumps(row), flush=True)
-    write_results(args.output, "pdf_extraction", {"machine": machine(), "pdfs": args.pdfs, "pages": args.pages,
-                                                  "results": rows})
+    write_results(
+        args.output, "pdf_extraction", {"machine": machine(), "pdfs": args.pdfs, "pages": args.pages, "results": rows}
+    )
 
 
 if __name__ == "__main__":

@@ -43,15 +43,27 @@ from bench.common import remove_database, write_results  # noqa: E402
 from bench.recrawl import PAGES_PER_HUB, GeneratedSite, article_html  # noqa: E402
 
 # What the bare spider takes from the real crawl's settings, so both fetch alike.
-FETCH_SETTINGS = ("CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN", "DOWNLOAD_DELAY", "AUTOTHROTTLE_ENABLED",
-                  "ROBOTSTXT_OBEY", "COOKIES_ENABLED", "DOWNLOAD_TIMEOUT", "USER_AGENT", "TELNETCONSOLE_ENABLED")
+FETCH_SETTINGS = (
+    "CONCURRENT_REQUESTS",
+    "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "DOWNLOAD_DELAY",
+    "AUTOTHROTTLE_ENABLED",
+    "ROBOTSTXT_OBEY",
+    "COOKIES_ENABLED",
+    "DOWNLOAD_TIMEOUT",
+    "USER_AGENT",
+    "TELNETCONSOLE_ENABLED",
+)
 
 
 def site_urls(base_url: str, pages: int) -> list[str]:
     """The pages the real crawl fetches (robots.txt aside): the home page, the hubs and the articles."""
     hubs = (pages + PAGES_PER_HUB - 1) // PAGES_PER_HUB
-    return ([f"{base_url}/"] + [f"{base_url}/hub/{h}.html" for h in range(hubs)]
-            + [f"{base_url}/articles/{n}.html" for n in range(pages)])
+    return (
+        [f"{base_url}/"]
+        + [f"{base_url}/hub/{h}.html" for h in range(hubs)]
+        + [f"{base_url}/articles/{n}.html" for n in range(pages)]
+    )
 
 
 def fetch_only(sources: Path, urls: list[str]) -> dict:
@@ -81,7 +93,10 @@ def fetch_only(sources: Path, urls: list[str]) -> dict:
     crawler = process.create_crawler(FetchOnly)
     process.crawl(crawler)
     process.start()
-    return {"fetched": crawler.stats.get_value("bench/pages", 0), "seconds": crawler.stats.get_value("elapsed_time_seconds")}
+    return {
+        "fetched": crawler.stats.get_value("bench/pages", 0),
+        "seconds": crawler.stats.get_value("elapsed_time_seconds"),
+    }
 
 
 def measure_fetch(sources: Path, urls_file: Path, pages: int) -> dict:
@@ -101,14 +116,20 @@ def measure_crawl(sources: Path, db: Path, pages: int) -> dict:
     wall = time.perf_counter() - started
     with sqlite3.connect(db) as conn:
         duration, new, status = conn.execute(
-            "select duration_s, new, status from crawl_runs order by id desc limit 1").fetchone()
+            "select duration_s, new, status from crawl_runs order by id desc limit 1"
+        ).fetchone()
         passages = conn.execute("select count(*) from passages").fetchone()[0]
         # Every generated paragraph starts "Article N:", so every passage matches.
         searchable = conn.execute("select count(*) from passages_fts where passages_fts match 'article'").fetchone()[0]
     if status != "completed" or new != pages or searchable != passages:
         sys.exit(f"kb crawl stored {new} of {pages} pages ({status}); {searchable} of {passages} passages searchable")
-    return {"crawl_s": duration, "command_s": wall, "crawl_pages_per_s": pages / duration,
-            "command_pages_per_s": pages / wall, "passages": passages}
+    return {
+        "crawl_s": duration,
+        "command_s": wall,
+        "crawl_pages_per_s": pages / duration,
+        "command_pages_per_s": pages / wall,
+        "passages": passages,
+    }
 
 
 def measure_extract(files: list[Path], workdir: Path) -> dict:
@@ -117,8 +138,9 @@ def measure_extract(files: list[Path], workdir: Path) -> dict:
     output, errors = workdir / "extract.jsonl", workdir / "extract.err"
     started = time.perf_counter()
     with output.open("wb") as out, errors.open("wb") as err:
-        process = subprocess.Popen([sys.executable, "-m", "kb", "extract", "--jsonl", *map(str, files)],
-                                   cwd=ROOT, stdout=out, stderr=err)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kb", "extract", "--jsonl", *map(str, files)], cwd=ROOT, stdout=out, stderr=err
+        )
         _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
@@ -142,8 +164,10 @@ def measure_stages(base_url: str, pages: int, db: Path) -> dict:
     conn = storage.open_db(db)
     bodies = {f"{base_url}/articles/{n}.html": article_html(n) for n in range(pages)}
     started = time.process_time()
-    documents = [{**extract_article(decode_html(body, "utf-8"), url), "source": "generated", "fetched_url": url}
-                 for url, body in bodies.items()]
+    documents = [
+        {**extract_article(decode_html(body, "utf-8"), url), "source": "generated", "fetched_url": url}
+        for url, body in bodies.items()
+    ]
     extracted = time.process_time()
     spans = [split_passages(d["text"], KB_PASSAGE_MAX_TOKENS, count_tokens) for d in documents]
     split = time.process_time()
@@ -151,8 +175,11 @@ def measure_stages(base_url: str, pages: int, db: Path) -> dict:
         storage.save_document(conn, document, document_spans)
     stored = time.process_time()
     conn.close()
-    return {"extract": (extracted - started) * 1000 / pages, "passages": (split - extracted) * 1000 / pages,
-            "store": (stored - split) * 1000 / pages}
+    return {
+        "extract": (extracted - started) * 1000 / pages,
+        "passages": (split - extracted) * 1000 / pages,
+        "store": (stored - split) * 1000 / pages,
+    }
 
 
 def run_checked(command: list[str]) -> subprocess.CompletedProcess:
@@ -175,9 +202,11 @@ def measure(pages: int, repeat: int, workdir: Path) -> dict:
     fetches, crawls, extracts, stages = [], [], [], []
     with GeneratedSite(pages, validators=True) as site:
         sources = workdir / "sources.yml"
-        sources.write_text('user_agent: "math-ml-kb benchmark (+https://example.org/bench)"\n'
-                           f"download_delay: 0\nsources:\n  - name: generated\n    start_urls: ['{site.base_url}/']\n"
-                           "    allow: ['/articles/']\n    max_pages: 100000\n")
+        sources.write_text(
+            'user_agent: "math-ml-kb benchmark (+https://example.org/bench)"\n'
+            f"download_delay: 0\nsources:\n  - name: generated\n    start_urls: ['{site.base_url}/']\n"
+            "    allow: ['/articles/']\n    max_pages: 100000\n"
+        )
         urls_file = workdir / "urls.txt"
         urls_file.write_text("\n".join(site_urls(site.base_url, pages)))
         for _ in range(repeat):
@@ -185,8 +214,12 @@ def measure(pages: int, repeat: int, workdir: Path) -> dict:
             crawls.append(measure_crawl(sources, workdir / "kb.db", pages))
             extracts.append(measure_extract(files, workdir))
             stages.append(measure_stages(site.base_url, pages, workdir / "stages.db"))
-            print(json.dumps({"fetch": fetches[-1], "crawl": crawls[-1], "extract": extracts[-1],
-                              "stage_cpu_ms": stages[-1]}), flush=True)
+            print(
+                json.dumps(
+                    {"fetch": fetches[-1], "crawl": crawls[-1], "extract": extracts[-1], "stage_cpu_ms": stages[-1]}
+                ),
+                flush=True,
+            )
     fetch_rate, crawl_rate = median(fetches, "pages_per_s"), median(crawls, "crawl_pages_per_s")
     return {
         "pages": pages,

@@ -44,8 +44,9 @@ PARTS = ("polnear", "realtopic", "colah")
 
 
 def kb(*args: str, timeout: float = 3600) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "kb", *map(str, args)], cwd=ROOT, capture_output=True,
-                            text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-m", "kb", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
     if result.returncode not in (0, 1):
         raise SystemExit(f"kb {' '.join(map(str, args))} failed ({result.returncode}):\n{result.stderr[-3000:]}")
     return result
@@ -56,14 +57,23 @@ def polnear(eval_dir: Path, work: Path) -> dict:
     jsonl = work / "polnear.jsonl"
     result = kb("quotes", "--jsonl", *sorted((split / "text").glob("*.txt")))
     jsonl.write_text(result.stdout, encoding="utf-8")
-    scored = subprocess.run([sys.executable, str(eval_dir / "score_polnear.py"), str(split), str(jsonl)],
-                            capture_output=True, text=True, check=True).stdout
+    scored = subprocess.run(
+        [sys.executable, str(eval_dir / "score_polnear.py"), str(split), str(jsonl)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     figures = {"output": scored.strip()}
     for kind in ("direct", "indirect"):
-        m = re.search(rf"^{kind}: content F1 ([\d.]+) .*content\+speaker F1 ([\d.]+) .*?(\d+) gold, (\d+) predicted",
-                      scored, re.M)
-        figures[kind] = {"content_f1": float(m[1]), "content_speaker_f1": float(m[2]),
-                         "gold": int(m[3]), "predicted": int(m[4])}
+        m = re.search(
+            rf"^{kind}: content F1 ([\d.]+) .*content\+speaker F1 ([\d.]+) .*?(\d+) gold, (\d+) predicted", scored, re.M
+        )
+        figures[kind] = {
+            "content_f1": float(m[1]),
+            "content_speaker_f1": float(m[2]),
+            "gold": int(m[3]),
+            "predicted": int(m[4]),
+        }
     return figures
 
 
@@ -74,8 +84,11 @@ def crawl_site(root: Path, start_paths: list[str], work: Path, name: str) -> Pat
     with SampleSite(root) as site:
         urls = "\n".join(f"      - {site.base_url}{path}" for path in start_paths)
         sources = work / f"{name}-sources.yml"
-        sources.write_text(f"download_delay: 0\nsources:\n  - name: {name}\n    start_urls:\n{urls}\n"
-                           f"    max_depth: 1\n    max_pages: 5000\n", encoding="utf-8")
+        sources.write_text(
+            f"download_delay: 0\nsources:\n  - name: {name}\n    start_urls:\n{urls}\n"
+            f"    max_depth: 1\n    max_pages: 5000\n",
+            encoding="utf-8",
+        )
         kb("crawl", "--sources", sources, "--db", db, "--quiet")
     return db
 
@@ -98,8 +111,17 @@ def crawl_realtopic(eval_dir: Path, work: Path, count: int | None = None) -> tup
         passages.write_text(json.dumps(data), encoding="utf-8")
     site = work / "realtopic-site"
     # The sitemap needs the address the site is served from: SampleSite fills in its placeholder.
-    subprocess.run([sys.executable, str(eval_dir / "make_realtopic_site.py"), str(passages), str(site),
-                    "--origin", "__BASE_URL__"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(eval_dir / "make_realtopic_site.py"),
+            str(passages),
+            str(site),
+            "--origin",
+            "__BASE_URL__",
+        ],
+        check=True,
+    )
     paths = sorted(set(json.loads((site / "paths.json").read_text()).values()))
     return crawl_site(site, ["/", *paths], work, "realtopic"), passages, site
 
@@ -109,11 +131,20 @@ def realtopic(eval_dir: Path, work: Path) -> dict:
 
     db, passages, site = crawl_realtopic(eval_dir, work)
     threshold = yaml.safe_load((ROOT / "relevance.yml").read_text())["threshold"]
-    scored = subprocess.run([sys.executable, str(eval_dir / "check_realtopic.py"), str(db), str(passages),
-                             str(site), str(threshold)], capture_output=True, text=True, check=True).stdout
+    scored = subprocess.run(
+        [sys.executable, str(eval_dir / "check_realtopic.py"), str(db), str(passages), str(site), str(threshold)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     m = re.search(r"quotes found (\d+)/(\d+), speaker right (\d+)/\d+; unverified people (\d+)", scored)
-    return {"output": scored.strip(), "quotes": int(m[2]), "quotes_found": int(m[1]), "speaker_right": int(m[3]),
-            "unverified_people": unverified_people(db)}
+    return {
+        "output": scored.strip(),
+        "quotes": int(m[2]),
+        "quotes_found": int(m[1]),
+        "speaker_right": int(m[3]),
+        "unverified_people": unverified_people(db),
+    }
 
 
 def colah(eval_dir: Path, work: Path) -> dict:
@@ -124,9 +155,11 @@ def colah(eval_dir: Path, work: Path) -> dict:
     db = crawl_site(blog, ["/", *posts], work, "colah")
     with sqlite3.connect(db) as conn:
         documents = conn.execute("select count(*) from documents").fetchone()[0]
-        kinds = dict(conn.execute("select coalesce(kind, 'direct'), count(*) from quotes group by 1").fetchall()
-                     if "kind" in {c[1] for c in conn.execute("pragma table_info(quotes)")}
-                     else conn.execute("select 'direct', count(*) from quotes").fetchall())
+        kinds = dict(
+            conn.execute("select coalesce(kind, 'direct'), count(*) from quotes group by 1").fetchall()
+            if "kind" in {c[1] for c in conn.execute("pragma table_info(quotes)")}
+            else conn.execute("select 'direct', count(*) from quotes").fetchall()
+        )
     return {"documents": documents, "quotes": kinds, "unverified_people": unverified_people(db)}
 
 
@@ -142,25 +175,39 @@ def markdown(results: dict) -> str:
     lines = [LATEST, "", f"Measured {results['date']} on {results['machine']}.", ""]
     if "polnear" in results:
         p = results["polnear"]
-        lines += ["PolNeAR dev split (84 news articles; `kb quotes --jsonl`, scored by score_polnear.py):", "",
-                  "| attributions | gold | predicted | content F1 | content+speaker F1 |", "|---|---:|---:|---:|---:|"]
+        lines += [
+            "PolNeAR dev split (84 news articles; `kb quotes --jsonl`, scored by score_polnear.py):",
+            "",
+            "| attributions | gold | predicted | content F1 | content+speaker F1 |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for kind in ("direct", "indirect"):
             k = p[kind]
-            lines.append(f"| {kind} | {k['gold']} | {k['predicted']} | {k['content_f1']:.3f} | "
-                         f"{k['content_speaker_f1']:.3f} |")
+            lines.append(
+                f"| {kind} | {k['gold']} | {k['predicted']} | {k['content_f1']:.3f} | {k['content_speaker_f1']:.3f} |"
+            )
         lines.append("")
     if "realtopic" in results:
         r = results["realtopic"]
         people = ", ".join(f"`{n}`" for n in r["unverified_people"]) or "none"
-        lines += ["Real pages on the question (realtopic-dev.json crawled as a site, check_realtopic.py):", "",
-                  "```", *figure_lines(r["output"]), "```", "",
-                  f"Quotations with the right speaker: {r['speaker_right']}/{r['quotes']}; "
-                  f"unverified people: {people}.", ""]
+        lines += [
+            "Real pages on the question (realtopic-dev.json crawled as a site, check_realtopic.py):",
+            "",
+            "```",
+            *figure_lines(r["output"]),
+            "```",
+            "",
+            f"Quotations with the right speaker: {r['speaker_right']}/{r['quotes']}; unverified people: {people}.",
+            "",
+        ]
     if "colah" in results:
         c = results["colah"]
         people = ", ".join(f"`{n}`" for n in c["unverified_people"]) or "none"
-        lines += [f"A real technical ML blog (colah-blog, {c['documents']} documents crawled): statements by kind "
-                  f"{json.dumps(c['quotes'])}; unverified people: {people}.", ""]
+        lines += [
+            f"A real technical ML blog (colah-blog, {c['documents']} documents crawled): statements by kind "
+            f"{json.dumps(c['quotes'])}; unverified people: {people}.",
+            "",
+        ]
     return "\n".join(lines)
 
 

@@ -37,16 +37,28 @@ from bench.common import write_results  # noqa: E402
 from kb.demo import BackgroundServer  # noqa: E402
 
 PAGES_PER_HUB = 50
-SUBJECTS = ["Linear algebra", "Calculus", "Probability", "Statistics", "Optimisation", "Information theory",
-            "Matrix calculus", "Bayesian inference", "Numerical methods", "Convex analysis"]
-CLAIMS = ["matters most when you debug a model that will not converge",
-          "is less important than practice for most working engineers",
-          "helps you read research papers without getting lost",
-          "can be learned on the job, one concept at a time",
-          "explains why regularisation and normalisation work",
-          "is what interviewers test when they ask about gradients",
-          "gives you intuition for the loss surface you are descending",
-          "is optional for applying libraries but essential for inventing methods"]
+SUBJECTS = [
+    "Linear algebra",
+    "Calculus",
+    "Probability",
+    "Statistics",
+    "Optimisation",
+    "Information theory",
+    "Matrix calculus",
+    "Bayesian inference",
+    "Numerical methods",
+    "Convex analysis",
+]
+CLAIMS = [
+    "matters most when you debug a model that will not converge",
+    "is less important than practice for most working engineers",
+    "helps you read research papers without getting lost",
+    "can be learned on the job, one concept at a time",
+    "explains why regularisation and normalisation work",
+    "is what interviewers test when they ask about gradients",
+    "gives you intuition for the loss surface you are descending",
+    "is optional for applying libraries but essential for inventing methods",
+]
 
 
 def article_html(number: int) -> bytes:
@@ -55,9 +67,10 @@ def article_html(number: int) -> bytes:
     for _ in range(rng.randint(3, 6)):
         sentences = [f"{rng.choice(SUBJECTS)} {rng.choice(CLAIMS)}." for _ in range(rng.randint(3, 6))]
         paragraphs.append(f"<p>Article {number}: " + " ".join(sentences) + "</p>")
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Essay {number} on math in ML</title>"
-            f"</head><body><article><h1>Essay {number} on math in ML</h1>{''.join(paragraphs)}</article></body></html>"
-            ).encode()
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Essay {number} on math in ML</title>"
+        f"</head><body><article><h1>Essay {number} on math in ML</h1>{''.join(paragraphs)}</article></body></html>"
+    ).encode()
 
 
 class GeneratedSite(BackgroundServer):
@@ -94,8 +107,10 @@ class GeneratedSite(BackgroundServer):
             return 200, f"<html><body><nav>{body}</nav></body></html>".encode(), {}
         if path.startswith("/hub/"):
             h = int(path.removeprefix("/hub/").removesuffix(".html"))
-            links = "".join(f'<a href="/articles/{n}.html">essay {n}</a> '
-                            for n in range(h * PAGES_PER_HUB, min(self.pages, (h + 1) * PAGES_PER_HUB)))
+            links = "".join(
+                f'<a href="/articles/{n}.html">essay {n}</a> '
+                for n in range(h * PAGES_PER_HUB, min(self.pages, (h + 1) * PAGES_PER_HUB))
+            )
             return 200, f"<html><body><nav>{links}</nav></body></html>".encode(), {}
         if path.startswith("/articles/"):
             number = int(path.removeprefix("/articles/").removesuffix(".html"))
@@ -107,12 +122,18 @@ class GeneratedSite(BackgroundServer):
 
 def run_crawl(sources: Path, db: Path) -> tuple[float, str]:
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "kb", "crawl", "--sources", str(sources), "--db", str(db)],
-                            cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "kb", "crawl", "--sources", str(sources), "--db", str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"kb crawl failed ({result.returncode}):\n{result.stderr[-3000:]}")
-    summary = "\n".join(line for line in result.stderr.splitlines() if line.startswith(("crawl run", "embedded", "analy")))
+    summary = "\n".join(
+        line for line in result.stderr.splitlines() if line.startswith(("crawl run", "embedded", "analy"))
+    )
     return seconds, summary
 
 
@@ -129,9 +150,11 @@ def measure(pages: int, validators: bool, repeat: int, workdir: Path) -> dict:
     kind = "validators" if validators else "bytes"
     with GeneratedSite(pages, validators) as site:
         sources = workdir / f"sources-{kind}.yml"
-        sources.write_text('user_agent: "math-ml-kb benchmark (+https://example.org/bench)"\n'
-                           f"download_delay: 0\nsources:\n  - name: generated\n    start_urls: ['{site.base_url}/']\n"
-                           "    allow: ['/articles/']\n    max_pages: 100000\n")
+        sources.write_text(
+            'user_agent: "math-ml-kb benchmark (+https://example.org/bench)"\n'
+            f"download_delay: 0\nsources:\n  - name: generated\n    start_urls: ['{site.base_url}/']\n"
+            "    allow: ['/articles/']\n    max_pages: 100000\n"
+        )
         db = workdir / f"{kind}.db"
         first, first_summary = run_crawl(sources, db)
         recrawls = [run_crawl(sources, db) for _ in range(repeat)]

@@ -91,8 +91,12 @@ def through_cli(db: Path, questions: list[dict], eval_dir: Path, work: Path) -> 
     subset = work / "questions.json"
     subset.write_text(json.dumps({"questions": questions}), encoding="utf-8")
     kb = Path(sys.executable).with_name("kb")
-    return subprocess.run([sys.executable, str(eval_dir / "check_retrieval.py"), str(kb), str(db), str(subset)],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, str(eval_dir / "check_retrieval.py"), str(kb), str(db), str(subset)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def main() -> None:
@@ -109,8 +113,11 @@ def main() -> None:
     posts, questions = pick(questions, args.posts, args.questions)
     blog = eval_dir / "colah-blog"
     start_paths = ["/"] if posts is None else []
-    start_paths += [f"/posts/{p.name}/" for p in sorted((blog / "posts").iterdir())
-                    if p.is_dir() and (posts is None or p.name in posts)]
+    start_paths += [
+        f"/posts/{p.name}/"
+        for p in sorted((blog / "posts").iterdir())
+        if p.is_dir() and (posts is None or p.name in posts)
+    ]
     results = {"date": datetime.date.today().isoformat(), "machine": machine()}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep or tmp)
@@ -120,8 +127,10 @@ def main() -> None:
         if args.cli:
             results["check_retrieval"] = through_cli(db, questions, eval_dir, work)
     for mode, figures in results["modes"].items():
-        print(f"{mode}: MRR@10 {figures['mrr_at_10']} (hit@10 {figures['hit_at_10']}/{results['questions']}; "
-              f"{figures['by_difficulty']}; right post in top 5 {figures['post_in_top5']}/{results['questions']})")
+        print(
+            f"{mode}: MRR@10 {figures['mrr_at_10']} (hit@10 {figures['hit_at_10']}/{results['questions']}; "
+            f"{figures['by_difficulty']}; right post in top 5 {figures['post_in_top5']}/{results['questions']})"
+        )
     if "check_retrieval" in results:
         print(results["check_retrieval"])
     write_results(args.output, "retrieval", results)

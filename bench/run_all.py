@@ -58,8 +58,7 @@ def main() -> None:
         if not script.exists():
             print(f"== {name}: not written yet (bench/{name}.py), skipped", flush=True)
             continue
-        command = [sys.executable, str(script), *(quick if args.quick else full),
-                   "--output", args.output]
+        command = [sys.executable, str(script), *(quick if args.quick else full), "--output", args.output]
         print(f"== {name}: {' '.join(command[1:])}", flush=True)
         began = time.monotonic()
         code = subprocess.call(command, cwd=ROOT)

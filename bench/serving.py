@@ -136,9 +136,11 @@ async def hammer(server: KbServer, endpoint: str, clients: int, seconds: float) 
         load = Load()
         started, server_cpu, own_cpu = time.monotonic(), cpu_seconds(server.process.pid), time.process_time()
         await asyncio.gather(*(client(http, next_url, started + seconds, load) for _ in range(clients)))
-        return {**load.summary(time.monotonic() - started),
-                "server_cpu_s": round(cpu_seconds(server.process.pid) - server_cpu, 1),
-                "load_generator_cpu_s": round(time.process_time() - own_cpu, 1)}
+        return {
+            **load.summary(time.monotonic() - started),
+            "server_cpu_s": round(cpu_seconds(server.process.pid) - server_cpu, 1),
+            "load_generator_cpu_s": round(time.process_time() - own_cpu, 1),
+        }
 
 
 def main() -> None:
@@ -152,13 +154,22 @@ def main() -> None:
     results = {}
     with KbServer(database(args.size, Path(args.cache))) as server:
         for name, endpoint in ENDPOINTS.items():
-            results[name] = {"endpoint": endpoint.split("?")[0],
-                             **asyncio.run(hammer(server, endpoint, args.clients, args.seconds))}
+            results[name] = {
+                "endpoint": endpoint.split("?")[0],
+                **asyncio.run(hammer(server, endpoint, args.clients, args.seconds)),
+            }
             print(name, results[name], flush=True)
-    write_results(args.output, "serving", {
-        "passages": args.size, "clients": args.clients, "seconds_per_endpoint": args.seconds,
-        "targets": "no errors; table and faceted at least 100 requests/s", "results": results,
-    })
+    write_results(
+        args.output,
+        "serving",
+        {
+            "passages": args.size,
+            "clients": args.clients,
+            "seconds_per_endpoint": args.seconds,
+            "targets": "no errors; table and faceted at least 100 requests/s",
+            "results": results,
+        },
+    )
 
 
 if __name__ == "__main__":

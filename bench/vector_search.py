@@ -94,14 +94,18 @@ def build(size: int, embedder, rng, cache: Path = CACHE) -> Path:
         storage.save_document(db, document, spans)
         rows = db.execute(
             "select passages.id, passages.content_hash from passages join documents on documents.id = document_id "
-            "where documents.url = ? order by seq", [document["url"]]).fetchall()
+            "where documents.url = ? order by seq",
+            [document["url"]],
+        ).fetchall()
         for (passage_id, passage_hash), (a, b) in zip(rows, picks):
             v = anchors[a] + rng.uniform(0.2, 0.8) * anchors[b] + rng.normal(0, 0.02, anchors.shape[1])
             pending.append((passage_id, passage_hash, (v / np.linalg.norm(v)).astype("<f4").tobytes()))
         if len(pending) >= 20000 or d == size // PASSAGES_PER_DOCUMENT - 1:
             storage.save_embeddings(db, embedder.name, embedder.dimensions, pending)
             pending = []
-            print(f"[{size}] {(d + 1) * PASSAGES_PER_DOCUMENT} passages in {time.monotonic() - started:.0f}s", flush=True)
+            print(
+                f"[{size}] {(d + 1) * PASSAGES_PER_DOCUMENT} passages in {time.monotonic() - started:.0f}s", flush=True
+            )
     started = time.monotonic()
     AnnIndex(path, embedder.dimensions).sync(db)
     print(f"[{size}] HNSW built in {time.monotonic() - started:.0f}s", flush=True)
@@ -171,8 +175,10 @@ def main() -> None:
 
     embedder = get_embedder()
     rng = np.random.default_rng(42)
-    results = [measure(int(s), embedder, rng, vec0_queries=10 if int(s) < 1_000_000 else 5, cache=Path(args.cache))
-               for s in args.sizes.split(",")]
+    results = [
+        measure(int(s), embedder, rng, vec0_queries=10 if int(s) < 1_000_000 else 5, cache=Path(args.cache))
+        for s in args.sizes.split(",")
+    ]
     write_results(args.output, "vector_search", {"torch_threads": torch.get_num_threads(), "results": results})
 
 

@@ -48,20 +48,32 @@ from bench.realtext import EVAL, crawl_realtopic  # noqa: E402
 
 def score(db: Path, passages: Path, site: Path, eval_dir: Path, threshold: float) -> dict:
     """check_realtopic.py's figures for one database."""
-    out = subprocess.run([sys.executable, str(eval_dir / "check_realtopic.py"), str(db), str(passages), str(site),
-                          str(threshold)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(eval_dir / "check_realtopic.py"), str(db), str(passages), str(site), str(threshold)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     m = re.search(r"P ([\d.]+) R ([\d.]+);.*stance accuracy (\d+)/(\d+)", out)
     confusion = re.search(r"^stance confusion \(gold -> got\): (.*)$", out, re.MULTILINE)[1]
     abstained = sum(int(n) for n in re.findall(r"', None\): (\d+)", confusion))
-    return {"relevance_precision": float(m[1]), "relevance_recall": float(m[2]), "stance_right": int(m[3]),
-            "stance_total": int(m[4]), "stance_accuracy": round(int(m[3]) / int(m[4]), 3),
-            "abstained": round(abstained / int(m[4]), 3)}
+    return {
+        "relevance_precision": float(m[1]),
+        "relevance_recall": float(m[2]),
+        "stance_right": int(m[3]),
+        "stance_total": int(m[4]),
+        "stance_accuracy": round(int(m[3]) / int(m[4]), 3),
+        "abstained": round(abstained / int(m[4]), 3),
+    }
 
 
 def relevant_passages(conn: sqlite3.Connection, threshold: float) -> list[tuple[int, str, np.ndarray]]:
     """(id, text, vector) of the passages `kb analyze` judged relevant: those it gives a stance or none to."""
-    rows = conn.execute("select p.id, p.text, e.vector from passages p join passage_vectors e on e.passage_id = p.id "
-                        "join passage_details d on d.passage_id = p.id where d.relevance >= ?", (threshold,))
+    rows = conn.execute(
+        "select p.id, p.text, e.vector from passages p join passage_vectors e on e.passage_id = p.id "
+        "join passage_details d on d.passage_id = p.id where d.relevance >= ?",
+        (threshold,),
+    )
     return [(r[0], r[1], np.frombuffer(r[2], dtype="<f4")) for r in rows]
 
 
@@ -88,9 +100,13 @@ def alternatives(stance_set) -> dict:
     from kb.stance import Scope
 
     no_cues = dataclasses.replace(
-        stance_set, stances=tuple(dataclasses.replace(s, cues=()) for s in stance_set.stances), min_confidence=0.0)
-    no_scope = dataclasses.replace(stance_set, scope=Scope(), stances=tuple(
-        dataclasses.replace(s, negated=None, limited=None) for s in stance_set.stances))
+        stance_set, stances=tuple(dataclasses.replace(s, cues=()) for s in stance_set.stances), min_confidence=0.0
+    )
+    no_scope = dataclasses.replace(
+        stance_set,
+        scope=Scope(),
+        stances=tuple(dataclasses.replace(s, negated=None, limited=None) for s in stance_set.stances),
+    )
     return {
         "nearest examples": lambda emb, ps: judge_with(no_cues, emb, ps),
         "logistic regression": lambda emb, ps: logistic_regression(stance_set, emb, ps),
@@ -112,8 +128,7 @@ def main() -> None:
 
     eval_dir = Path(args.eval)
     threshold = yaml.safe_load((ROOT / "relevance.yml").read_text())["threshold"]
-    results = {"date": datetime.date.today().isoformat(), "machine": machine(), "threshold": threshold,
-               "methods": {}}
+    results = {"date": datetime.date.today().isoformat(), "machine": machine(), "threshold": threshold, "methods": {}}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep or tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -128,8 +143,9 @@ def main() -> None:
             stances = judge(embedder, relevant) if relevant else {}
             with sqlite3.connect(copy) as conn:
                 conn.execute("update passages set stance = null")
-                conn.executemany("update passages set stance = ? where id = ?",
-                                 [(s, pid) for pid, s in stances.items()])
+                conn.executemany(
+                    "update passages set stance = ? where id = ?", [(s, pid) for pid, s in stances.items()]
+                )
             results["methods"][name] = score(copy, passages, site, eval_dir, threshold)
             print(f"{name}: {json.dumps(results['methods'][name])}", flush=True)
         results["methods"]["cues with scope (kb analyze)"] = score(db, passages, site, eval_dir, threshold)

@@ -68,8 +68,13 @@ def decode_item(data: bytes | str) -> Article | FetchFailure | Revisit:
         raise BadItem(f"fields do not fit: {e}") from None
 
 
-def ingest(redis, db_path: str, idle_seconds: float = 30.0, model: str | None = None,
-           should_stop: Callable[[], bool] = lambda: False) -> int:
+def ingest(
+    redis,
+    db_path: str,
+    idle_seconds: float = 30.0,
+    model: str | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> int:
     """Drain the items list into the database until it stays empty for ``idle_seconds``; returns the run id.
 
     ``redis`` is a redis.Redis client. ``should_stop`` is checked between
@@ -112,8 +117,11 @@ def _store_one(redis, store: ItemStore, data: bytes) -> None:
         return
     store.store(item)
     if isinstance(item, Article):
-        redis.hset(VALIDATORS_KEY, item.url, json.dumps(
-            {"etag": item.etag, "last_modified": item.last_modified, "body_hash": item.body_hash}))
+        redis.hset(
+            VALIDATORS_KEY,
+            item.url,
+            json.dumps({"etag": item.etag, "last_modified": item.last_modified, "body_hash": item.body_hash}),
+        )
 
 
 # The workers' side: a frontier whose popped requests are leased, not lost.
@@ -185,8 +193,10 @@ def _leased_queue_class():
             return self.server.zcard(self.key) + self.server.zcard(self.leases_key)
 
         def pop(self, timeout=0):
-            member = self._pop(keys=[self.key, self.leases_key, self.attempts_key],
-                               args=[time.time(), self.lease_seconds, self.max_attempts])
+            member = self._pop(
+                keys=[self.key, self.leases_key, self.attempts_key],
+                args=[time.time(), self.lease_seconds, self.max_attempts],
+            )
             if member is None:
                 return None
             request = self._decode_request(member)

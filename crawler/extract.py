@@ -6,10 +6,9 @@ checks on one page is exactly what a crawl would store.
 
 from __future__ import annotations
 
+import codecs
 import re
 from urllib.parse import urljoin
-
-import codecs
 
 import trafilatura
 from scrapy.utils.python import binary_is_text
@@ -48,7 +47,7 @@ def decode_html(body: bytes, declared: str | None) -> str:
     """
     bom_encoding, bom = read_bom(body)
     if bom_encoding:
-        return body[len(bom):].decode(bom_encoding, errors="replace")
+        return body[len(bom) :].decode(bom_encoding, errors="replace")
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
@@ -77,8 +76,7 @@ def declared_encoding(body: bytes, content_type: str | None) -> str | None:
     return http_content_type_encoding(content_type) or html_body_declared_encoding(body)
 
 
-def extract_page(body: bytes, url: str, content_type: str | None = None,
-                 content_language: str | None = None) -> dict:
+def extract_page(body: bytes, url: str, content_type: str | None = None, content_language: str | None = None) -> dict:
     """An HTML page's fields from its bytes, as the crawl stores them (and `kb extract` prints):
     decoded by decode_html with the encoding the page declares, then extracted."""
     return extract_article(decode_html(body, declared_encoding(body, content_type)), url, content_language)
@@ -101,9 +99,7 @@ def extract_article(html: str | bytes, url: str, content_language: str | None = 
         raise ExtractionError("could not be parsed as HTML")
     page_language = tree.get("lang")  # read before trafilatura prunes the tree
     anchors = _anchors(tree, url)
-    result = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=True, include_comments=False, include_tables=True
-    )
+    result = trafilatura.bare_extraction(tree, url=url, with_metadata=True, include_comments=False, include_tables=True)
     text = _clean_text(result.text) if result is not None and result.text else ""
     if not text:
         raise ExtractionError("no extractable text")

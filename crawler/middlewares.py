@@ -115,8 +115,9 @@ class BoundedDecompressionMiddleware(HttpCompressionMiddleware):
             return super().process_response(request, response)
         except IgnoreRequest as e:  # raised for nothing else
             limit = request.meta.get("download_maxsize", self.max_size)
-            raise TooLarge(f"decompressed beyond the {limit / 2**20:g} MB limit "
-                           f"({len(response.body)} bytes compressed)") from e
+            raise TooLarge(
+                f"decompressed beyond the {limit / 2**20:g} MB limit ({len(response.body)} bytes compressed)"
+            ) from e
 
 
 class CrawlDelayMiddleware:
@@ -208,12 +209,13 @@ class BackoffRetryMiddleware(RetryMiddleware):
         attempt = request.meta.get("retry_times", 0)
         if attempt >= request.meta.get("max_retry_times", self.max_retry_times):
             return response
-        wait = self.backoff * 2 ** attempt
+        wait = self.backoff * 2**attempt
         if response.status in (429, 503):
             asked = retry_after_seconds(response.headers.get("Retry-After"))
             if asked is not None and asked > self.retry_after_max:
-                logger.info("giving up on %s: Retry-After %d s is more than %d s",
-                            request.url, asked, self.retry_after_max)
+                logger.info(
+                    "giving up on %s: Retry-After %d s is more than %d s", request.url, asked, self.retry_after_max
+                )
                 return response
             wait = max(wait, asked or 0.0)
         if not await self.wait(wait):

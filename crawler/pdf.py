@@ -61,8 +61,9 @@ def extract_pdf(body: bytes, url: str, max_pages: int = 500, max_seconds: float 
         pages = []
         for index in range(len(document)):
             if time.monotonic() - started > max_seconds:
-                raise PdfError(f"text extraction took longer than {max_seconds:g} s (stopped at page {index + 1})",
-                               "too slow")
+                raise PdfError(
+                    f"text extraction took longer than {max_seconds:g} s (stopped at page {index + 1})", "too slow"
+                )
             pages.append("\n\n".join(page_paragraphs(document[index])))
         metadata = document.get_metadata_dict()
     finally:
@@ -76,9 +77,13 @@ def extract_pdf(body: bytes, url: str, max_pages: int = 500, max_seconds: float 
         "title": _clean(metadata.get("Title")) or (first_page[0][:200] if first_page else None),
         "author": _clean(metadata.get("Author")) or _first_page_author(first_page),
         "published": pdf_date(metadata.get("CreationDate")) or _first_page_date(first_page),
-        "site_name": None, "language": None,
-        "description": _clean(metadata.get("Subject")), "text": text, "links": [],
-        "media_type": MEDIA_TYPE, "pages": starts,
+        "site_name": None,
+        "language": None,
+        "description": _clean(metadata.get("Subject")),
+        "text": text,
+        "links": [],
+        "media_type": MEDIA_TYPE,
+        "pages": starts,
     }
 
 
@@ -112,16 +117,29 @@ def page_paragraphs(page) -> list[str]:
     return paragraphs
 
 
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-          "november", "december")
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 _BYLINE = re.compile(r"^(?:by|authors?:)\s+([A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+){0,3})$", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_WRITTEN_DATE = re.compile(r"\b(?:(\d{1,2})\s+)?(" + "|".join(MONTHS) + r")\s+(?:(\d{1,2}),?\s+)?(\d{4})\b",
-                           re.IGNORECASE)
+_WRITTEN_DATE = re.compile(
+    r"\b(?:(\d{1,2})\s+)?(" + "|".join(MONTHS) + r")\s+(?:(\d{1,2}),?\s+)?(\d{4})\b", re.IGNORECASE
+)
 
 
 def _first_page_author(paragraphs: list[str]) -> str | None:
-    """"By Jane Doe" (or "Author: Jane Doe") among the first paragraphs of the first page."""
+    """ "By Jane Doe" (or "Author: Jane Doe") among the first paragraphs of the first page."""
     for paragraph in paragraphs[:6]:
         if match := _BYLINE.match(paragraph.strip()):
             return match.group(1)

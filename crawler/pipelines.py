@@ -31,9 +31,11 @@ class StoragePipeline:
 
     def open_spider(self) -> None:
         self.store = ItemStore(
-            self.settings.get("KB_DB"), self.crawler.spider.config.sources,
+            self.settings.get("KB_DB"),
+            self.crawler.spider.config.sources,
             sources_file=self.settings.get("KB_SOURCES_FILE") or "",
-            max_tokens=self.settings.getint("KB_PASSAGE_MAX_TOKENS"), model=self.settings.get("KB_MODEL"),
+            max_tokens=self.settings.getint("KB_PASSAGE_MAX_TOKENS"),
+            model=self.settings.get("KB_MODEL"),
         )
         self.crawler.stats.set_value("kb/run_id", self.store.open())
 

@@ -34,14 +34,18 @@ def sources_settings(config: CrawlConfig, settings: Settings) -> dict:
     return overrides
 
 
-def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "INFO",
-                   model: str | None = None, time_budget: float | None = None,
-                   log_file: str | None = None) -> Settings:
+def crawl_settings(
+    config: CrawlConfig,
+    db_path: str | Path,
+    log_level: str = "INFO",
+    model: str | None = None,
+    time_budget: float | None = None,
+    log_file: str | None = None,
+) -> Settings:
     """The project's Scrapy settings with this run's database and sources applied."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    overrides = {**sources_settings(config, settings), "KB_DB": str(db_path), "KB_MODEL": model,
-                 "LOG_LEVEL": log_level}
+    overrides = {**sources_settings(config, settings), "KB_DB": str(db_path), "KB_MODEL": model, "LOG_LEVEL": log_level}
     if time_budget:
         overrides["KB_TIME_BUDGET"] = time_budget  # ends as 'time_budget': interrupted
     if log_file:
@@ -50,9 +54,14 @@ def crawl_settings(config: CrawlConfig, db_path: str | Path, log_level: str = "I
     return settings
 
 
-def run_crawl(config: CrawlConfig, db_path: str | Path, log_level: str = "INFO",
-              model: str | None = None, time_budget: float | None = None,
-              log_file: str | None = None) -> int | None:
+def run_crawl(
+    config: CrawlConfig,
+    db_path: str | Path,
+    log_level: str = "INFO",
+    model: str | None = None,
+    time_budget: float | None = None,
+    log_file: str | None = None,
+) -> int | None:
     """Crawl every source into ``db_path``; returns the crawl_runs id.
 
     Blocks until the crawl ends. Twisted's reactor cannot be restarted, so
@@ -65,8 +74,14 @@ def run_crawl(config: CrawlConfig, db_path: str | Path, log_level: str = "INFO",
     return crawler.stats.get_value("kb/run_id")
 
 
-def run_worker(config: CrawlConfig, redis_url: str, seed: bool = False, log_level: str = "INFO",
-               time_budget: float | None = None, log_file: str | None = None) -> dict:
+def run_worker(
+    config: CrawlConfig,
+    redis_url: str,
+    seed: bool = False,
+    log_level: str = "INFO",
+    time_budget: float | None = None,
+    log_file: str | None = None,
+) -> dict:
     """Crawl as one scrapy-redis worker until the shared frontier is empty; returns Scrapy's stats.
 
     With ``seed`` the frontier and its seen-set are cleared first and the
@@ -76,8 +91,9 @@ def run_worker(config: CrawlConfig, redis_url: str, seed: bool = False, log_leve
     from .distributed import worker_settings
 
     settings = crawl_settings(config, "", log_level, None, time_budget, log_file)
-    settings.setdict({**worker_settings(redis_url), "SCHEDULER_FLUSH_ON_START": seed, "KB_REDIS_SEED": seed},
-                     priority="cmdline")
+    settings.setdict(
+        {**worker_settings(redis_url), "SCHEDULER_FLUSH_ON_START": seed, "KB_REDIS_SEED": seed}, priority="cmdline"
+    )
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(ArticlesSpider)
     process.crawl(crawler, config=config)

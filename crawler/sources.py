@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from kb.yamlfile import Mapping as _Mapping, Sequence as _Sequence, load_yaml, unknown_key_message
+from kb.yamlfile import Mapping as _Mapping
+from kb.yamlfile import Sequence as _Sequence
+from kb.yamlfile import load_yaml, unknown_key_message
 
 DEFAULT_USER_AGENT = "math-ml-kb/0.1 (research crawler; set user_agent in the sources file)"
 DEFAULT_DOWNLOAD_DELAY = 1.0
@@ -41,11 +43,27 @@ DEFAULT_PDF_MAX_MB = 10.0
 DEFAULT_PDF_MAX_PAGES = 500
 DEFAULT_PDF_MAX_SECONDS = 30.0
 
-TOP_LEVEL_KEYS = ("sources", "user_agent", "download_delay", "download_timeout", "pdf_max_mb", "pdf_max_pages",
-                  "pdf_max_seconds")
+TOP_LEVEL_KEYS = (
+    "sources",
+    "user_agent",
+    "download_delay",
+    "download_timeout",
+    "pdf_max_mb",
+    "pdf_max_pages",
+    "pdf_max_seconds",
+)
 SOURCE_KEYS = (
-    "name", "start_urls", "sitemaps", "feeds", "allow", "deny", "max_depth", "max_pages", "robots_sitemaps",
-    "focus", "min_relevance",
+    "name",
+    "start_urls",
+    "sitemaps",
+    "feeds",
+    "allow",
+    "deny",
+    "max_depth",
+    "max_pages",
+    "robots_sitemaps",
+    "focus",
+    "min_relevance",
 )
 URL_LIST_KEYS = ("start_urls", "sitemaps", "feeds")
 REGEX_LIST_KEYS = ("allow", "deny")
@@ -133,11 +151,7 @@ class CrawlConfig:
     @property
     def hostnames(self) -> frozenset[str]:
         """Host names without ports, as Scrapy's allowed_domains wants them."""
-        return frozenset(
-            urlsplit(url).hostname
-            for s in self.sources
-            for url in s.start_urls + s.sitemaps + s.feeds
-        )
+        return frozenset(urlsplit(url).hostname for s in self.sources for url in s.start_urls + s.sitemaps + s.feeds)
 
     def source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)
@@ -216,13 +230,20 @@ class _Checker:
                 raise self.fail(data.key_lines["download_delay"], "'download_delay' must be a number of seconds >= 0")
             options["download_delay"] = float(delay)
         # Positive limits: (key, type, what the error says it must be).
-        for key, kind, what in (("download_timeout", float, "a number of seconds > 0"),
-                                ("pdf_max_mb", float, "a number > 0"), ("pdf_max_pages", int, "a whole number > 0"),
-                                ("pdf_max_seconds", float, "a number > 0")):
+        for key, kind, what in (
+            ("download_timeout", float, "a number of seconds > 0"),
+            ("pdf_max_mb", float, "a number > 0"),
+            ("pdf_max_pages", int, "a whole number > 0"),
+            ("pdf_max_seconds", float, "a number > 0"),
+        ):
             if key in data:
                 value = data[key]
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or (
-                        kind is int and not isinstance(value, int)):
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, (int, float))
+                    or value <= 0
+                    or (kind is int and not isinstance(value, int))
+                ):
                     raise self.fail(data.key_lines[key], f"'{key}' must be {what}")
                 options[key] = kind(value)
         return CrawlConfig(sources=tuple(sources), path=self.path, **options)
@@ -247,16 +268,22 @@ class _Checker:
         if "max_depth" in entry:
             depth = entry["max_depth"]
             if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
-                raise self.fail(entry.key_lines["max_depth"], f"source '{name}': 'max_depth' must be a whole number >= 0")
+                raise self.fail(
+                    entry.key_lines["max_depth"], f"source '{name}': 'max_depth' must be a whole number >= 0"
+                )
             fields["max_depth"] = depth
         if "max_pages" in entry:
             pages = entry["max_pages"]
             if isinstance(pages, bool) or not isinstance(pages, int) or pages < 1:
-                raise self.fail(entry.key_lines["max_pages"], f"source '{name}': 'max_pages' must be a whole number >= 1")
+                raise self.fail(
+                    entry.key_lines["max_pages"], f"source '{name}': 'max_pages' must be a whole number >= 1"
+                )
             fields["max_pages"] = pages
         if "robots_sitemaps" in entry:
             if not isinstance(entry["robots_sitemaps"], bool):
-                raise self.fail(entry.key_lines["robots_sitemaps"], f"source '{name}': 'robots_sitemaps' must be true or false")
+                raise self.fail(
+                    entry.key_lines["robots_sitemaps"], f"source '{name}': 'robots_sitemaps' must be true or false"
+                )
             fields["robots_sitemaps"] = entry["robots_sitemaps"]
         if "focus" in entry:
             if not isinstance(entry["focus"], bool):
@@ -265,11 +292,14 @@ class _Checker:
         if "min_relevance" in entry:
             minimum = entry["min_relevance"]
             if isinstance(minimum, bool) or not isinstance(minimum, (int, float)) or not 0 <= minimum <= 1:
-                raise self.fail(entry.key_lines["min_relevance"],
-                                f"source '{name}': 'min_relevance' must be a number from 0 to 1")
+                raise self.fail(
+                    entry.key_lines["min_relevance"], f"source '{name}': 'min_relevance' must be a number from 0 to 1"
+                )
             if fields.get("focus") is False:
-                raise self.fail(entry.key_lines["min_relevance"],
-                                f"source '{name}': 'min_relevance' needs focus (remove 'focus: false')")
+                raise self.fail(
+                    entry.key_lines["min_relevance"],
+                    f"source '{name}': 'min_relevance' needs focus (remove 'focus: false')",
+                )
             fields.update(focus=True, min_relevance=float(minimum))
         return Source(**fields)
 

@@ -27,8 +27,14 @@ OUTCOMES = ("new", "changed", "unchanged", "gone", "failed")
 class ItemStore:
     """One run's writes: open() starts a crawl_runs row, store() each item, close() finishes the row."""
 
-    def __init__(self, db_path: str, sources: Iterable = (), sources_file: str = "",
-                 max_tokens: int = 256, model: str | None = None):
+    def __init__(
+        self,
+        db_path: str,
+        sources: Iterable = (),
+        sources_file: str = "",
+        max_tokens: int = 256,
+        model: str | None = None,
+    ):
         if not db_path:
             raise ValueError("no database path: tell the crawler which database to write")
         self.db_path = db_path
@@ -94,23 +100,36 @@ class ItemStore:
         self.counts[outcome] += 1
         self.per_source[source or "-"][outcome] += 1
 
-    def close(self, status: str, fetched: int = 0, skipped: int = 0,
-              low_relevance: dict[str, int] | None = None) -> None:
+    def close(
+        self, status: str, fetched: int = 0, skipped: int = 0, low_relevance: dict[str, int] | None = None
+    ) -> None:
         """Finish the run with its counts (logged per source) and close the database.
 
         ``low_relevance``: per source, the pages whose links a focused crawl did not follow.
         """
         low_relevance = {name: n for name, n in (low_relevance or {}).items() if n}
-        counts = {"fetched": fetched, "skipped": skipped, "low_relevance": sum(low_relevance.values()),
-                  **{k: self.counts[k] for k in OUTCOMES}}
+        counts = {
+            "fetched": fetched,
+            "skipped": skipped,
+            "low_relevance": sum(low_relevance.values()),
+            **{k: self.counts[k] for k in OUTCOMES},
+        }
         for source, n in low_relevance.items():
             self.per_source[source]["low relevance"] = n
         for source, source_counts in sorted(self.per_source.items()):
-            low = f", {source_counts['low relevance']} low relevance (links not followed)" \
-                if source_counts["low relevance"] else ""
+            low = (
+                f", {source_counts['low relevance']} low relevance (links not followed)"
+                if source_counts["low relevance"]
+                else ""
+            )
             logger.info("source %s: %s%s", source, ", ".join(f"{source_counts[k]} {k}" for k in OUTCOMES), low)
         storage.finish_run(
-            self.db, self.run_id, status, counts, time.monotonic() - self.started,
-            per_source={k: dict(v) for k, v in self.per_source.items()}, errors=self.errors,
+            self.db,
+            self.run_id,
+            status,
+            counts,
+            time.monotonic() - self.started,
+            per_source={k: dict(v) for k, v in self.per_source.items()},
+            errors=self.errors,
         )
         self.db.close()

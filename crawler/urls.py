@@ -18,12 +18,40 @@ from scrapy.dupefilters import RFPDupeFilter
 from w3lib.url import canonicalize_url
 
 # Query parameters that identify a visitor or a campaign, never the page.
-TRACKING_PARAMS = frozenset({
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "twclid",
-    "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id",
-    "vero_id", "wickedid", "ref_src", "ref_url",
-    "sid", "sessionid", "session_id", "phpsessid", "jsessionid", "aspsessionid", "cfid", "cftoken",
-})
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "twclid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "wickedid",
+        "ref_src",
+        "ref_url",
+        "sid",
+        "sessionid",
+        "session_id",
+        "phpsessid",
+        "jsessionid",
+        "aspsessionid",
+        "cfid",
+        "cftoken",
+    }
+)
 TRACKING_PREFIXES = ("utm_", "pk_", "hsa_")
 # ";jsessionid=..." and friends, carried in the path rather than the query.
 PATH_SESSION = re.compile(r";(?:jsessionid|sessionid|phpsessid|sid)=[^/?#]*", re.IGNORECASE)

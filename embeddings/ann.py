@@ -42,8 +42,12 @@ class AnnIndex:
 
     def _new_index(self) -> Index:
         return Index(
-            ndim=self.dimensions, metric="cos", dtype="f16", connectivity=CONNECTIVITY,
-            expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH,
+            ndim=self.dimensions,
+            metric="cos",
+            dtype="f16",
+            connectivity=CONNECTIVITY,
+            expansion_add=EXPANSION_ADD,
+            expansion_search=EXPANSION_SEARCH,
         )
 
     def load(self, db) -> bool:

@@ -53,7 +53,7 @@ def split_passages(
 
 
 def _is_heading(line: str) -> bool:
-    return len(line.split()) <= 12 and not line.rstrip().endswith((".", "!", "?", "…", ":", ";", ",", "\"", "”"))
+    return len(line.split()) <= 12 and not line.rstrip().endswith((".", "!", "?", "…", ":", ";", ",", '"', "”"))
 
 
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:

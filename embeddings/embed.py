@@ -32,8 +32,9 @@ class EmbedReport:
         rate = self.encoded / self.seconds if self.seconds else 0.0
         dropped = f", dropped {self.dropped} vectors of another model" if self.dropped else ""
         left = f", {self.left} left for the next run (time budget)" if self.left else ""
-        return (f"embedded {self.encoded} passages with {self.model} in {self.seconds:.1f}s "
-                f"({rate:.1f}/s){dropped}{left}")
+        return (
+            f"embedded {self.encoded} passages with {self.model} in {self.seconds:.1f}s ({rate:.1f}/s){dropped}{left}"
+        )
 
 
 class Progress:
@@ -60,16 +61,25 @@ class Progress:
             self.last = now
             rate = self.done / max(now - self.started, 1e-9)
             eta = (self.total - self.done) / rate if rate else 0
-            print(f"embedded {self.done}/{self.total} passages ({rate:.1f}/s, ETA {eta:.0f}s)",
-                  file=self.stream, flush=True)
+            print(
+                f"embedded {self.done}/{self.total} passages ({rate:.1f}/s, ETA {eta:.0f}s)",
+                file=self.stream,
+                flush=True,
+            )
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
 
-def embed_pending(db_path: str | Path, embedder: Embedder, batch_size: int = BATCH_SIZE,
-                  progress_stream=None, deadline: float | None = None, progress: bool = True) -> EmbedReport:
+def embed_pending(
+    db_path: str | Path,
+    embedder: Embedder,
+    batch_size: int = BATCH_SIZE,
+    progress_stream=None,
+    deadline: float | None = None,
+    progress: bool = True,
+) -> EmbedReport:
     """Encode every passage lacking a vector for ``embedder``'s model, and update the indexes.
 
     With a ``deadline`` (time.monotonic()), stops between batches once it has
@@ -88,12 +98,16 @@ def embed_pending(db_path: str | Path, embedder: Embedder, batch_size: int = BAT
             for i in range(0, len(pending), batch_size):
                 if deadline is not None and time.monotonic() > deadline:
                     break
-                batch = pending[i:i + batch_size]
+                batch = pending[i : i + batch_size]
                 vectors = embedder.encode([row["text"] for row in batch])
                 storage.save_embeddings(
-                    db, embedder.name, embedder.dimensions,
-                    [(row["id"], row["content_hash"], vector.astype("<f4").tobytes())
-                     for row, vector in zip(batch, vectors)],
+                    db,
+                    embedder.name,
+                    embedder.dimensions,
+                    [
+                        (row["id"], row["content_hash"], vector.astype("<f4").tobytes())
+                        for row, vector in zip(batch, vectors)
+                    ],
                 )
                 encoded += len(batch)
                 bar.update(len(batch))
@@ -105,8 +119,9 @@ def embed_pending(db_path: str | Path, embedder: Embedder, batch_size: int = BAT
     return EmbedReport(embedder.name, encoded, dropped, time.monotonic() - started, len(pending) - encoded)
 
 
-def embed_new_passages(db_path: str | Path, model: str, deadline: float | None = None,
-                       progress: bool = True) -> EmbedReport:
+def embed_new_passages(
+    db_path: str | Path, model: str, deadline: float | None = None, progress: bool = True
+) -> EmbedReport:
     """``embed_pending`` for ``model``, loading the model only if some passage needs a vector.
 
     A re-crawl that changed nothing should not pay seconds to load a model

@@ -105,8 +105,11 @@ class Embedder:
         if fast is not None:
             return fast.encode(texts)
         vectors = self.model.encode(
-            texts, batch_size=batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
         return vectors.astype(np.float32, copy=False)
 
@@ -141,7 +144,9 @@ class Embedder:
     def _checked_openvino(self, require_bf16: bool) -> OpenVinoEncoder:
         """The OpenVINO encoder, if this process can run it and its vectors agree with torch's."""
         if not openvino_backend.CXX_RUNTIME_PINNED:
-            raise FastPathUnavailable("usearch was loaded before the embeddings package (see openvino_backend._pin_cxx_runtime)")
+            raise FastPathUnavailable(
+                "usearch was loaded before the embeddings package (see openvino_backend._pin_cxx_runtime)"
+            )
         encoder = OpenVinoEncoder.load(self.model, self.name, require_bf16)
         agreement = encoder.min_cosine(self.model)
         if agreement < FAST_MIN_COSINE:

@@ -46,8 +46,13 @@ CHECK_TEXTS = [
     "math",
     "How much linear algebra does a machine-learning engineer need?",
     "Gradient descent follows the negative gradient of the loss; its step size is the learning rate.",
-    " ".join(["Probability, statistics and calculus explain why regularisation, normalisation "
-              "and careful initialisation make deep networks train."] * 12),
+    " ".join(
+        [
+            "Probability, statistics and calculus explain why regularisation, normalisation "
+            "and careful initialisation make deep networks train."
+        ]
+        * 12
+    ),
 ]
 
 
@@ -77,7 +82,6 @@ CXX_RUNTIME_PINNED = _pin_cxx_runtime()
 
 class FastPathUnavailable(Exception):
     """Why the OpenVINO path is not used (torch encodes instead)."""
-
 
 
 class OpenVinoEncoder:
@@ -115,7 +119,7 @@ class OpenVinoEncoder:
         order = np.argsort(-features["attention_mask"].sum(dim=1).numpy(), kind="stable")
         vectors = np.empty((len(texts), self.model.get_embedding_dimension()), dtype=np.float32)
         for start in range(0, len(texts), FAST_BATCH):
-            rows = order[start:start + FAST_BATCH]
+            rows = order[start : start + FAST_BATCH]
             vectors[rows] = self._infer(self._batch(features, rows))
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 

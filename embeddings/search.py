@@ -146,7 +146,9 @@ class SemanticSearch:
             rows = db.execute(
                 "select p.id, e.vector from passages p join passages n on n.document_id = p.document_id "
                 "and n.seq in (p.seq - 1, p.seq + 1) join passage_vectors e on e.passage_id = n.id "
-                f"where p.id in ({','.join('?' * len(ids))})", ids).fetchall()
+                f"where p.id in ({','.join('?' * len(ids))})",
+                ids,
+            ).fetchall()
         finally:
             db.close()
         around: dict[int, list[float]] = {}

@@ -18,11 +18,17 @@ from . import storage
 from .nlp import check_pipeline, pipeline_signature
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
 from .quotes import DocumentText, extract_many
-from .relevance import DEFAULT_RELEVANCE_FILE, DOCUMENT_TOP_PASSAGES, RelevanceScorer, document_score, language_flag, load_relevance
+from .relevance import (
+    DEFAULT_RELEVANCE_FILE,
+    DOCUMENT_TOP_PASSAGES,
+    RelevanceScorer,
+    document_score,
+    language_flag,
+    load_relevance,
+)
 from .stance import DEFAULT_STANCES_FILE, StanceClassifier, load_stances
 from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
 from .works import group_copies
-
 
 # Documents from which parsing in worker processes pays for their start (a few seconds), and how many.
 PARALLEL_FROM = 200
@@ -43,20 +49,31 @@ class AnalyzeReport:
     relevant: tuple[int, int] | None = None  # (relevant documents, scored documents); None: no vectors yet
 
     def summary(self) -> str:
-        stances = ("stances skipped (no vectors: run kb embed)" if self.stances is None
-                   else f"{self.stances} passages and quotes with a stance")
-        relevance = ("relevance skipped (no vectors: run kb embed)" if self.relevant is None
-                     else f"{self.relevant[0]} of {self.relevant[1]} documents relevant")
-        return (f"analyzed: {self.people} people, {self.works} works ({self.republished} published more than once), "
-                f"{self.quotes} statements ({self.quotes - self.reported} quotations, {self.reported} reported; "
-                f"{self.attributed} attributed to people{f'; {self.cut} documents cut short' if self.cut else ''}), "
-                f"{self.tagged_passages} passages with math topics, "
-                f"{stances}, {relevance}")
+        stances = (
+            "stances skipped (no vectors: run kb embed)"
+            if self.stances is None
+            else f"{self.stances} passages and quotes with a stance"
+        )
+        relevance = (
+            "relevance skipped (no vectors: run kb embed)"
+            if self.relevant is None
+            else f"{self.relevant[0]} of {self.relevant[1]} documents relevant"
+        )
+        return (
+            f"analyzed: {self.people} people, {self.works} works ({self.republished} published more than once), "
+            f"{self.quotes} statements ({self.quotes - self.reported} quotations, {self.reported} reported; "
+            f"{self.attributed} attributed to people{f'; {self.cut} documents cut short' if self.cut else ''}), "
+            f"{self.tagged_passages} passages with math topics, "
+            f"{stances}, {relevance}"
+        )
 
 
-def check_config(people_path: str | Path = DEFAULT_PEOPLE_FILE, topics_path: str | Path = DEFAULT_TOPICS_FILE,
-                 stances_path: str | Path = DEFAULT_STANCES_FILE,
-                 relevance_path: str | Path = DEFAULT_RELEVANCE_FILE) -> None:
+def check_config(
+    people_path: str | Path = DEFAULT_PEOPLE_FILE,
+    topics_path: str | Path = DEFAULT_TOPICS_FILE,
+    stances_path: str | Path = DEFAULT_STANCES_FILE,
+    relevance_path: str | Path = DEFAULT_RELEVANCE_FILE,
+) -> None:
     """Load the hand-edited files; YamlFileError (naming file and line) if one is wrong,
     PipelineError if the spaCy pipeline is missing."""
     check_pipeline()
@@ -66,10 +83,13 @@ def check_config(people_path: str | Path = DEFAULT_PEOPLE_FILE, topics_path: str
     load_relevance(relevance_path, topics_path)
 
 
-def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
-            topics_path: str | Path = DEFAULT_TOPICS_FILE,
-            stances_path: str | Path = DEFAULT_STANCES_FILE,
-            relevance_path: str | Path = DEFAULT_RELEVANCE_FILE) -> AnalyzeReport:
+def analyze(
+    db_path: str | Path,
+    people_path: str | Path = DEFAULT_PEOPLE_FILE,
+    topics_path: str | Path = DEFAULT_TOPICS_FILE,
+    stances_path: str | Path = DEFAULT_STANCES_FILE,
+    relevance_path: str | Path = DEFAULT_RELEVANCE_FILE,
+) -> AnalyzeReport:
     check_pipeline()  # config errors before anything is written
     people = load_people(people_path)
     topics = load_topics(topics_path)
@@ -83,8 +103,7 @@ def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
         groups = group_copies((d["id"], d["text"]) for d in documents)
         storage.save_works(db, groups)
         quotes = attributed = reported = cut = 0
-        texts = (DocumentText(d["text"], d["author"], json.loads(d["links"]) if d["links"] else [])
-                 for d in documents)
+        texts = (DocumentText(d["text"], d["author"], json.loads(d["links"]) if d["links"] else []) for d in documents)
         processes = PARSERS if len(documents) >= PARALLEL_FROM else 1
         for document, found in zip(documents, extract_many(texts, directory, processes=processes)):
             author = found.author.name if found.author else None
@@ -103,8 +122,14 @@ def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
         vectors = PassageVectors.load(db)  # stances and relevance both read every vector: once
         relevant = _relevance(db, relevance, vectors) if vectors else None
         return AnalyzeReport(
-            people=db["people"].count, works=len(groups), republished=sum(len(g) > 1 for g in groups),
-            quotes=quotes, attributed=attributed, reported=reported, cut=cut, tagged_passages=len(passage_topics),
+            people=db["people"].count,
+            works=len(groups),
+            republished=sum(len(g) > 1 for g in groups),
+            quotes=quotes,
+            attributed=attributed,
+            reported=reported,
+            cut=cut,
+            tagged_passages=len(passage_topics),
             stances=_stances(db, stance_set, vectors, relevant[2]) if vectors else None,
             relevant=relevant[:2] if vectors else None,
         )
@@ -112,10 +137,14 @@ def analyze(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
         db.close()
 
 
-def analyze_and_record(db_path: str | Path, people_path: str | Path = DEFAULT_PEOPLE_FILE,
-                       topics_path: str | Path = DEFAULT_TOPICS_FILE,
-                       stances_path: str | Path = DEFAULT_STANCES_FILE,
-                       relevance_path: str | Path = DEFAULT_RELEVANCE_FILE, only_if_changed: bool = False) -> str:
+def analyze_and_record(
+    db_path: str | Path,
+    people_path: str | Path = DEFAULT_PEOPLE_FILE,
+    topics_path: str | Path = DEFAULT_TOPICS_FILE,
+    stances_path: str | Path = DEFAULT_STANCES_FILE,
+    relevance_path: str | Path = DEFAULT_RELEVANCE_FILE,
+    only_if_changed: bool = False,
+) -> str:
     """Run ``analyze`` and record what it read (in ``analyses``); returns the summary.
 
     ``only_if_changed`` skips it when neither the database's documents and
@@ -125,8 +154,9 @@ def analyze_and_record(db_path: str | Path, people_path: str | Path = DEFAULT_PE
     """
     db = storage.open_db(db_path)
     try:
-        files = b"".join(Path(p).read_bytes() for p in (people_path, topics_path, stances_path, relevance_path)
-                         if Path(p).is_file())
+        files = b"".join(
+            Path(p).read_bytes() for p in (people_path, topics_path, stances_path, relevance_path) if Path(p).is_file()
+        )
         parser = pipeline_signature().encode()
         signature = hashlib.sha256(files + parser + storage.analysis_inputs(db).encode()).hexdigest()
         last = storage.last_analysis(db)
@@ -145,10 +175,17 @@ def analyze_and_record(db_path: str | Path, people_path: str | Path = DEFAULT_PE
 
 def _record(quote) -> dict:
     return {
-        "quote": quote.quote, "kind": quote.kind, "char_start": quote.start, "char_end": quote.end,
-        "speakers": [p.name for p in quote.people], "speaker_mention": quote.speaker_mention,
-        "speaker_start": quote.speaker_start, "speaker_end": quote.speaker_end,
-        "speaker_type": quote.speaker_type, "cue": quote.cue, "cue_start": quote.cue_start,
+        "quote": quote.quote,
+        "kind": quote.kind,
+        "char_start": quote.start,
+        "char_end": quote.end,
+        "speakers": [p.name for p in quote.people],
+        "speaker_mention": quote.speaker_mention,
+        "speaker_start": quote.speaker_start,
+        "speaker_end": quote.speaker_end,
+        "speaker_type": quote.speaker_type,
+        "cue": quote.cue,
+        "cue_start": quote.cue_start,
         "cites_url": quote.cites,
     }
 
@@ -172,11 +209,14 @@ class PassageVectors:
             return None
         from embeddings.model import get_embedder
 
-        rows = db.execute("select passage_vectors.passage_id, passage_vectors.vector, passages.text, passages.document_id "
-                          "from passage_vectors join passages on passages.id = passage_vectors.passage_id").fetchall()
+        rows = db.execute(
+            "select passage_vectors.passage_id, passage_vectors.vector, passages.text, passages.document_id "
+            "from passage_vectors join passages on passages.id = passage_vectors.passage_id"
+        ).fetchall()
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
-        return cls([r[0] for r in rows], vectors, get_embedder(models[0]["model"]), [r[2] for r in rows],
-                   [r[3] for r in rows])
+        return cls(
+            [r[0] for r in rows], vectors, get_embedder(models[0]["model"]), [r[2] for r in rows], [r[3] for r in rows]
+        )
 
 
 def _relevance(db, config, stored: PassageVectors) -> tuple[int, int, set[int]]:
@@ -193,14 +233,23 @@ def _relevance(db, config, stored: PassageVectors) -> tuple[int, int, set[int]]:
     for row in db.query("select id, text, language from documents"):
         best = sorted(by_document.get(row["id"], []), reverse=True)[:DOCUMENT_TOP_PASSAGES]
         score = document_score([s for s, _ in best])
-        reasons = {"by": f"mean of its best {len(best)} passages",
-                   "passages": [{"passage_id": p, "score": s} for s, p in best]} if best else None
+        reasons = (
+            {
+                "by": f"mean of its best {len(best)} passages",
+                "passages": [{"passage_id": p, "score": s} for s, p in best],
+            }
+            if best
+            else None
+        )
         documents[row["id"]] = (score, language_flag(row["text"], row["language"]), reasons)
     storage.save_relevance(db, passages, documents)
     scored = [score for score, _, _ in documents.values() if score is not None]
     relevant_documents = {d for d, (score, _, _) in documents.items() if scorer.is_relevant(score)}
-    relevant_passages = {pid for pid, document_id in db.execute("select id, document_id from passages")
-                         if scorer.is_relevant(passages.get(pid, (None,))[0]) or document_id in relevant_documents}
+    relevant_passages = {
+        pid
+        for pid, document_id in db.execute("select id, document_id from passages")
+        if scorer.is_relevant(passages.get(pid, (None,))[0]) or document_id in relevant_documents
+    }
     return sum(scorer.is_relevant(s) for s in scored), len(scored), relevant_passages
 
 

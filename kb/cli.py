@@ -51,33 +51,80 @@ def cli() -> None:
     """A knowledge base on how much math machine-learning practitioners need."""
 
 
-MODEL_HELP = ("Sentence-transformers model name or local directory (default: the model of the "
-              "database's vectors, else $KB_MODEL, else sentence-transformers/all-MiniLM-L6-v2).")
+MODEL_HELP = (
+    "Sentence-transformers model name or local directory (default: the model of the "
+    "database's vectors, else $KB_MODEL, else sentence-transformers/all-MiniLM-L6-v2)."
+)
 
 
 @cli.command()
-@click.option("--sources", "sources_path", default="sources.yml", show_default=True,
-              type=click.Path(dir_okay=False), help="YAML file listing the sites to crawl.")
-@click.option("--db", "db_path", default="kb.db", show_default=True,
-              type=click.Path(dir_okay=False), help="SQLite file to write (created if missing).")
+@click.option(
+    "--sources",
+    "sources_path",
+    default="sources.yml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="YAML file listing the sites to crawl.",
+)
+@click.option(
+    "--db",
+    "db_path",
+    default="kb.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite file to write (created if missing).",
+)
 @click.option("--no-embed", is_flag=True, help="Do not embed the new passages (run `kb embed` later).")
 @click.option("--model", default=None, help=MODEL_HELP)
-@click.option("--people", "people_path", default=str(DEFAULT_PEOPLE_FILE), show_default="people.yml",
-              type=click.Path(dir_okay=False), help="The curated list of people.")
-@click.option("--time-budget", type=click.FloatRange(min=1), default=None,
-              help="Seconds the whole run may take; a crawl cut short exits 1 and the next run goes on.")
+@click.option(
+    "--people",
+    "people_path",
+    default=str(DEFAULT_PEOPLE_FILE),
+    show_default="people.yml",
+    type=click.Path(dir_okay=False),
+    help="The curated list of people.",
+)
+@click.option(
+    "--time-budget",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Seconds the whole run may take; a crawl cut short exits 1 and the next run goes on.",
+)
 @click.option("--quiet", is_flag=True, help="Print nothing unless the run did not complete (for cron).")
-@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
-              help="Append the crawl's log and its summary to this file.")
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-@click.option("--redis", "redis_url", default=None, metavar="URL",
-              help="Crawl as a worker sharing the frontier in Redis (redis://HOST:PORT/DB); items go to "
-                   "Redis for `kb ingest`, no database is written.")
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Append the crawl's log and its summary to this file.",
+)
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
+@click.option(
+    "--redis",
+    "redis_url",
+    default=None,
+    metavar="URL",
+    help="Crawl as a worker sharing the frontier in Redis (redis://HOST:PORT/DB); items go to "
+    "Redis for `kb ingest`, no database is written.",
+)
 @click.option("--seed", is_flag=True, help="With --redis: start a new crawl (clear the frontier, push the start URLs).")
-def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, people_path: str,
-          time_budget: float | None, quiet: bool, log_file: str | None, log_level: str,
-          redis_url: str | None, seed: bool) -> None:
+def crawl(
+    sources_path: str,
+    db_path: str,
+    no_embed: bool,
+    model: str | None,
+    people_path: str,
+    time_budget: float | None,
+    quiet: bool,
+    log_file: str | None,
+    log_level: str,
+    redis_url: str | None,
+    seed: bool,
+) -> None:
     """Crawl the sources, store every article, embed new passages and analyze them.
 
     Exit status: 0 completed; 1 cut short, interrupted, or a source failed
@@ -100,8 +147,10 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
     except (SourcesError, YamlFileError, PipelineError) as e:
         fail(str(e))
     if not config.names_contact and not quiet:
-        click.echo(f"warning: {sources_path}: user_agent names no contact URL or e-mail address; "
-                   "site owners cannot reach you", err=True)
+        click.echo(
+            f"warning: {sources_path}: user_agent names no contact URL or e-mail address; site owners cannot reach you",
+            err=True,
+        )
     if redis_url:
         run_redis_worker(config, redis_url, seed, log_level, time_budget, log_file, quiet)
         return
@@ -113,8 +162,9 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
             crawl_budget = time_budget * (1.0 if no_embed else CRAWL_SHARE_OF_BUDGET) if time_budget else None
             # With a log file Scrapy writes there, not to the terminal: keep the full log.
             scrapy_level = "ERROR" if quiet and not log_file else log_level.upper()
-            run_id = run_crawl(config, db_path, log_level=scrapy_level,
-                               model=model, time_budget=crawl_budget, log_file=log_file)
+            run_id = run_crawl(
+                config, db_path, log_level=scrapy_level, model=model, time_budget=crawl_budget, log_file=log_file
+            )
             run = storage.open_db(db_path)["crawl_runs"].get(run_id) if run_id else None
             if run is None:
                 fail("the crawl did not start (see the log above)", EXIT_INCOMPLETE)
@@ -123,8 +173,9 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
             if run["status"] != "completed":
                 problems.insert(0, f"the crawl was {run['status']}")
             deadline = started + time_budget if time_budget else None
-            more_lines, more_problems = index_embed_analyze(db_path, model, people_path, embed=not no_embed,
-                                                            deadline=deadline, progress=not quiet)
+            more_lines, more_problems = index_embed_analyze(
+                db_path, model, people_path, embed=not no_embed, deadline=deadline, progress=not quiet
+            )
             lines += more_lines
             problems += more_problems
     except storage.LockedError as e:
@@ -142,8 +193,9 @@ def crawl(sources_path: str, db_path: str, no_embed: bool, model: str | None, pe
         sys.exit(EXIT_INCOMPLETE)
 
 
-def index_embed_analyze(db_path: str, model: str, people_path: str, embed: bool = True,
-                        deadline: float | None = None, progress: bool = True) -> tuple[list[str], list[str]]:
+def index_embed_analyze(
+    db_path: str, model: str, people_path: str, embed: bool = True, deadline: float | None = None, progress: bool = True
+) -> tuple[list[str], list[str]]:
     """What follows storing a run's pages (`kb crawl`, `kb ingest`): the keyword index, the
     vectors, then the analysis. Returns summary lines and problems (the caller holds the lock)."""
     lines, problems = [], []
@@ -170,16 +222,19 @@ def redis_client(redis_url: str):
     return client
 
 
-def run_redis_worker(config, redis_url: str, seed: bool, log_level: str, time_budget: float | None,
-                     log_file: str | None, quiet: bool) -> None:
+def run_redis_worker(
+    config, redis_url: str, seed: bool, log_level: str, time_budget: float | None, log_file: str | None, quiet: bool
+) -> None:
     """`kb crawl --redis`: one scrapy-redis worker; exit 0 when the shared frontier ran dry."""
     from crawler.run import run_worker
 
     redis_client(redis_url)
     stats = run_worker(config, redis_url, seed, log_level.upper() if not quiet else "ERROR", time_budget, log_file)
     reason = stats.get("finish_reason", "?")
-    line = (f"worker {'(seeded) ' if seed else ''}{reason}: {stats.get('downloader/response_count', 0)} fetched, "
-            f"{stats.get('item_scraped_count', 0)} items to Redis")
+    line = (
+        f"worker {'(seeded) ' if seed else ''}{reason}: {stats.get('downloader/response_count', 0)} fetched, "
+        f"{stats.get('item_scraped_count', 0)} items to Redis"
+    )
     if reason != "finished" or not quiet:
         click.echo(line, err=True)
     if reason != "finished":
@@ -189,11 +244,23 @@ def run_redis_worker(config, redis_url: str, seed: bool, log_level: str, time_bu
 @cli.command()
 @click.option("--redis", "redis_url", required=True, metavar="URL", help="Redis the workers push items to.")
 @click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
-@click.option("--idle", "idle_seconds", default=30.0, show_default=True, type=click.FloatRange(min=0),
-              help="Stop after the items list has been empty this many seconds.")
+@click.option(
+    "--idle",
+    "idle_seconds",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Stop after the items list has been empty this many seconds.",
+)
 @click.option("--no-embed", is_flag=True, help="Do not embed the new passages (run `kb embed` later).")
-@click.option("--people", "people_path", default=str(DEFAULT_PEOPLE_FILE), show_default="people.yml",
-              type=click.Path(dir_okay=False), help="The curated list of people.")
+@click.option(
+    "--people",
+    "people_path",
+    default=str(DEFAULT_PEOPLE_FILE),
+    show_default="people.yml",
+    type=click.Path(dir_okay=False),
+    help="The curated list of people.",
+)
 def ingest(redis_url: str, db_path: str, idle_seconds: float, no_embed: bool, people_path: str) -> None:
     """The single writer of a distributed crawl: store the items workers pushed to Redis.
 
@@ -234,20 +301,39 @@ def failed_sources(run: dict, config) -> list[str]:
     """Sources of which every page this run tried failed."""
     counts = json.loads(run["per_source"] or "{}")
     return [
-        s.name for s in config.sources
-        if counts.get(s.name, {}).get("failed") and not any(
-            counts[s.name].get(k) for k in ("new", "changed", "unchanged", "gone"))
+        s.name
+        for s in config.sources
+        if counts.get(s.name, {}).get("failed")
+        and not any(counts[s.name].get(k) for k in ("new", "changed", "unchanged", "gone"))
     ]
 
 
 @cli.command("analyze")
 @click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
-@click.option("--people", "people_path", default=str(DEFAULT_PEOPLE_FILE), show_default="people.yml",
-              type=click.Path(dir_okay=False), help="The curated list of people.")
-@click.option("--stances", "stances_path", default=str(DEFAULT_STANCES_FILE), show_default="stances.yml",
-              type=click.Path(dir_okay=False), help="The viewpoints, with their cues and examples.")
-@click.option("--relevance", "relevance_path", default=str(DEFAULT_RELEVANCE_FILE), show_default="relevance.yml",
-              type=click.Path(dir_okay=False), help="The question, with examples and counterexamples.")
+@click.option(
+    "--people",
+    "people_path",
+    default=str(DEFAULT_PEOPLE_FILE),
+    show_default="people.yml",
+    type=click.Path(dir_okay=False),
+    help="The curated list of people.",
+)
+@click.option(
+    "--stances",
+    "stances_path",
+    default=str(DEFAULT_STANCES_FILE),
+    show_default="stances.yml",
+    type=click.Path(dir_okay=False),
+    help="The viewpoints, with their cues and examples.",
+)
+@click.option(
+    "--relevance",
+    "relevance_path",
+    default=str(DEFAULT_RELEVANCE_FILE),
+    show_default="relevance.yml",
+    type=click.Path(dir_okay=False),
+    help="The question, with examples and counterexamples.",
+)
 def analyze_command(db_path: str, people_path: str, stances_path: str, relevance_path: str) -> None:
     """People, republished copies, quotations with speakers, math topics, relevance and stances."""
     if not Path(db_path).is_file():
@@ -259,23 +345,42 @@ def analyze_command(db_path: str, people_path: str, stances_path: str, relevance
 def quote_record(name: str, quote) -> dict:
     """One line of `kb quotes --jsonl`."""
     return {
-        "file": name, "kind": quote.kind, "quote": quote.quote, "start": quote.start, "end": quote.end,
-        "speaker": quote.speaker, "speakers": [p.name for p in quote.people],
-        "speaker_mention": quote.speaker_mention, "speaker_start": quote.speaker_start,
-        "speaker_end": quote.speaker_end, "speaker_type": quote.speaker_type, "cue": quote.cue,
-        "cue_start": quote.cue_start, "cites": quote.cites,
+        "file": name,
+        "kind": quote.kind,
+        "quote": quote.quote,
+        "start": quote.start,
+        "end": quote.end,
+        "speaker": quote.speaker,
+        "speakers": [p.name for p in quote.people],
+        "speaker_mention": quote.speaker_mention,
+        "speaker_start": quote.speaker_start,
+        "speaker_end": quote.speaker_end,
+        "speaker_type": quote.speaker_type,
+        "cue": quote.cue,
+        "cue_start": quote.cue_start,
+        "cites": quote.cites,
     }
 
 
-def run_analyze(db_path: str, people_path: str, only_if_changed: bool = False,
-                stances_path: str = str(DEFAULT_STANCES_FILE), relevance_path: str = str(DEFAULT_RELEVANCE_FILE)) -> str:
+def run_analyze(
+    db_path: str,
+    people_path: str,
+    only_if_changed: bool = False,
+    stances_path: str = str(DEFAULT_STANCES_FILE),
+    relevance_path: str = str(DEFAULT_RELEVANCE_FILE),
+) -> str:
     from .analyze import analyze_and_record
     from .nlp import PipelineError
     from .yamlfile import YamlFileError
 
     try:
-        return analyze_and_record(db_path, people_path, stances_path=stances_path, relevance_path=relevance_path,
-                                  only_if_changed=only_if_changed)
+        return analyze_and_record(
+            db_path,
+            people_path,
+            stances_path=stances_path,
+            relevance_path=relevance_path,
+            only_if_changed=only_if_changed,
+        )
     except (YamlFileError, PipelineError) as e:  # people.yml, topics.yml, stances.yml; the spaCy pipeline
         fail(str(e))
 
@@ -284,8 +389,14 @@ def run_analyze(db_path: str, people_path: str, only_if_changed: bool = False,
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--jsonl", is_flag=True, help="One JSON object per quotation, for scripts.")
 @click.option("--author", default=None, help="Who wrote the files (for quotations in the first person).")
-@click.option("--people", "people_path", default=str(DEFAULT_PEOPLE_FILE), show_default="people.yml",
-              type=click.Path(dir_okay=False), help="The curated list of people.")
+@click.option(
+    "--people",
+    "people_path",
+    default=str(DEFAULT_PEOPLE_FILE),
+    show_default="people.yml",
+    type=click.Path(dir_okay=False),
+    help="The curated list of people.",
+)
 def quotes_command(files: tuple[str, ...], jsonl: bool, author: str | None, people_path: str) -> None:
     """Extract quotations, reported speech and their speakers from plain-text files."""
     from .nlp import PipelineError
@@ -312,8 +423,11 @@ def quotes_command(files: tuple[str, ...], jsonl: bool, author: str | None, peop
                 if jsonl:
                     click.echo(json.dumps(quote_record(name, quote), ensure_ascii=False))
                 else:
-                    said = "(unknown speaker)" if not quote.speaker_type else " and ".join(
-                        p.name for p in quote.people) or quote.speaker_mention
+                    said = (
+                        "(unknown speaker)"
+                        if not quote.speaker_type
+                        else " and ".join(p.name for p in quote.people) or quote.speaker_mention
+                    )
                     marks = "“{}”" if quote.kind == "direct" else "(paraphrase) {}"
                     click.echo(f"{name}:{quote.start}: {said}: " + marks.format(quote.quote))
     except PipelineError as e:
@@ -325,7 +439,11 @@ def quotes_command(files: tuple[str, ...], jsonl: bool, author: str | None, peop
 @cli.command()
 @click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--model", default=None, help=MODEL_HELP)
-@click.option("--rebuild-index", is_flag=True, help="Rebuild the search indexes: vectors (vec_passages, HNSW) and keywords (tantivy).")
+@click.option(
+    "--rebuild-index",
+    is_flag=True,
+    help="Rebuild the search indexes: vectors (vec_passages, HNSW) and keywords (tantivy).",
+)
 def embed(db_path: str, model: str | None, rebuild_index: bool) -> None:
     """Embed every passage that has no vector for the model yet."""
     from embeddings.embed import resolve_model
@@ -385,17 +503,43 @@ def llm_export(db_path: str, collection: str) -> None:
 @click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["keyword", "semantic", "hybrid"]))
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
-@click.option("--keyword-weight", default=0.02, show_default=True, type=click.FloatRange(min=0),
-              help="Hybrid: weight of the keyword score (BM25 over the query's best).")
-@click.option("--semantic-weight", default=1.0, show_default=True, type=click.FloatRange(min=0),
-              help="Hybrid: weight of the semantic score (cosine similarity).")
-@click.option("--min-relevance", type=click.FloatRange(0, 1),
-              help="Only passages at least this relevant to the question (default: relevance.yml's threshold; 0: everything).")
+@click.option(
+    "--keyword-weight",
+    default=0.02,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Hybrid: weight of the keyword score (BM25 over the query's best).",
+)
+@click.option(
+    "--semantic-weight",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Hybrid: weight of the semantic score (cosine similarity).",
+)
+@click.option(
+    "--min-relevance",
+    type=click.FloatRange(0, 1),
+    help="Only passages at least this relevant to the question (default: relevance.yml's threshold; 0: everything).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as a JSON array.")
-@click.option("--metadata", "metadata_path", type=click.Path(dir_okay=False),
-              help="Metadata holding the canned queries (default: the project's metadata.yml).")
-def search_command(query: str, db_path: str, mode: str, limit: int, keyword_weight: float,
-                   semantic_weight: float, min_relevance: float | None, as_json: bool, metadata_path: str | None) -> None:
+@click.option(
+    "--metadata",
+    "metadata_path",
+    type=click.Path(dir_okay=False),
+    help="Metadata holding the canned queries (default: the project's metadata.yml).",
+)
+def search_command(
+    query: str,
+    db_path: str,
+    mode: str,
+    limit: int,
+    keyword_weight: float,
+    semantic_weight: float,
+    min_relevance: float | None,
+    as_json: bool,
+    metadata_path: str | None,
+) -> None:
     """Search the passages: keyword (BM25), semantic (embeddings) or hybrid (both, fused)."""
     from embeddings.search import SearchError
 
@@ -426,8 +570,11 @@ def search_command(query: str, db_path: str, mode: str, limit: int, keyword_weig
     annotations = who_and_stance(db_path, [row["passage_id"] for row in rows])
     for rank, row in enumerate(rows, 1):
         source = ", ".join(str(v) for v in (row["site_name"], row["published"]) if v)
-        click.echo(f"{rank:>2}. {row['score']:.4f}  {click.style(row['title'] or '(untitled)', bold=True)}"
-                   + (f" ({source})" if source else "") + f"\n    {row['url']}")
+        click.echo(
+            f"{rank:>2}. {row['score']:.4f}  {click.style(row['title'] or '(untitled)', bold=True)}"
+            + (f" ({source})" if source else "")
+            + f"\n    {row['url']}"
+        )
         about = annotations.get(row["passage_id"], {})
         who = [f"quotes {', '.join(about['speakers'])}"] if about.get("speakers") else []
         stance = [f"stance: {', '.join(about['stances'])}"] if about.get("stances") else []
@@ -445,7 +592,8 @@ def run_summary(run: dict) -> str:
     by_kind = "; ".join(f"{n} {kind}" for kind, n in sorted(errors.items(), key=lambda e: (-e[1], e[0])))
     low = f", {run['low_relevance']} low relevance" if run.get("low_relevance") else ""
     return f"crawl run {run['id']} {run['status']} in {run['duration_s']:.1f}s: {counts}{low}" + (
-        f" (failures: {by_kind})" if by_kind else "")
+        f" (failures: {by_kind})" if by_kind else ""
+    )
 
 
 @cli.command()
@@ -494,7 +642,12 @@ def read_input(item: str) -> tuple[bytes, str, str | None, str | None]:
                 body = response.read(FETCH_MAX_BYTES + 1)
                 if len(body) > FETCH_MAX_BYTES:
                     raise OSError(f"larger than {FETCH_MAX_BYTES} bytes")
-                return body, response.url, response.headers.get("Content-Type"), response.headers.get("Content-Language")
+                return (
+                    body,
+                    response.url,
+                    response.headers.get("Content-Type"),
+                    response.headers.get("Content-Language"),
+                )
         except urllib.error.URLError as e:
             raise OSError(f"cannot fetch: {e.reason}") from None
     path = Path(item)
@@ -507,14 +660,20 @@ def read_input(item: str) -> tuple[bytes, str, str | None, str | None]:
 @click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=int)
-@click.option("--metadata", "metadata_path", type=click.Path(dir_okay=False),
-              help="Datasette metadata (default: the project's metadata.yml).")
-@click.option("--public", is_flag=True,
-              help="Publish to visitors: no ad-hoc SQL, no information pages, bounded queries.")
+@click.option(
+    "--metadata",
+    "metadata_path",
+    type=click.Path(dir_okay=False),
+    help="Datasette metadata (default: the project's metadata.yml).",
+)
+@click.option(
+    "--public", is_flag=True, help="Publish to visitors: no ad-hoc SQL, no information pages, bounded queries."
+)
 def serve(db_path: str, host: str, port: int, metadata_path: str | None, public: bool) -> None:
     """Publish the database with Datasette (UI and JSON API)."""
     from .relevance import RelevanceError, load_relevance
-    from .web.serve import ServeError, serve as serve_datasette
+    from .web.serve import ServeError
+    from .web.serve import serve as serve_datasette
 
     refuse_foreign_db(db_path)
     try:
@@ -531,8 +690,14 @@ def serve(db_path: str, host: str, port: int, metadata_path: str | None, public:
 
 
 @cli.command()
-@click.option("--db", "db_path", default="demo.db", show_default=True, type=click.Path(dir_okay=False),
-              help="Demo database; replaced on every run.")
+@click.option(
+    "--db",
+    "db_path",
+    default="demo.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Demo database; replaced on every run.",
+)
 @click.option("--port", default=8001, show_default=True, type=int, help="Port for Datasette.")
 @click.option("--no-serve", is_flag=True, help="Build the demo database and exit.")
 @click.option("--no-embed", is_flag=True, help="Skip embedding (keyword search only).")
@@ -549,8 +714,8 @@ def demo(db_path: str, port: int, no_serve: bool, no_embed: bool) -> None:
         sources.write_text(site.sources_yaml(), encoding="utf-8")
         click.echo(f"Sample site at {site.base_url}; crawling it into {db} ...", err=True)
         code = subprocess.call(
-            [sys.executable, "-m", "kb", "crawl", "--sources", str(sources), "--db", str(db),
-             "--log-level", "WARNING"] + (["--no-embed"] if no_embed else [])
+            [sys.executable, "-m", "kb", "crawl", "--sources", str(sources), "--db", str(db), "--log-level", "WARNING"]
+            + (["--no-embed"] if no_embed else [])
         )
         if code != 0:
             fail("the demo crawl did not complete", EXIT_INCOMPLETE)

@@ -91,7 +91,7 @@ class KeywordIndex:
         for passage_id in stale:
             writer.delete_documents_by_term("id", passage_id)
         for start in range(0, len(added), BATCH):
-            chunk = added[start:start + BATCH]
+            chunk = added[start : start + BATCH]
             rows = db.execute(
                 "select id, text from passages where id in (select value from json_each(?))", [json.dumps(chunk)]
             ).fetchall()

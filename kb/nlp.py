@@ -48,7 +48,8 @@ def load_pipeline(name: str | None = None):
     except OSError as e:
         raise PipelineError(
             f"spaCy pipeline '{name}' is not installed (set KB_SPACY_PIPELINE to an installed pipeline, "
-            f"or pip install {DEFAULT_PIPELINE.replace('_', '-')})") from e
+            f"or pip install {DEFAULT_PIPELINE.replace('_', '-')})"
+        ) from e
     missing = [c for c in NEEDED_COMPONENTS if c not in nlp.pipe_names]
     if missing:
         raise PipelineError(f"spaCy pipeline '{name}' has no {' or '.join(missing)}: attribution needs both")
@@ -63,7 +64,8 @@ def check_pipeline(name: str | None = None) -> None:
     if not (spacy.util.is_package(name) or (Path(name) / "meta.json").is_file()):
         raise PipelineError(
             f"spaCy pipeline '{name}' is not installed (set KB_SPACY_PIPELINE to an installed pipeline, "
-            f"or pip install {DEFAULT_PIPELINE.replace('_', '-')})")
+            f"or pip install {DEFAULT_PIPELINE.replace('_', '-')})"
+        )
 
 
 def pipeline_signature(name: str | None = None) -> str:

@@ -94,7 +94,9 @@ def _person(entry, line: int, path) -> Person:
     fields = {}
     pronoun = entry.get("pronoun")
     if pronoun is not None and pronoun not in PRONOUNS:
-        raise PeopleError(f"{path}:{entry.key_lines['pronoun']}: '{name}': 'pronoun' must be one of {', '.join(PRONOUNS)}")
+        raise PeopleError(
+            f"{path}:{entry.key_lines['pronoun']}: '{name}': 'pronoun' must be one of {', '.join(PRONOUNS)}"
+        )
     fields["pronoun"] = pronoun
     for key in ("signoff", "description", "affiliation"):
         value = entry.get(key)

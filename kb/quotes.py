@@ -98,8 +98,11 @@ _MENTION_BEFORE = re.compile(
 )
 _TRANSCRIPT_LABEL = re.compile(r"^\(?[A-Z][A-Z.'’\- ]{1,30}:\s")
 _CANDIDATE = re.compile(
-    "[" + QUOTE_MARKS + "]|\\baccording to\\b|:\\s*$|\\b(?:"
-    + "|".join(sorted({re.escape(f) for f in CUE_FORMS}, key=len, reverse=True)) + ")\\b",
+    "["
+    + QUOTE_MARKS
+    + "]|\\baccording to\\b|:\\s*$|\\b(?:"
+    + "|".join(sorted({re.escape(f) for f in CUE_FORMS}, key=len, reverse=True))
+    + ")\\b",
     re.I,
 )
 
@@ -120,15 +123,17 @@ class DocumentText:
     links: list[dict] | None = None  # {start, end, url} in text: the page's links, which plain text no longer shows
 
 
-def extract_quotes(text: str, directory: Directory, author: str | None = None,
-                   links: list[dict] | None = None) -> list[Quote]:
+def extract_quotes(
+    text: str, directory: Directory, author: str | None = None, links: list[dict] | None = None
+) -> list[Quote]:
     """Every statement in ``text`` with its speaker where one can be found."""
     (extraction,) = extract_many([DocumentText(text, author, links)], directory)
     return extraction.quotes
 
 
-def extract_many(documents: Iterable[DocumentText], directory: Directory, pipeline: str | None = None,
-                 processes: int = 1) -> Iterator[Extraction]:
+def extract_many(
+    documents: Iterable[DocumentText], directory: Directory, pipeline: str | None = None, processes: int = 1
+) -> Iterator[Extraction]:
     """``extract_quotes`` for many documents, in order, parsing them as one stream (``processes`` parsers)."""
     from collections import deque
 
@@ -158,7 +163,9 @@ def extract_many(documents: Iterable[DocumentText], directory: Directory, pipeli
 def document_author(text: str, directory: Directory, author: str | None) -> Person | None:
     """The author as a person: the first person the byline names, else a letter's sign-off."""
     if author:
-        for name in re.split(r"\s*(?:[;,&|/]|\band\b|\bwith\b)\s*", re.sub(r"^\s*by\s+", "", author.strip(), flags=re.I)):
+        for name in re.split(
+            r"\s*(?:[;,&|/]|\band\b|\bwith\b)\s*", re.sub(r"^\s*by\s+", "", author.strip(), flags=re.I)
+        ):
             name = strip_title(name)
             person = directory.find(name)
             if person or looks_like_name(name):
@@ -209,15 +216,23 @@ class _Document(ReportedSpeech, MentionResolver):
         budget = MAX_PARSE_CHARS
         for index, paragraph in enumerate(self.paragraphs):
             # The paragraph after a quotation (or after a block quotation introduced by a colon) may name its speaker.
-            after_quotation = index > 0 and bool(self.paragraphs[index - 1].quotes) or \
-                index > 1 and self.text[self.paragraphs[index - 2].end - 1] == ":"
-            if paragraph.kind != "prose" or not (after_quotation or _CANDIDATE.search(text, paragraph.start, paragraph.end)):
+            after_quotation = (
+                index > 0
+                and bool(self.paragraphs[index - 1].quotes)
+                or index > 1
+                and self.text[self.paragraphs[index - 2].end - 1] == ":"
+            )
+            if paragraph.kind != "prose" or not (
+                after_quotation or _CANDIDATE.search(text, paragraph.start, paragraph.end)
+            ):
                 continue
             length = paragraph.end - paragraph.start
             if length > budget:
                 total = sum(p.end - p.start for p in self.paragraphs if p.kind == "prose")
-                self.note = (f"attribution: parsed {MAX_PARSE_CHARS - budget:,} of {total:,} characters "
-                             f"(at most {MAX_PARSE_CHARS:,} per document)")
+                self.note = (
+                    f"attribution: parsed {MAX_PARSE_CHARS - budget:,} of {total:,} characters "
+                    f"(at most {MAX_PARSE_CHARS:,} per document)"
+                )
                 break
             budget -= length
             self.pieces.extend(split_pieces(text, paragraph.start, paragraph.end))
@@ -226,11 +241,14 @@ class _Document(ReportedSpeech, MentionResolver):
         """A quotation left open at the end of its paragraph that closes a few paragraphs on (a list
         after “… you will need to master:”) runs to that mark; the paragraphs between are part of it."""
         for i, paragraph in enumerate(self.paragraphs):
-            if not paragraph.quotes or paragraph.quotes[-1][1] != paragraph.end or \
-                    self.text[paragraph.end - 1] in CLOSE_MARKS:
+            if (
+                not paragraph.quotes
+                or paragraph.quotes[-1][1] != paragraph.end
+                or self.text[paragraph.end - 1] in CLOSE_MARKS
+            ):
                 continue
-            for following in self.paragraphs[i + 1:i + 5]:
-                body = self.text[following.start:following.end]
+            for following in self.paragraphs[i + 1 : i + 5]:
+                body = self.text[following.start : following.end]
                 close = re.search(r"[”\"](?=[\s.,;:!?)]|$)", body)
                 opening = re.search(r"(?:^|\s)[“\"](?=\S)", body)
                 if opening and (not close or opening.start() < close.start()):
@@ -238,7 +256,7 @@ class _Document(ReportedSpeech, MentionResolver):
                 if close:
                     start = paragraph.quotes[-1][0]
                     paragraph.quotes[-1] = (start, following.start + close.start())
-                    for between in self.paragraphs[i + 1:self.paragraphs.index(following) + 1]:
+                    for between in self.paragraphs[i + 1 : self.paragraphs.index(following) + 1]:
                         between.kind = "quoted"
                         between.quotes = []
                     break
@@ -276,8 +294,10 @@ class _Document(ReportedSpeech, MentionResolver):
             block = self._introduced_paragraph(paragraph, index)
             found += [block] if block else []
             indirect, partial = self._indirect(paragraph)
-            found = sorted([q for q in found if not any(p.start <= q.start and q.end <= p.end + 1 for p in partial)]
-                           + partial, key=lambda q: q.start)
+            found = sorted(
+                [q for q in found if not any(p.start <= q.start and q.end <= p.end + 1 for p in partial)] + partial,
+                key=lambda q: q.start,
+            )
             self._share_speakers(paragraph, found, indirect, previous)
             kept = [q for q in found if self._keep(q)]
             attributed = [q for q in kept if q.speaker_type]
@@ -329,7 +349,7 @@ class _Document(ReportedSpeech, MentionResolver):
         return None
 
     def _speech_owner(self, verb) -> list:
-        """"TechCrunch summed up their advice: “…”": the advice is theirs, not the summariser's."""
+        """ "TechCrunch summed up their advice: “…”": the advice is theirs, not the summariser's."""
         for child in verb.children:
             if child.dep_ == "dobj" and child.lower_ in SPEECH_NOUNS:
                 owners = [c for c in child.children if c.dep_ == "poss"]
@@ -355,14 +375,14 @@ class _Document(ReportedSpeech, MentionResolver):
     def _adjacent_cue(self, tokens, start: int, end: int):
         """A reporting verb right after the closing mark or right before the opening one (a parse split)."""
         doc = tokens[0].doc
-        after = [t for t in doc[tokens[-1].i + 1:tokens[-1].i + 8] if not t.is_punct]
+        after = [t for t in doc[tokens[-1].i + 1 : tokens[-1].i + 8] if not t.is_punct]
         inside = frozenset(t.i for t in tokens)
         for token in after[:4]:
             if reporting_lemma(token):
                 heads = [h for h in subjects(token, skip=inside) if self._at(h) >= end]
                 if heads:
                     return self._cue_text(token), heads
-        before = doc[max(tokens[0].i - 12, 0):tokens[0].i]
+        before = doc[max(tokens[0].i - 12, 0) : tokens[0].i]
         if len(before) and before[-1].is_punct and before[-1].text in QUOTE_MARKS:
             before = before[:-1]
         if len(before) and before[-1].text in (",", ":"):
@@ -380,11 +400,15 @@ class _Document(ReportedSpeech, MentionResolver):
         close = quote.end
         while close < paragraph.end and self.text[close] in QUOTE_MARKS + ",.":
             close += 1
-        rest = self.text[close:paragraph.end]
+        rest = self.text[close : paragraph.end]
         following = next((p for p in self.paragraphs if p.start >= paragraph.end), None)
-        if not rest.strip() and following is not None and re.match(r"[―—–]", self.text[following.start]) \
-                and following.end - following.start < 120:
-            close, rest = following.start, self.text[following.start:following.end]
+        if (
+            not rest.strip()
+            and following is not None
+            and re.match(r"[―—–]", self.text[following.start])
+            and following.end - following.start < 120
+        ):
+            close, rest = following.start, self.text[following.start : following.end]
             if not self._dash_name(quote, close, rest):
                 words = rest.lstrip("―—–- ")
                 at = close + len(rest) - len(words)
@@ -393,8 +417,9 @@ class _Document(ReportedSpeech, MentionResolver):
         return self._dash_name(quote, close, rest)
 
     def _dash_name(self, quote: Quote, close: int, rest: str) -> bool:
-        m = re.match(r"\s*(?:[―—–~]|--?)\s*(?:[Bb]y\s+)?(?P<name>[^\n,;(\[]{2,60}?)\s*(?:[,;(\[]|\.\s|\.?$)", rest) or \
-            re.match(r"\s*\((?P<name>[^)\n]{2,60})\)\s*\.?\s*$", rest)
+        m = re.match(
+            r"\s*(?:[―—–~]|--?)\s*(?:[Bb]y\s+)?(?P<name>[^\n,;(\[]{2,60}?)\s*(?:[,;(\[]|\.\s|\.?$)", rest
+        ) or re.match(r"\s*\((?P<name>[^)\n]{2,60})\)\s*\.?\s*$", rest)
         if not m:
             return False
         name = strip_title(m.group("name"))
@@ -403,13 +428,15 @@ class _Document(ReportedSpeech, MentionResolver):
             return False
         at = close + m.start("name")
         self.people.note(person, at)
-        quote.attribute(Speaker(m.group("name").strip(), at, at + len(m.group("name").strip()), PERSON, (person,)),
-                        rest[:m.start("name")].strip() or "―")
+        quote.attribute(
+            Speaker(m.group("name").strip(), at, at + len(m.group("name").strip()), PERSON, (person,)),
+            rest[: m.start("name")].strip() or "―",
+        )
         return True
 
     def _named_before(self, quote: Quote, paragraph: _Paragraph) -> bool:
-        """"Geoff Hinton on university research—“…”": a name and a topic, then a dash or colon."""
-        before = self.text[paragraph.start:quote.start].rstrip(QUOTE_MARKS + " ")
+        """ "Geoff Hinton on university research—“…”": a name and a topic, then a dash or colon."""
+        before = self.text[paragraph.start : quote.start].rstrip(QUOTE_MARKS + " ")
         m = re.match(r"(?P<name>[A-Z][\w’'.\-]*(?: [A-Z][\w’'.\-]*){0,3}) (?:on|about)\b[^.!?]{0,80}[—–:―]$", before)
         if not m:
             return False
@@ -423,11 +450,11 @@ class _Document(ReportedSpeech, MentionResolver):
 
     def _colon_cue(self, quote: Quote, paragraph: _Paragraph, index: int) -> None:
         """A quotation introduced by a sentence ending in a colon: that sentence's speaker."""
-        before = self.text[paragraph.start:quote.start].rstrip(QUOTE_MARKS + " ")
+        before = self.text[paragraph.start : quote.start].rstrip(QUOTE_MARKS + " ")
         if before.endswith(":"):
             intro_end = paragraph.start + len(before) - 1
-        elif not before and index > 0 and self.text[:paragraph.start].rstrip().endswith(":"):
-            intro_end = len(self.text[:paragraph.start].rstrip()) - 1  # "Hassabis explained:" ¶ “…”
+        elif not before and index > 0 and self.text[: paragraph.start].rstrip().endswith(":"):
+            intro_end = len(self.text[: paragraph.start].rstrip()) - 1  # "Hassabis explained:" ¶ “…”
         else:
             return
         found = self._introducer(intro_end, quote.start, strict=False)
@@ -438,9 +465,12 @@ class _Document(ReportedSpeech, MentionResolver):
         """Who the sentence ending with the colon at ``colon`` introduces as speaking, and the cue (its
         reporting verb, or ':'). ``strict``: only through a reporting verb or a noun of saying ("Let’s see
         what he has to say:", "Hinton's advice:"), as a block quotation without marks needs."""
-        before = self.text[max(0, colon - 60):colon]
-        inverted = re.search(r"(?:^|[.!?]\s+|\n)(?P<cue>Said|Says|Wrote|Writes|Added|Adds|Asked)\s+"
-                             r"(?P<name>[A-Z][^:.!?]{1,40})$", before)
+        before = self.text[max(0, colon - 60) : colon]
+        inverted = re.search(
+            r"(?:^|[.!?]\s+|\n)(?P<cue>Said|Says|Wrote|Writes|Added|Adds|Asked)\s+"
+            r"(?P<name>[A-Z][^:.!?]{1,40})$",
+            before,
+        )
         if inverted:  # "Said Ellis: “…”"
             names = [t for t in self._tokens(colon - len(inverted.group("name")), colon) if t.tag_ in ("NNP", "NNPS")]
             if names:
@@ -478,9 +508,14 @@ class _Document(ReportedSpeech, MentionResolver):
         if index == 0 or paragraph.kind != "prose" or paragraph.quotes:
             return None
         intro = self.paragraphs[index - 1]
-        body = self.text[paragraph.start:paragraph.end]
-        if intro.kind != "prose" or not self.text[intro.start:intro.end].endswith(":") or body.endswith(":") \
-                or len(body.split()) < 2 or re.match(r"(?:Example|Link|From|Source|Via)\b", body):
+        body = self.text[paragraph.start : paragraph.end]
+        if (
+            intro.kind != "prose"
+            or not self.text[intro.start : intro.end].endswith(":")
+            or body.endswith(":")
+            or len(body.split()) < 2
+            or re.match(r"(?:Example|Link|From|Source|Via)\b", body)
+        ):
             return None
         found = self._introducer(intro.end - 1, paragraph.start, strict=True)
         if found is None:
@@ -489,8 +524,9 @@ class _Document(ReportedSpeech, MentionResolver):
         quote.attribute(*found)
         return quote
 
-    def _share_speakers(self, paragraph: _Paragraph, quotes: list[Quote], indirect: list[Quote],
-                        previous: Quote | None) -> None:
+    def _share_speakers(
+        self, paragraph: _Paragraph, quotes: list[Quote], indirect: list[Quote], previous: Quote | None
+    ) -> None:
         """Quotations without a cue take the speaker of the statement before them in their paragraph, of
         the quotation after them, of the paragraph before (for a paragraph that opens with one), or of the
         sentence before them ("Cummings called him a master. “He showed …”")."""
@@ -498,8 +534,9 @@ class _Document(ReportedSpeech, MentionResolver):
             if quote.speaker_type:
                 continue
             before = [q for q in quotes[:i] + indirect if q.speaker_type and q.end <= quote.start]
-            donor = max(before, key=lambda q: q.end, default=None) or \
-                next((q for q in quotes[i + 1:] if q.speaker_type), None)
+            donor = max(before, key=lambda q: q.end, default=None) or next(
+                (q for q in quotes[i + 1 :] if q.speaker_type), None
+            )
             opens_paragraph = self.text[paragraph.start] in OPEN_MARKS + "”" and quote.start - paragraph.start <= 2
             if donor is None and opens_paragraph and previous is not None:
                 donor = previous
@@ -514,7 +551,7 @@ class _Document(ReportedSpeech, MentionResolver):
 
     def _previous_sentence_speaker(self, quote: Quote, paragraph: _Paragraph) -> None:
         tokens = self._tokens(quote.start, quote.end)
-        if not tokens or not re.search(r"[.!?][”\"’)]*\s*[“\"]?$", self.text[paragraph.start:quote.start]):
+        if not tokens or not re.search(r"[.!?][”\"’)]*\s*[“\"]?$", self.text[paragraph.start : quote.start]):
             return
         sentence = sentence_of(tokens[0])
         if sentence.start == 0 or self._at(sentence[0]) < paragraph.start:
@@ -527,8 +564,11 @@ class _Document(ReportedSpeech, MentionResolver):
                 quote.attribute(speaker, "context")
 
     def _copy_speaker(self, quote: Quote, donor: Quote) -> None:
-        quote.speaker_mention, quote.speaker_start, quote.speaker_end = (donor.speaker_mention, donor.speaker_start,
-                                                                          donor.speaker_end)
+        quote.speaker_mention, quote.speaker_start, quote.speaker_end = (
+            donor.speaker_mention,
+            donor.speaker_start,
+            donor.speaker_end,
+        )
         quote.speaker_type, quote.people, quote.cue = donor.speaker_type, donor.people, donor.cue
 
     def _introduced_after(self, paragraph: _Paragraph, quote: Quote) -> None:
@@ -558,8 +598,9 @@ class _Document(ReportedSpeech, MentionResolver):
             return
         sentence = sentence_of(tokens[0])
         root = sentence.root
-        if not any(c.dep_ == "nsubj" and c.lower_ in ("that", "this", "these", "those") for c in root.children) \
-                or not any(c.dep_ == "attr" and c.lower_ in SPEECH_NOUNS for c in root.children):
+        if not any(
+            c.dep_ == "nsubj" and c.lower_ in ("that", "this", "these", "those") for c in root.children
+        ) or not any(c.dep_ == "attr" and c.lower_ in SPEECH_NOUNS for c in root.children):
             return
         for token in sentence:
             if token.lower_ in ("from", "by", "of"):
@@ -580,14 +621,17 @@ class _Document(ReportedSpeech, MentionResolver):
         content = quote.quote
         if is_title(content) or is_code(content) or _TRANSCRIPT_LABEL.match(content):
             return False
-        before = self.text[max(0, quote.start - 40):quote.start].rstrip(QUOTE_MARKS + " ")
+        before = self.text[max(0, quote.start - 40) : quote.start].rstrip(QUOTE_MARKS + " ")
         marked = bool(_MENTION_BEFORE.search(before))
         if len(content.split()) < SPEECH_MIN_WORDS:
             # “disgusting”, a “con artist”: words someone named used; not the writer's own terms ("we call
             # it “hidden”", "you write “she is the aunt”"), scare quotes or unattributed fragments
             mention = (quote.speaker_mention or "").lower()
-            return quote.speaker_type in (PERSON, ORGANISATION) and not marked and \
-                (bool(quote.people) or mention not in GENERIC_SPEAKERS)
+            return (
+                quote.speaker_type in (PERSON, ORGANISATION)
+                and not marked
+                and (bool(quote.people) or mention not in GENERIC_SPEAKERS)
+            )
         return bool(quote.speaker_type) or (not marked and bool(re.search(r"[a-z]", content)))
 
     def _cue_text(self, token) -> str:

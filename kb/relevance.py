@@ -47,15 +47,18 @@ LEXICAL_SATURATION = 2  # math terms near ML terms that make the lexical evidenc
 CUE_SATURATION = 3  # discussion cues that make that evidence complete
 CUE_WEIGHT = 0.5  # how much the lexical features weigh against the embedding's 384 dimensions
 REGULARISATION = 64.0  # the classifier's C, chosen on real pages (bench/realtext.py, BENCHMARKS.md)
-_MATH = (r"(?:math(?:s|ematics|ematical)?|statistics|probability|calculus|linear algebra|algebra|derivatives?|"
-         r"equations?|theory|stats)")
+_MATH = (
+    r"(?:math(?:s|ematics|ematical)?|statistics|probability|calculus|linear algebra|algebra|derivatives?|"
+    r"equations?|theory|stats)"
+)
 # Phrases of a text that discusses which or how much math people need.
 DISCUSSION = re.compile(
     rf"\b(?:how much|which|what|do (?:i|you|we) need|need(?:s|ed)? to (?:know|learn)|learn(?:ing)?|stud(?:y|ying)|"
     rf"background|prerequisites?|skills?|required|requirements?|knowledge of|good at|afraid of|intimidat\w*|"
     rf"worr\w*|without)\b[^.!?]{{0,50}}\b{_MATH}\b"
     rf"|\b{_MATH}\b[^.!?]{{0,50}}\b(?:for|in)\s+(?:machine learning|ml|ai|data science|deep learning)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 DOCUMENT_TOP_PASSAGES = 3
 ENGLISH = "en"
 
@@ -94,15 +97,28 @@ BUILTIN = RelevanceConfig(
     threshold=0.7,
     window=40,
     math_terms=("math", "maths", "mathematics", "mathematical", "algebra", "statistics", "probability", "calculus"),
-    ml_terms=("machine learning", "deep learning", "ML", "AI", "artificial intelligence", "neural network",
-              "neural networks", "data science", "model", "models", "algorithm", "algorithms"),
+    ml_terms=(
+        "machine learning",
+        "deep learning",
+        "ML",
+        "AI",
+        "artificial intelligence",
+        "neural network",
+        "neural networks",
+        "data science",
+        "model",
+        "models",
+        "algorithm",
+        "algorithms",
+    ),
     builtin=True,
     counterexamples=BUILTIN_COUNTEREXAMPLES,
 )
 
 
-def load_relevance(path: str | Path = DEFAULT_RELEVANCE_FILE,
-                   topics_path: str | Path = DEFAULT_TOPICS_FILE) -> RelevanceConfig:
+def load_relevance(
+    path: str | Path = DEFAULT_RELEVANCE_FILE, topics_path: str | Path = DEFAULT_TOPICS_FILE
+) -> RelevanceConfig:
     """The relevance configuration, with topics.yml's terms among the math terms.
 
     A missing file, or one without a question and examples, falls back to
@@ -128,16 +144,26 @@ def load_relevance(path: str | Path = DEFAULT_RELEVANCE_FILE,
     examples = _strings(data, "examples", path)
     counterexamples = _strings(data, "counterexamples", path)
     if not (question or "").strip() and not examples:
-        logger.warning("%s describes no question (no 'question' and no 'examples'): "
-                       "using the built-in description", path)
+        logger.warning(
+            "%s describes no question (no 'question' and no 'examples'): using the built-in description", path
+        )
         config = BUILTIN
     else:
         if not counterexamples:
-            logger.warning("%s has no 'counterexamples': using a few built-in ones (passages not about "
-                           "the question teach the score as much as passages about it)", path)
-        config = RelevanceConfig((question or "").strip() or BUILTIN.question, tuple(examples), BUILTIN.threshold,
-                                 BUILTIN.window, BUILTIN.math_terms, BUILTIN.ml_terms,
-                                 counterexamples=tuple(counterexamples) or BUILTIN_COUNTEREXAMPLES)
+            logger.warning(
+                "%s has no 'counterexamples': using a few built-in ones (passages not about "
+                "the question teach the score as much as passages about it)",
+                path,
+            )
+        config = RelevanceConfig(
+            (question or "").strip() or BUILTIN.question,
+            tuple(examples),
+            BUILTIN.threshold,
+            BUILTIN.window,
+            BUILTIN.math_terms,
+            BUILTIN.ml_terms,
+            counterexamples=tuple(counterexamples) or BUILTIN_COUNTEREXAMPLES,
+        )
     threshold = data.get("threshold", config.threshold)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
         raise RelevanceError(f"{path}:{data.key_lines.get('threshold', 1)}: 'threshold' must be a number from 0 to 1")
@@ -148,8 +174,16 @@ def load_relevance(path: str | Path = DEFAULT_RELEVANCE_FILE,
     ml_terms = _strings(data, "ml_terms", path) or list(config.ml_terms)
     for topic in load_topics(topics_path):
         math_terms.extend(topic.terms)
-    return RelevanceConfig(config.question, config.examples, float(threshold), window,
-                           tuple(dict.fromkeys(math_terms)), tuple(ml_terms), config.builtin, config.counterexamples)
+    return RelevanceConfig(
+        config.question,
+        config.examples,
+        float(threshold),
+        window,
+        tuple(dict.fromkeys(math_terms)),
+        tuple(ml_terms),
+        config.builtin,
+        config.counterexamples,
+    )
 
 
 def _strings(data: Mapping, key: str, path) -> list[str]:
@@ -236,13 +270,16 @@ class RelevanceScorer:
         """The parts of each passage's score: the probability, the discussion cues and the math terms
         near ML terms found, and the closest example and counterexample."""
         about, against = vectors @ self.about_vectors.T, vectors @ self.against_vectors.T
-        return [{
-            "score": score,
-            "discussion_cues": [m.group(0) for m in DISCUSSION.finditer(text)][:3],
-            "math_near_ml": round(self.lexical(text), 3),
-            "closest_example": _closest(self.about, about[i]),
-            "closest_counterexample": _closest(self.against, against[i]),
-        } for i, (text, score) in enumerate(zip(texts, scores))]
+        return [
+            {
+                "score": score,
+                "discussion_cues": [m.group(0) for m in DISCUSSION.finditer(text)][:3],
+                "math_near_ml": round(self.lexical(text), 3),
+                "closest_example": _closest(self.about, about[i]),
+                "closest_counterexample": _closest(self.against, against[i]),
+            }
+            for i, (text, score) in enumerate(zip(texts, scores))
+        ]
 
     def is_relevant(self, score: float | None) -> bool:
         return score is not None and score >= self.config.threshold

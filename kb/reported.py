@@ -34,8 +34,30 @@ from .statements import DIRECT, INDIRECT, Quote
 from .textblocks import QUOTE_MARKS, SPEECH_MIN_WORDS
 
 # Contents that say nothing shown alone: "cited it".
-_PRONOUNS = {"it", "him", "her", "them", "this", "that", "these", "those", "so", "something", "anything",
-             "nothing", "everything", "one", "me", "us", "you", "yes", "no", "otherwise", "what", "which"}
+_PRONOUNS = {
+    "it",
+    "him",
+    "her",
+    "them",
+    "this",
+    "that",
+    "these",
+    "those",
+    "so",
+    "something",
+    "anything",
+    "nothing",
+    "everything",
+    "one",
+    "me",
+    "us",
+    "you",
+    "yes",
+    "no",
+    "otherwise",
+    "what",
+    "which",
+}
 
 
 class ReportedSpeech:
@@ -62,17 +84,24 @@ class ReportedSpeech:
             if not content.strip() or content.lower() in _PRONOUNS:  # "cited it": nothing to show
                 continue
             speaker = self._speaker(heads, start)
-            if not clause_reported and speaker.type == OTHER and \
-                    all(h.tag_ == "NN" and h.lower_ not in DOCUMENT_NOUNS for h in heads):
+            if (
+                not clause_reported
+                and speaker.type == OTHER
+                and all(h.tag_ == "NN" and h.lower_ not in DOCUMENT_NOUNS for h in heads)
+            ):
                 continue  # "A gradient check compares the derivative …": a thing holds no position (a poll may)
             if quoted:
-                own = "".join(self.text[x:y] for x, y in zip([start] + [b for _, b in quoted], [a for a, _ in quoted] + [end]))
+                own = "".join(
+                    self.text[x:y] for x, y in zip([start] + [b for _, b in quoted], [a for a, _ in quoted] + [end])
+                )
                 if len(re.findall(r"\w+", own)) < 3 or any(a < start - 1 or b > end + 1 for a, b in quoted):
                     continue  # the quotation itself is the statement
                 terms = all(len(self.text[a:b].split()) < SPEECH_MIN_WORDS for a, b in quoted)
                 if terms and not speaker.people and speaker.mention.lower() in GENERIC_SPEAKERS | {"people"}:
                     continue  # "what people call the “relative error”": a term, not anyone's words
-                if self.text[end:end + 1] in ("”", '"') and content.count("“") + content.count('"') % 2 > content.count("”"):
+                if self.text[end : end + 1] in ("”", '"') and content.count("“") + content.count(
+                    '"'
+                ) % 2 > content.count("”"):
                     end += 1  # the closing mark the clause's parse left out
                     content = self.text[start:end]
                 quote = Quote(content, start, end, kind=DIRECT)
@@ -88,7 +117,9 @@ class ReportedSpeech:
         # the successor's; reported speech inside other reported speech is part of it.
         every = found + partial
         found = [q for q in found if not any(o is not q and o.start <= q.cue_start < o.end for o in every)]
-        outermost = [q for q in partial if not any(o is not q and o.start <= q.start and q.end <= o.end for o in partial)]
+        outermost = [
+            q for q in partial if not any(o is not q and o.start <= q.start and q.end <= o.end for o in partial)
+        ]
         return found, outermost
 
     def _complement(self, token, lemma: str):
@@ -99,16 +130,26 @@ class ReportedSpeech:
             after = [c for c in clauses if c.i > token.i]
             # A clause before the verb is its content only at the end of the sentence ("…, sources said"):
             # "… don’t derive anything – they just tell you facts" is two statements of the writer's.
-            before = [c for c in clauses if c.i < token.i and
-                      not any(g.i > token.i and g.dep_ in ("dobj", "dative", "xcomp", "ccomp") for g in token.children)]
+            before = [
+                c
+                for c in clauses
+                if c.i < token.i
+                and not any(g.i > token.i and g.dep_ in ("dobj", "dative", "xcomp", "ccomp") for g in token.children)
+            ]
             clause = (after or before or [None])[0]
             if clause is not None:
                 return clause.left_edge, clause.right_edge, True
         children = list(token.children)
-        infinitive = next((c for c in children if lemma in INFINITIVE_CUES and c.dep_ == "xcomp" and c.tag_ == "VB"), None)
+        infinitive = next(
+            (c for c in children if lemma in INFINITIVE_CUES and c.dep_ == "xcomp" and c.tag_ == "VB"), None
+        )
         obj = next((c for c in children if c.dep_ == "dobj"), None)
         if infinitive is not None:
-            return (obj.left_edge if obj is not None and obj.i < infinitive.i else infinitive.left_edge), infinitive.right_edge, False
+            return (
+                (obj.left_edge if obj is not None and obj.i < infinitive.i else infinitive.left_edge),
+                infinitive.right_edge,
+                False,
+            )
         if obj is not None and lemma in ("call", "label", "brand", "dub", "deem", "consider"):
             named = next((c for c in children if c.dep_ in ("oprd", "ccomp")), None)
             if named is not None:
@@ -129,9 +170,15 @@ class ReportedSpeech:
         heads = subjects(token)
         found = self._complement(token, lemma)
         span, clause_reported = (found[:2], found[2]) if found else (None, True)
-        if span is None and lemma in INDIRECT_LEMMAS and token.dep_ in ("parataxis", "ccomp", "advcl") and heads \
-                and token.head.tag_.startswith("VB") and interjected(token) \
-                and all(c.dep_ in ("nsubj", "advmod", "punct", "npadvmod", "prep") for c in token.children):
+        if (
+            span is None
+            and lemma in INDIRECT_LEMMAS
+            and token.dep_ in ("parataxis", "ccomp", "advcl")
+            and heads
+            and token.head.tag_.startswith("VB")
+            and interjected(token)
+            and all(c.dep_ in ("nsubj", "advmod", "punct", "npadvmod", "prep") for c in token.children)
+        ):
             # "It was, the president said, a stone …": the clause the reporting verb interrupts
             head = token.head
             inner = {t.i for t in token.subtree}
@@ -140,7 +187,9 @@ class ReportedSpeech:
                 return (words[0], words[-1]), heads, self._cue_text(token), True
         if span is None and lemma in INDIRECT_LEMMAS and token.dep_ == "relcl" and token.head.dep_ == "nsubj":
             # "One important thing she mentions … is that …": the clause of the verb the relative clause's noun is subject of
-            clause = next((c for c in token.head.head.children if c.dep_ in ("ccomp", "attr") and c.tag_.startswith("VB")), None)
+            clause = next(
+                (c for c in token.head.head.children if c.dep_ in ("ccomp", "attr") and c.tag_.startswith("VB")), None
+            )
             span = (clause.left_edge, clause.right_edge) if clause is not None else None
             heads = [c for c in token.children if c.dep_ == "nsubj"]
         if span is None or not heads:
@@ -148,12 +197,18 @@ class ReportedSpeech:
         return span, heads, self._cue_text(token), clause_reported
 
     def _claim_noun(self, token):
-        """"Trump's claim that …", "his view that …": a noun of saying with its owner and its clause."""
+        """ "Trump's claim that …", "his view that …": a noun of saying with its owner and its clause."""
         if token.lower_ not in CLAIM_NOUNS or not token.tag_.startswith("NN"):
             return None
         owner = next((c for c in token.children if c.dep_ == "poss"), None)
-        clause = next((c for c in token.children if c.dep_ in ("acl", "ccomp") and
-                       any(g.lower_ == "that" and g.dep_ == "mark" for g in c.children)), None)
+        clause = next(
+            (
+                c
+                for c in token.children
+                if c.dep_ in ("acl", "ccomp") and any(g.lower_ == "that" and g.dep_ == "mark" for g in c.children)
+            ),
+            None,
+        )
         if owner is None or clause is None:
             return None
         return (clause.left_edge, clause.right_edge), conjuncts(owner), token.text, True

@@ -106,9 +106,7 @@ def m001_initial(db: Database) -> None:
     )
     db["crawl_failures"].create_index(["run_id"])
 
-    db["documents"].enable_fts(
-        ["title", "description", "text"], tokenize="porter", create_triggers=True
-    )
+    db["documents"].enable_fts(["title", "description", "text"], tokenize="porter", create_triggers=True)
     db["passages"].enable_fts(["text"], tokenize="porter", create_triggers=True)
 
 
@@ -176,7 +174,9 @@ def m003_people_and_works(db: Database) -> None:
     db["documents"].add_column("work_id", int, fk="works", fk_col="id")
     db["documents"].create_index(["work_id"])
     # What a search hit shows about its passage; work_key groups republished copies.
-    db.create_view("passage_details", """
+    db.create_view(
+        "passage_details",
+        """
         select
           passages.id as passage_id,
           passages.document_id,
@@ -192,7 +192,8 @@ def m003_people_and_works(db: Database) -> None:
           (select json_group_array(other.url) from documents as other
             where other.work_id = documents.work_id and other.id != documents.id) as also_published_at
         from passages join documents on documents.id = passages.document_id
-    """)
+    """,
+    )
 
 
 @migrations()
@@ -216,8 +217,11 @@ def m004_quotes_and_topics(db: Database) -> None:
         },
         pk="id",
         not_null={"document_id", "quote", "char_start", "char_end"},
-        foreign_keys=[("document_id", "documents", "id"), ("passage_id", "passages", "id"),
-                      ("person_id", "people", "id")],
+        foreign_keys=[
+            ("document_id", "documents", "id"),
+            ("passage_id", "passages", "id"),
+            ("person_id", "people", "id"),
+        ],
     )
     for column in ("document_id", "passage_id", "person_id"):
         db["quotes"].create_index([column])
@@ -292,8 +296,13 @@ def m011_facet_indexes(db: Database) -> None:
     A facet is a GROUP BY over the whole table on every page view; with an
     index SQLite counts from the index alone (6 times faster at 200k rows).
     """
-    for table, column in (("quotes", "cue"), ("crawl_failures", "source"), ("crawl_failures", "kind"),
-                          ("people", "affiliation"), ("crawl_runs", "status")):
+    for table, column in (
+        ("quotes", "cue"),
+        ("crawl_failures", "source"),
+        ("crawl_failures", "kind"),
+        ("people", "affiliation"),
+        ("crawl_runs", "status"),
+    ):
         db[table].create_index([column])
 
 
@@ -334,7 +343,9 @@ def m013_pdf_documents(db: Database) -> None:
     db["documents"].create_index(["media_type"])
     db["passages"].add_column("page", int)
     db["passage_details"].drop()
-    db.create_view("passage_details", """
+    db.create_view(
+        "passage_details",
+        """
         select
           passages.id as passage_id,
           passages.document_id,
@@ -354,7 +365,8 @@ def m013_pdf_documents(db: Database) -> None:
           case when passages.relevance is null and documents.relevance is null then null
                else max(coalesce(passages.relevance, 0), coalesce(documents.relevance, 0)) end as relevance
         from passages join documents on documents.id = passages.document_id
-    """)
+    """,
+    )
 
 
 @migrations()
@@ -381,7 +393,9 @@ def m014_statements(db: Database) -> None:
         foreign_keys=[("quote_id", "quotes", "id"), ("person_id", "people", "id")],
     )
     db["quote_speakers"].create_index(["person_id"])
-    db.execute("insert into quote_speakers (quote_id, person_id) select id, person_id from quotes where person_id is not null")
+    db.execute(
+        "insert into quote_speakers (quote_id, person_id) select id, person_id from quotes where person_id is not null"
+    )
     db["documents"].add_column("analysis_note", str)
 
 

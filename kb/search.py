@@ -52,8 +52,10 @@ def search(
         KeywordSearch(db_path).register(db.conn)
         semantic.register(db.conn)
         params = {
-            "q": query, "limit": str(limit),
-            "keyword_weight": str(keyword_weight), "semantic_weight": str(semantic_weight),
+            "q": query,
+            "limit": str(limit),
+            "keyword_weight": str(keyword_weight),
+            "semantic_weight": str(semantic_weight),
             "min_relevance": "" if min_relevance is None else str(min_relevance),
         }
         return list(db.query(sql, params))
@@ -69,7 +71,8 @@ def who_and_stance(db_path: str | Path, passage_ids: list[int]) -> dict[int, dic
     (its statements', else its own), for a reader of search results."""
     db = storage.connect(db_path)
     try:
-        rows = db.query("""
+        rows = db.query(
+            """
             select passages.id, passages.stance,
               (select json_group_array(distinct people.name) from quotes
                  join quote_speakers on quote_speakers.quote_id = quotes.id
@@ -78,10 +81,16 @@ def who_and_stance(db_path: str | Path, passage_ids: list[int]) -> dict[int, dic
               (select json_group_array(distinct quotes.stance) from quotes
                where quotes.passage_id = passages.id and quotes.stance is not null) as quote_stances
             from passages where passages.id in (select value from json_each(:ids))
-        """, {"ids": json.dumps(passage_ids)})
-        return {row["id"]: {"speakers": sorted(json.loads(row["speakers"])),
-                            "stances": sorted(json.loads(row["quote_stances"])) or [s for s in [row["stance"]] if s]}
-                for row in rows}
+        """,
+            {"ids": json.dumps(passage_ids)},
+        )
+        return {
+            row["id"]: {
+                "speakers": sorted(json.loads(row["speakers"])),
+                "stances": sorted(json.loads(row["quote_stances"])) or [s for s in [row["stance"]] if s],
+            }
+            for row in rows
+        }
     finally:
         db.close()
 

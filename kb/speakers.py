@@ -33,70 +33,472 @@ from .textblocks import title_case
 PERSON, ORGANISATION, OTHER = "person", "organisation", "other"
 
 HONORIFICS = {
-    "mr": "he", "mrs": "she", "ms": "she", "miss": "she", "sir": "he", "dame": "she", "lord": "he", "lady": "she",
-    "dr": None, "prof": None, "professor": None, "sen": None, "senator": None, "rep": None, "gov": None,
-    "governor": None, "pres": None, "president": None, "gen": None, "general": None, "rev": None, "judge": None,
-    "justice": None, "mayor": None, "secretary": None, "minister": None, "chancellor": None, "ambassador": None,
-    "chief": None, "executive": None, "ceo": None, "cto": None, "cfo": None, "founder": None, "co-founder": None,
-    "chairman": None, "chairwoman": None, "chair": None, "director": None, "lead": None, "manager": None,
-    "officer": None, "head": None, "speaker": None, "leader": None, "spokesman": "he", "spokeswoman": "she",
-    "spokesperson": None, "commissioner": None, "inspector": None, "detective": None, "sheriff": None,
-    "coach": None, "author": None, "editor": None, "correspondent": None, "reporter": None, "analyst": None,
-    "economist": None, "researcher": None, "scientist": None, "engineer": None, "attorney": None, "lawyer": None,
-    "vice": None, "deputy": None, "senior": None, "former": None, "candidate": None, "nominee": None,
-    "congressman": "he", "congresswoman": "she", "king": "he", "queen": "she", "prince": "he", "princess": "she",
-    "grandmaster": None, "st": None, "saint": None, "fr": None, "father": "he", "sister": "she", "brother": "he",
+    "mr": "he",
+    "mrs": "she",
+    "ms": "she",
+    "miss": "she",
+    "sir": "he",
+    "dame": "she",
+    "lord": "he",
+    "lady": "she",
+    "dr": None,
+    "prof": None,
+    "professor": None,
+    "sen": None,
+    "senator": None,
+    "rep": None,
+    "gov": None,
+    "governor": None,
+    "pres": None,
+    "president": None,
+    "gen": None,
+    "general": None,
+    "rev": None,
+    "judge": None,
+    "justice": None,
+    "mayor": None,
+    "secretary": None,
+    "minister": None,
+    "chancellor": None,
+    "ambassador": None,
+    "chief": None,
+    "executive": None,
+    "ceo": None,
+    "cto": None,
+    "cfo": None,
+    "founder": None,
+    "co-founder": None,
+    "chairman": None,
+    "chairwoman": None,
+    "chair": None,
+    "director": None,
+    "lead": None,
+    "manager": None,
+    "officer": None,
+    "head": None,
+    "speaker": None,
+    "leader": None,
+    "spokesman": "he",
+    "spokeswoman": "she",
+    "spokesperson": None,
+    "commissioner": None,
+    "inspector": None,
+    "detective": None,
+    "sheriff": None,
+    "coach": None,
+    "author": None,
+    "editor": None,
+    "correspondent": None,
+    "reporter": None,
+    "analyst": None,
+    "economist": None,
+    "researcher": None,
+    "scientist": None,
+    "engineer": None,
+    "attorney": None,
+    "lawyer": None,
+    "vice": None,
+    "deputy": None,
+    "senior": None,
+    "former": None,
+    "candidate": None,
+    "nominee": None,
+    "congressman": "he",
+    "congresswoman": "she",
+    "king": "he",
+    "queen": "she",
+    "prince": "he",
+    "princess": "she",
+    "grandmaster": None,
+    "st": None,
+    "saint": None,
+    "fr": None,
+    "father": "he",
+    "sister": "she",
+    "brother": "he",
 }
 # Words that make a capitalised phrase an organisation, a publication or a thing, never a person.
 ORGANISATION_WORDS = {
-    "university", "college", "school", "institute", "institution", "lab", "labs", "laboratory", "partners", "inc",
-    "corp", "corporation", "company", "co", "ltd", "llc", "group", "foundation", "journal", "times", "news", "post",
-    "review", "magazine", "press", "media", "network", "networks", "agency", "bank", "fund", "capital", "ventures",
-    "council", "committee", "department", "ministry", "office", "administration", "association", "society",
-    "team", "staff", "editors", "editorial", "board", "contributor", "contributors", "admin", "consultants",
-    "consulting", "solutions", "services", "technologies", "technology", "systems", "academy", "centre", "center",
-    "club", "union", "party", "campaign", "coalition", "alliance", "organization", "organisation", "commission",
-    "court", "congress", "senate", "parliament", "government", "state", "states", "city", "county", "republic",
-    "nation", "nations", "street", "road", "avenue", "learning", "intelligence", "research", "science", "data",
-    "analytics", "ai", "ml", "blog", "podcast", "show", "channel", "tv", "radio", "daily", "weekly", "herald",
-    "tribune", "gazette", "guardian", "telegraph", "wire", "reuters", "law", "theorem", "principle", "effect",
-    "algebra", "calculus", "statistics", "physics", "mathematics", "course", "specialization", "program",
-    "programme", "series", "edition", "chapter", "book", "paper", "article", "code", "library", "framework",
-    "model", "models", "machine", "deep", "neural", "vision", "language", "looms", "disruption", "ai's",
+    "university",
+    "college",
+    "school",
+    "institute",
+    "institution",
+    "lab",
+    "labs",
+    "laboratory",
+    "partners",
+    "inc",
+    "corp",
+    "corporation",
+    "company",
+    "co",
+    "ltd",
+    "llc",
+    "group",
+    "foundation",
+    "journal",
+    "times",
+    "news",
+    "post",
+    "review",
+    "magazine",
+    "press",
+    "media",
+    "network",
+    "networks",
+    "agency",
+    "bank",
+    "fund",
+    "capital",
+    "ventures",
+    "council",
+    "committee",
+    "department",
+    "ministry",
+    "office",
+    "administration",
+    "association",
+    "society",
+    "team",
+    "staff",
+    "editors",
+    "editorial",
+    "board",
+    "contributor",
+    "contributors",
+    "admin",
+    "consultants",
+    "consulting",
+    "solutions",
+    "services",
+    "technologies",
+    "technology",
+    "systems",
+    "academy",
+    "centre",
+    "center",
+    "club",
+    "union",
+    "party",
+    "campaign",
+    "coalition",
+    "alliance",
+    "organization",
+    "organisation",
+    "commission",
+    "court",
+    "congress",
+    "senate",
+    "parliament",
+    "government",
+    "state",
+    "states",
+    "city",
+    "county",
+    "republic",
+    "nation",
+    "nations",
+    "street",
+    "road",
+    "avenue",
+    "learning",
+    "intelligence",
+    "research",
+    "science",
+    "data",
+    "analytics",
+    "ai",
+    "ml",
+    "blog",
+    "podcast",
+    "show",
+    "channel",
+    "tv",
+    "radio",
+    "daily",
+    "weekly",
+    "herald",
+    "tribune",
+    "gazette",
+    "guardian",
+    "telegraph",
+    "wire",
+    "reuters",
+    "law",
+    "theorem",
+    "principle",
+    "effect",
+    "algebra",
+    "calculus",
+    "statistics",
+    "physics",
+    "mathematics",
+    "course",
+    "specialization",
+    "program",
+    "programme",
+    "series",
+    "edition",
+    "chapter",
+    "book",
+    "paper",
+    "article",
+    "code",
+    "library",
+    "framework",
+    "model",
+    "models",
+    "machine",
+    "deep",
+    "neural",
+    "vision",
+    "language",
+    "looms",
+    "disruption",
+    "ai's",
 }
 # Common nouns for groups and organisations that speak ("the company said").
 ORGANISATION_NOUNS = {
-    "company", "firm", "website", "site", "newspaper", "paper", "magazine", "network", "channel", "agency",
-    "campaign", "committee", "department", "ministry", "government", "administration", "office", "organization",
-    "organisation", "group", "university", "school", "institute", "council", "board", "court", "commission",
-    "party", "team", "union", "bank", "startup", "publisher", "outlet", "publication", "lab", "embassy",
-    "police", "military", "army", "navy", "service", "parliament", "congress", "senate", "house", "state",
-    "regime", "country", "city", "county", "foundation", "association", "coalition", "alliance", "bootcamp",
-    "platform", "academy", "college", "network", "studio", "journal", "magazine", "blog", "podcast",
+    "company",
+    "firm",
+    "website",
+    "site",
+    "newspaper",
+    "paper",
+    "magazine",
+    "network",
+    "channel",
+    "agency",
+    "campaign",
+    "committee",
+    "department",
+    "ministry",
+    "government",
+    "administration",
+    "office",
+    "organization",
+    "organisation",
+    "group",
+    "university",
+    "school",
+    "institute",
+    "council",
+    "board",
+    "court",
+    "commission",
+    "party",
+    "team",
+    "union",
+    "bank",
+    "startup",
+    "publisher",
+    "outlet",
+    "publication",
+    "lab",
+    "embassy",
+    "police",
+    "military",
+    "army",
+    "navy",
+    "service",
+    "parliament",
+    "congress",
+    "senate",
+    "house",
+    "state",
+    "regime",
+    "country",
+    "city",
+    "county",
+    "foundation",
+    "association",
+    "coalition",
+    "alliance",
+    "bootcamp",
+    "platform",
+    "academy",
+    "college",
+    "network",
+    "studio",
+    "journal",
+    "magazine",
+    "blog",
+    "podcast",
 }
 # Common nouns for people, which a definite descriptor ("the professor") may refer back with.
 PERSON_NOUNS = {
-    "professor", "senator", "governor", "president", "candidate", "nominee", "spokesman", "spokeswoman",
-    "spokesperson", "official", "officials", "source", "sources", "expert", "experts", "analyst", "analysts",
-    "researcher", "researchers", "scientist", "scientists", "engineer", "engineers", "author", "authors",
-    "writer", "economist", "mayor", "secretary", "minister", "director", "executive", "founder", "ceo", "user",
-    "users", "commenter", "developer", "developers", "teacher", "student", "students", "friend", "man", "woman",
-    "people", "person", "lawmaker", "lawmakers", "congressman", "congresswoman", "representative", "aide",
-    "aides", "adviser", "advisers", "advisor", "advisors", "leader", "leaders", "critic", "critics", "voter",
-    "voters", "supporter", "supporters", "resident", "residents", "doctor", "lawyer", "attorney", "judge",
-    "reporter", "journalist", "host", "guest", "speaker", "manager", "lead", "chairman", "chairwoman", "head",
-    "pair", "duo", "two", "mathematician", "statistician", "practitioner", "practitioners", "instructor",
-    "lecturer", "educator", "blogger", "founder", "cofounder", "co-founder", "member", "members", "colleague",
-    "employee", "employees", "worker", "workers", "officer", "officers", "agent", "agents", "investigator",
-    "prosecutor", "prosecutors", "democrat", "democrats", "republican", "republicans", "conservative",
-    "conservatives", "liberal", "liberals", "activist", "activists", "economists", "pollster", "pollsters",
-    "mother", "father", "daughter", "son", "wife", "husband", "sister", "brother", "parent", "parents",
-    "family", "child", "children", "boss",
+    "professor",
+    "senator",
+    "governor",
+    "president",
+    "candidate",
+    "nominee",
+    "spokesman",
+    "spokeswoman",
+    "spokesperson",
+    "official",
+    "officials",
+    "source",
+    "sources",
+    "expert",
+    "experts",
+    "analyst",
+    "analysts",
+    "researcher",
+    "researchers",
+    "scientist",
+    "scientists",
+    "engineer",
+    "engineers",
+    "author",
+    "authors",
+    "writer",
+    "economist",
+    "mayor",
+    "secretary",
+    "minister",
+    "director",
+    "executive",
+    "founder",
+    "ceo",
+    "user",
+    "users",
+    "commenter",
+    "developer",
+    "developers",
+    "teacher",
+    "student",
+    "students",
+    "friend",
+    "man",
+    "woman",
+    "people",
+    "person",
+    "lawmaker",
+    "lawmakers",
+    "congressman",
+    "congresswoman",
+    "representative",
+    "aide",
+    "aides",
+    "adviser",
+    "advisers",
+    "advisor",
+    "advisors",
+    "leader",
+    "leaders",
+    "critic",
+    "critics",
+    "voter",
+    "voters",
+    "supporter",
+    "supporters",
+    "resident",
+    "residents",
+    "doctor",
+    "lawyer",
+    "attorney",
+    "judge",
+    "reporter",
+    "journalist",
+    "host",
+    "guest",
+    "speaker",
+    "manager",
+    "lead",
+    "chairman",
+    "chairwoman",
+    "head",
+    "pair",
+    "duo",
+    "two",
+    "mathematician",
+    "statistician",
+    "practitioner",
+    "practitioners",
+    "instructor",
+    "lecturer",
+    "educator",
+    "blogger",
+    "founder",
+    "cofounder",
+    "co-founder",
+    "member",
+    "members",
+    "colleague",
+    "employee",
+    "employees",
+    "worker",
+    "workers",
+    "officer",
+    "officers",
+    "agent",
+    "agents",
+    "investigator",
+    "prosecutor",
+    "prosecutors",
+    "democrat",
+    "democrats",
+    "republican",
+    "republicans",
+    "conservative",
+    "conservatives",
+    "liberal",
+    "liberals",
+    "activist",
+    "activists",
+    "economists",
+    "pollster",
+    "pollsters",
+    "mother",
+    "father",
+    "daughter",
+    "son",
+    "wife",
+    "husband",
+    "sister",
+    "brother",
+    "parent",
+    "parents",
+    "family",
+    "child",
+    "children",
+    "boss",
 }
-PARTICLES = {"de", "van", "von", "der", "den", "da", "di", "du", "dos", "del", "della", "la", "le", "bin", "al",
-             "el", "ibn", "ter", "st.", "mac", "y"}
-GENDERED = {"he": "he", "him": "he", "his": "he", "himself": "he", "she": "she", "her": "she", "hers": "she",
-            "herself": "she"}
+PARTICLES = {
+    "de",
+    "van",
+    "von",
+    "der",
+    "den",
+    "da",
+    "di",
+    "du",
+    "dos",
+    "del",
+    "della",
+    "la",
+    "le",
+    "bin",
+    "al",
+    "el",
+    "ibn",
+    "ter",
+    "st.",
+    "mac",
+    "y",
+}
+GENDERED = {
+    "he": "he",
+    "him": "he",
+    "his": "he",
+    "himself": "he",
+    "she": "she",
+    "her": "she",
+    "hers": "she",
+    "herself": "she",
+}
 FIRST_PERSON = {"i", "me", "my", "we", "us", "our"}
 # How far back (characters) a pronoun or descriptor looks for the person it refers to.
 LOOKBACK = 3000
@@ -104,7 +506,9 @@ LOOKBACK = 3000
 GENERIC_SPEAKERS = {"i", "we", "you", "it", "this", "that", "they", "one", "he", "she", "people", "someone"}
 _NAMED_ENTITY_ORG = {"ORG", "NORP", "GPE", "FAC", "LOC", "PRODUCT", "WORK_OF_ART", "LAW", "EVENT"}
 
-_NAME_WORD = re.compile(r"^(?:[A-Z][a-z]?\.|[A-Z](?:[a-zà-öø-ÿ'’\-]|[A-Z](?=[a-z]))+[a-zà-öø-ÿ]|[A-Z][a-zà-öø-ÿ]+(?:[-'’][A-Z]?[a-zà-öø-ÿ]+)*)$")
+_NAME_WORD = re.compile(
+    r"^(?:[A-Z][a-z]?\.|[A-Z](?:[a-zà-öø-ÿ'’\-]|[A-Z](?=[a-z]))+[a-zà-öø-ÿ]|[A-Z][a-zà-öø-ÿ]+(?:[-'’][A-Z]?[a-zà-öø-ÿ]+)*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -230,7 +634,9 @@ class DocumentPeople:
             found = self._by_part(words[0])
             full = strip_title(self.full_names.get(words[0], ""))
             if found is None and evidence and len(full.split()) > 1:  # "Mr. Ekberg" after "Rolf Ekberg runs …"
-                known = self.directory.find(full) or (self.known[fold(full)].person if fold(full) in self.known else None)
+                known = self.directory.find(full) or (
+                    self.known[fold(full)].person if fold(full) in self.known else None
+                )
                 return known or Person(full, verified=False)
             return found
         if evidence and looks_like_name(name):
@@ -302,7 +708,9 @@ class MentionResolver:
                 if person:
                     self.people.note(person, m.start())
         for base, doc in self.parsed:
-            headline = title_case(doc.text)  # in "Google AI CEO Wants Students To…" the recogniser sees names everywhere
+            headline = title_case(
+                doc.text
+            )  # in "Google AI CEO Wants Students To…" the recogniser sees names everywhere
             for ent in doc.ents:
                 for word in fold(strip_title(ent.text)).split()[-1:]:
                     self.labels.setdefault(word, Counter())[ent.label_ == "PERSON"] += 1
@@ -310,20 +718,25 @@ class MentionResolver:
                     continue
                 person = self.people.person_for_name(ent.text, evidence=not headline)
                 if person is not None:
-                    words = [t.text for t in doc[max(ent.start - 2, 0):ent.end]]
-                    self.people.note(person, base + ent.start_char, honorific_gender(words),
-                                     self._descriptors(ent.root))
+                    words = [t.text for t in doc[max(ent.start - 2, 0) : ent.end]]
+                    self.people.note(
+                        person, base + ent.start_char, honorific_gender(words), self._descriptors(ent.root)
+                    )
             for token in doc:  # people named together, "Yann LeCun and Joaquin Quiñonero Candela", for "the pair"
                 if token.tag_ == "NNP" and token.dep_ != "conj" and token.conjuncts:
-                    together = [self.people.person_for_name(self._entity_name(c), evidence=not headline)
-                                for c in conjuncts(token)]
+                    together = [
+                        self.people.person_for_name(self._entity_name(c), evidence=not headline)
+                        for c in conjuncts(token)
+                    ]
                     self.people.note_group(tuple(dict.fromkeys(p for p in together if p)), base + token.idx)
 
     def _entity_name(self, token) -> str:
         entity = entity_of(token)
         if entity is not None and entity.label_ == "PERSON":
             return entity.text
-        return " ".join(t.text for t in last_run([t for t in token.subtree if t.tag_ in ("NNP", "NNPS") and t.i <= token.i], token))
+        return " ".join(
+            t.text for t in last_run([t for t in token.subtree if t.tag_ in ("NNP", "NNPS") and t.i <= token.i], token)
+        )
 
     def _descriptors(self, root) -> set[str]:
         """Nouns that describe a named person: 'the professor' (apposition) or 'math professor Paulos' (title)."""
@@ -358,8 +771,10 @@ class MentionResolver:
         "the pair" are the people last named together."""
         if head.tag_ in ("WP", "WDT") and head.head.dep_ == "relcl":
             start, end = self._span_of(head, head)
-            return [(start, end, kind, person) for _, _, kind, person in
-                    (self._one_speaker(h, at) for h in conjuncts(head.head.head))]
+            return [
+                (start, end, kind, person)
+                for _, _, kind, person in (self._one_speaker(h, at) for h in conjuncts(head.head.head))
+            ]
         if head.lower_ in GROUP_WORDS:
             start, end = self._span_of(head.left_edge if head.tag_.startswith("NN") else head, head)
             group = self.people.group(start)
@@ -378,8 +793,11 @@ class MentionResolver:
         appos = next((c for c in head.children if c.dep_ == "appos" and c.ent_type_ == "PERSON"), None)
         if appos is not None and head.tag_ in ("NN", "NNS"):
             return self._one_speaker(appos, at)
-        if head.tag_ in ("NNP", "NNPS") or head.ent_type_ or \
-                (head.text[:1].isupper() and self.people.person_for_name(head.text, evidence=False)):
+        if (
+            head.tag_ in ("NNP", "NNPS")
+            or head.ent_type_
+            or (head.text[:1].isupper() and self.people.person_for_name(head.text, evidence=False))
+        ):
             return self._named_speaker(head)
         first = head.left_edge if head.left_edge.i <= head.i else head
         start = self._at(first)
@@ -387,8 +805,10 @@ class MentionResolver:
         if noun in ORGANISATION_NOUNS:
             return start, end, ORGANISATION, None
         if noun in PERSON_NOUNS:
-            definite = any(c.dep_ in ("det", "poss") and c.lower_ in ("the", "this", "that", "his", "her", "their")
-                           for c in head.children)
+            definite = any(
+                c.dep_ in ("det", "poss") and c.lower_ in ("the", "this", "that", "his", "her", "their")
+                for c in head.children
+            )
             person = self.people.descriptor(noun, start) if definite else None
             return start, end, PERSON, person
         return start, end, OTHER, None
@@ -396,30 +816,41 @@ class MentionResolver:
     def _named_speaker(self, head) -> tuple[int, int, str, Person | None]:
         doc = head.doc
         first = head
-        while first.i > 0 and doc[first.i - 1].dep_ in ("compound", "amod", "nmod", "poss", "case") \
-                and doc[first.i - 1].head.i in (head.i, first.i) and not doc[first.i - 1].is_punct:
+        while (
+            first.i > 0
+            and doc[first.i - 1].dep_ in ("compound", "amod", "nmod", "poss", "case")
+            and doc[first.i - 1].head.i in (head.i, first.i)
+            and not doc[first.i - 1].is_punct
+        ):
             first = doc[first.i - 1]
         start, end = self._at(first), self._at(head) + len(head.text)
         entity = entity_of(head)
         if entity is not None and entity.label_ == "PERSON":
             name_tokens = [t for t in entity]
         else:
-            name_tokens = [t for t in doc[first.i:head.i + 1] if t.tag_ in ("NNP", "NNPS")]
+            name_tokens = [t for t in doc[first.i : head.i + 1] if t.tag_ in ("NNP", "NNPS")]
             name_tokens = last_run(name_tokens, head)
-        words = [t.text for t in doc[max(first.i - 1, 0):head.i + 1]]
+        words = [t.text for t in doc[max(first.i - 1, 0) : head.i + 1]]
         name = strip_title(" ".join(t.text for t in name_tokens)) or head.text
         in_directory = self.directory.find(name) is not None
         relative_who = any(c.dep_ == "relcl" and any(g.lower_ == "who" for g in c.children) for c in head.children)
         votes = self.labels.get(fold(name).split()[-1] if name.strip() else "", Counter())
-        evidence = (entity is not None and entity.label_ == "PERSON" and not title_case(doc.text)) \
-            or votes[True] > votes[False] \
-            or honorific_gender(words) is not None \
-            or relative_who or any(w.lower().rstrip(".") in ("mr", "mrs", "ms", "dr", "prof", "sen", "rep", "gov")
-                                    for w in words)
+        evidence = (
+            (entity is not None and entity.label_ == "PERSON" and not title_case(doc.text))
+            or votes[True] > votes[False]
+            or honorific_gender(words) is not None
+            or relative_who
+            or any(w.lower().rstrip(".") in ("mr", "mrs", "ms", "dr", "prof", "sen", "rep", "gov") for w in words)
+        )
         known = self.people.person_for_name(name, evidence=False)  # people.yml, or named earlier in the document
-        organisation = known is None and not in_directory and (
-            (entity is not None and entity.label_ in _NAMED_ENTITY_ORG and not evidence)
-            or any(w.lower().strip(".,’'") in ORGANISATION_WORDS for w in name.split()))
+        organisation = (
+            known is None
+            and not in_directory
+            and (
+                (entity is not None and entity.label_ in _NAMED_ENTITY_ORG and not evidence)
+                or any(w.lower().strip(".,’'") in ORGANISATION_WORDS for w in name.split())
+            )
+        )
         if organisation:
             return start, end, ORGANISATION, None
         person = known or self.people.person_for_name(name, evidence)

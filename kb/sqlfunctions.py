@@ -50,8 +50,12 @@ def fts_query(text) -> str:
 
 SNIPPET_WORDS = 32
 _SNIPPET_WORD = re.compile(r"[^\W_]+")  # tantivy's simple tokenizer: runs of letters and digits
-_stemmer = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(
-    tantivy.Filter.lowercase()).filter(tantivy.Filter.stemmer("english")).build()
+_stemmer = (
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    .filter(tantivy.Filter.lowercase())
+    .filter(tantivy.Filter.stemmer("english"))
+    .build()
+)
 
 
 def _stems(text: str) -> list[str]:

@@ -38,22 +38,26 @@ TOP_KEYS = ("question", "min_similarity", "min_confidence", "min_words", "scope"
 STANCE_KEYS = ("name", "description", "examples", "cues", "negated", "limited")
 SCOPE_KEYS = ("negation", "limit", "hearsay")
 # Where a clause ends: a cue's scope (its negation, its limits) stays inside one.
-CLAUSE_END = re.compile(r"[.!?;:\n]|,\s*(?=(?:but|however|although|though|while|whereas|yet)\b)|\s(?=but\b)",
-                        re.IGNORECASE)
+CLAUSE_END = re.compile(
+    r"[.!?;:\n]|,\s*(?=(?:but|however|although|though|while|whereas|yet)\b)|\s(?=but\b)", re.IGNORECASE
+)
 # A clause that asks ("Can you learn machine learning without math", a heading without its question mark).
-QUESTION = re.compile(r"\s*(?:(?:can|could|do|does|did|is|are|should|will|would|must)\s+(?:i|you|we|one|someone|anyone|"
-                      r"people|it|they)\b|(?:how|why|what|which)\b)", re.IGNORECASE)
+QUESTION = re.compile(
+    r"\s*(?:(?:can|could|do|does|did|is|are|should|will|would|must)\s+(?:i|you|we|one|someone|anyone|"
+    r"people|it|they)\b|(?:how|why|what|which)\b)",
+    re.IGNORECASE,
+)
 TEMPERATURE = 0.02
 TOP_EXAMPLES = 3
 # What the placeholders of a cue stand for.
 PLACEHOLDERS = {
     "{math}": r"(?:math(?:s|ematics|ematical)?|statistics|statistical|probability|calculus|linear algebra|algebra|"
-              r"derivatives?|equations?|theory|theoretical|theorems?|proofs?|formulas?|stats|matri(?:x|ces)|gradients?)",
+    r"derivatives?|equations?|theory|theoretical|theorems?|proofs?|formulas?|stats|matri(?:x|ces)|gradients?)",
     "{need}": r"(?:need(?:s|ed)?|requires?|required|requirement|must|essential|necessary|necessity|crucial|critical|"
-              r"prerequisites?|foundation(?:al)?|fundamental|bedrock|backbone|vital|indispensable|important|"
-              r"mandatory|have to|has to|should|master)",
+    r"prerequisites?|foundation(?:al)?|fundamental|bedrock|backbone|vital|indispensable|important|"
+    r"mandatory|have to|has to|should|master)",
     "{not}": r"(?:don[’']?t|do not|doesn[’']?t|does not|didn[’']?t|never|not|no|isn[’']?t|aren[’']?t|won[’']?t|"
-             r"neither|nor|rarely|hardly|barely)",
+    r"neither|nor|rarely|hardly|barely)",
     "{gap}": r"[^.!?;\n]{0,50}?",  # with the spaces around it
 }
 
@@ -119,11 +123,16 @@ def compile_cue(cue: str) -> re.Pattern:
 def load_stances(path: str | Path = DEFAULT_STANCES_FILE) -> StanceSet:
     data, entries = read_list_file(path, "stances", "stance", STANCE_KEYS, StancesError, TOP_KEYS, min_items=2)
     numbers = {}
-    for key, default, low, high in (("min_similarity", 0.35, -1, 1), ("min_confidence", 0.4, 0, 1),
-                                    ("min_words", 8, 0, 1000)):
+    for key, default, low, high in (
+        ("min_similarity", 0.35, -1, 1),
+        ("min_confidence", 0.4, 0, 1),
+        ("min_words", 8, 0, 1000),
+    ):
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise StancesError(f"{path}:{data.key_lines.get(key, 1)}: '{key}' must be a number between {low} and {high}")
+            raise StancesError(
+                f"{path}:{data.key_lines.get(key, 1)}: '{key}' must be a number between {low} and {high}"
+            )
         numbers[key] = value
     stances = []
     for entry, line in entries:
@@ -132,19 +141,34 @@ def load_stances(path: str | Path = DEFAULT_STANCES_FILE) -> StanceSet:
         if not isinstance(entry.get("name"), str) or not valid:
             raise StancesError(f"{path}:{line}: a stance needs a 'name' and a list of example sentences")
         _check_english(examples, path)
-        stances.append(Stance(entry["name"].strip(), str(entry.get("description") or ""), tuple(examples),
-                              _cues(entry, line, path), _stance_name(entry, "negated", line, path),
-                              _stance_name(entry, "limited", line, path)))
+        stances.append(
+            Stance(
+                entry["name"].strip(),
+                str(entry.get("description") or ""),
+                tuple(examples),
+                _cues(entry, line, path),
+                _stance_name(entry, "negated", line, path),
+                _stance_name(entry, "limited", line, path),
+            )
+        )
     names = [s.name for s in stances]
     if len(set(names)) < len(names):
         raise StancesError(f"{path}:{entries[0][1]}: two stances are named alike: {', '.join(names)}")
     for (entry, line), stance in zip(entries, stances):
         for key in ("negated", "limited"):
             if getattr(stance, key) is not None and getattr(stance, key) not in names:
-                raise StancesError(f"{path}:{entry.key_lines.get(key, line)}: '{key}' names no stance of this "
-                                   f"file: {getattr(stance, key)!r} (the stances: {', '.join(names)})")
-    return StanceSet(str(data.get("question") or ""), float(numbers["min_similarity"]), tuple(stances),
-                     float(numbers["min_confidence"]), int(numbers["min_words"]), _scope(data, path))
+                raise StancesError(
+                    f"{path}:{entry.key_lines.get(key, line)}: '{key}' names no stance of this "
+                    f"file: {getattr(stance, key)!r} (the stances: {', '.join(names)})"
+                )
+    return StanceSet(
+        str(data.get("question") or ""),
+        float(numbers["min_similarity"]),
+        tuple(stances),
+        float(numbers["min_confidence"]),
+        int(numbers["min_words"]),
+        _scope(data, path),
+    )
 
 
 def _stance_name(entry, key: str, line: int, path) -> str | None:
@@ -171,11 +195,13 @@ def _scope(data, path) -> Scope:
         if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
             raise StancesError(f"{path}:{key_line}: 'scope: {key}' must be a list of phrases (regular expressions)")
         try:
-            patterns[key] = re.compile(r"\b(?:" + "|".join(f"(?:{p.strip()})" for p in phrases) + r")(?!\w)",
-                                       re.IGNORECASE)
+            patterns[key] = re.compile(
+                r"\b(?:" + "|".join(f"(?:{p.strip()})" for p in phrases) + r")(?!\w)", re.IGNORECASE
+            )
         except re.error as e:
-            raise StancesError(f"{path}:{key_line}: 'scope: {key}' has a phrase that is not a valid regular "
-                               f"expression ({e})") from None
+            raise StancesError(
+                f"{path}:{key_line}: 'scope: {key}' has a phrase that is not a valid regular expression ({e})"
+            ) from None
     return Scope(**patterns)
 
 
@@ -201,8 +227,10 @@ def _check_english(examples: list[str], path) -> None:
         if len(example.split()) >= 5:
             language, _ = py3langid.classify(example)
             if language != "en":
-                raise StancesError(f"{path}:{at}: this example looks like {language}, not English; "
-                                   "examples are compared with English text")
+                raise StancesError(
+                    f"{path}:{at}: this example looks like {language}, not English; "
+                    "examples are compared with English text"
+                )
 
 
 class StanceClassifier:
@@ -226,8 +254,10 @@ class StanceClassifier:
         if len(text.split()) < self.stance_set.min_words:
             return Judgement(None, None, {"by": "too short"})
         matched = self.cue_matches(text)
-        reasons = {"cues": {name: found[:3] for name, found in matched.items() if found},
-                   "examples": self._closest(similarities)}
+        reasons = {
+            "cues": {name: found[:3] for name, found in matched.items() if found},
+            "examples": self._closest(similarities),
+        }
         counts = np.array([len(matched[name]) for name in self.names], dtype=float)
         ranked = np.sort(counts)
         if ranked[-1] > 0 and ranked[-1] > ranked[-2]:
@@ -264,7 +294,7 @@ class StanceClassifier:
             for cue in stance.cues:
                 for m in cue.finditer(text):
                     start, end = _clause(text, m.start(), m.end())
-                    clause, before, upto = text[start:end], text[start:m.start()], text[start:m.end()]
+                    clause, before, upto = text[start:end], text[start : m.start()], text[start : m.end()]
                     asks = clause.rstrip().endswith("?") or QUESTION.match(clause)
                     if asks or (scope.hearsay and scope.hearsay.search(upto)):
                         continue
@@ -278,11 +308,16 @@ class StanceClassifier:
 
     def _closest(self, similarities: list[np.ndarray]) -> list[dict]:
         """The examples (of any stance) the text is closest to, best first."""
-        pairs = [(float(sim), stance.name, stance.examples[j])
-                 for stance, sims in zip(self.stance_set.stances, similarities) for j, sim in enumerate(sims)]
+        pairs = [
+            (float(sim), stance.name, stance.examples[j])
+            for stance, sims in zip(self.stance_set.stances, similarities)
+            for j, sim in enumerate(sims)
+        ]
         pairs.sort(reverse=True)
-        return [{"stance": name, "example": example, "similarity": round(sim, 3)}
-                for sim, name, example in pairs[:TOP_EXAMPLES]]
+        return [
+            {"stance": name, "example": example, "similarity": round(sim, 3)}
+            for sim, name, example in pairs[:TOP_EXAMPLES]
+        ]
 
     def classify_texts(self, texts: list[str]) -> list[tuple[str | None, float | None]]:
         return [(j.stance, j.confidence) for j in self.judge(texts)]

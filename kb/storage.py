@@ -63,16 +63,19 @@ def check_knowledge_base(path: str | Path) -> None:
     if not header:
         return
     if not header.startswith(SQLITE_HEADER):
-        raise ForeignDatabaseError(f"{path}: not a usable SQLite database (not a SQLite file); "
-                                   "nothing was written to it")
+        raise ForeignDatabaseError(
+            f"{path}: not a usable SQLite database (not a SQLite file); nothing was written to it"
+        )
     try:
         tables, ours = _tables_and_ours(path, header)
     except sqlite3.DatabaseError as e:
         raise ForeignDatabaseError(f"{path}: not a usable SQLite database ({e}); nothing was written to it") from None
     if tables and not ours:
         shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-        raise ForeignDatabaseError(f"{path}: not a knowledge base (a SQLite database of something else, "
-                                   f"with tables {shown}); nothing was written to it")
+        raise ForeignDatabaseError(
+            f"{path}: not a knowledge base (a SQLite database of something else, "
+            f"with tables {shown}); nothing was written to it"
+        )
 
 
 def _tables_and_ours(path: Path, header: bytes) -> tuple[list[str], bool]:
@@ -88,8 +91,9 @@ def _tables_and_ours(path: Path, header: bytes) -> tuple[list[str], bool]:
         if schema.migrations.migrations_table not in tables:
             return tables, False
         try:
-            recorded = conn.execute(f"select 1 from {schema.migrations.migrations_table} where migration_set = ?",
-                                    [schema.migrations.name]).fetchone()
+            recorded = conn.execute(
+                f"select 1 from {schema.migrations.migrations_table} where migration_set = ?", [schema.migrations.name]
+            ).fetchone()
         except sqlite3.OperationalError:  # another tool's table of that name
             return tables, False
         return tables, recorded is not None
@@ -238,9 +242,7 @@ def save_sources(db: Database, sources: Iterable) -> None:
             )
 
 
-def save_document(
-    db: Database, document: Mapping, spans: Sequence[tuple[int, int]]
-) -> Outcome:
+def save_document(db: Database, document: Mapping, spans: Sequence[tuple[int, int]]) -> Outcome:
     """Store one extracted page and its passages in a single transaction.
 
     ``document`` has ``url`` (canonical), ``fetched_url``, ``source`` and the
@@ -255,9 +257,7 @@ def save_document(
     timestamp = now()
     digest = document_hash(document)
     with db.atomic():
-        existing = next(
-            db.query("select id, content_hash from documents where url = ?", [document["url"]]), None
-        )
+        existing = next(db.query("select id, content_hash from documents where url = ?", [document["url"]]), None)
         fetch = {
             "fetched_url": document.get("fetched_url") or document["url"],
             "source": document.get("source"),
@@ -305,7 +305,8 @@ def known_pages(db: Database) -> dict[str, dict]:
         row.pop("fetched_url"): row
         for row in db.query(
             "select fetched_url, etag, last_modified, body_hash, last_fetched, relevance from documents"
-            " where status = 'ok'")
+            " where status = 'ok'"
+        )
     }
 
 
@@ -313,8 +314,8 @@ def mark_unchanged(db: Database, fetched_url: str) -> bool:
     """A 304 Not Modified: only last_fetched changes. False when no document has that URL."""
     with db.atomic():
         cursor = db.execute(
-            "update documents set last_fetched = ? where fetched_url = ? or url = ?",
-            [now(), fetched_url, fetched_url])
+            "update documents set last_fetched = ? where fetched_url = ? or url = ?", [now(), fetched_url, fetched_url]
+        )
     return cursor.rowcount > 0
 
 
@@ -324,12 +325,18 @@ def mark_gone(db: Database, fetched_url: str) -> bool:
     with db.atomic():
         cursor = db.execute(
             "update documents set status = 'gone', last_fetched = ? where (fetched_url = ? or url = ?) and status != 'gone'",
-            [now(), fetched_url, fetched_url])
+            [now(), fetched_url, fetched_url],
+        )
     return cursor.rowcount > 0
 
 
-def _save_passages(db: Database, document_id: int, text: str, spans: Sequence[tuple[int, int]],
-                   page_starts: Sequence[int] | None = None) -> None:
+def _save_passages(
+    db: Database,
+    document_id: int,
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    page_starts: Sequence[int] | None = None,
+) -> None:
     """Bring a document's passages in line with ``spans``, touching only what differs.
 
     Rows are matched by position so an unchanged passage keeps its id (and,
@@ -358,7 +365,11 @@ def _save_passages(db: Database, document_id: int, text: str, spans: Sequence[tu
         if old is None:
             db["passages"].insert(row)
         elif (old["char_start"], old["char_end"], old["content_hash"], old["page"]) != (
-                start, end, row["content_hash"], row["page"]):
+            start,
+            end,
+            row["content_hash"],
+            row["page"],
+        ):
             db["passages"].update(old["id"], row)
     stale = [row["id"] for seq, row in current.items() if seq >= len(spans)]
     if stale:
@@ -381,13 +392,12 @@ def start_run(db: Database, sources_file: str) -> int:
     'running' belongs to a run that was killed: it is marked so."""
     with db.atomic():
         db.execute("update crawl_runs set status = 'killed' where status = 'running'")
-        return db["crawl_runs"].insert(
-            {"started": now(), "status": "running", "sources_file": sources_file}
-        ).last_pk
+        return db["crawl_runs"].insert({"started": now(), "status": "running", "sources_file": sources_file}).last_pk
 
 
-def record_failure(db: Database, run_id: int, source: str | None, url: str, reason: str,
-                   kind: str | None = None) -> None:
+def record_failure(
+    db: Database, run_id: int, source: str | None, url: str, reason: str, kind: str | None = None
+) -> None:
     with db.atomic():
         db["crawl_failures"].insert(
             {"run_id": run_id, "source": source, "url": url, "reason": reason, "kind": kind or reason, "at": now()}
@@ -424,9 +434,11 @@ def finish_run(
 
 def embedding_models(db: Database) -> list[dict]:
     """The models (and dimensions) the stored vectors came from, with counts."""
-    return list(db.query(
-        "select model, dimensions, count(*) as vectors from passage_vectors group by model, dimensions order by model"
-    ))
+    return list(
+        db.query(
+            "select model, dimensions, count(*) as vectors from passage_vectors group by model, dimensions order by model"
+        )
+    )
 
 
 LLM_COLLECTION = "passages"
@@ -453,22 +465,35 @@ def export_to_llm(db: Database, collection: str = LLM_COLLECTION) -> int:
     embeddings_migrations.apply(db)
     existing = list(db["collections"].rows_where("name = ?", [collection]))
     if existing and existing[0]["model"] != model:
-        raise StorageError(f"llm's collection '{collection}' holds vectors of {existing[0]['model']}, "
-                           f"these are {model}: name another collection")
+        raise StorageError(
+            f"llm's collection '{collection}' holds vectors of {existing[0]['model']}, "
+            f"these are {model}: name another collection"
+        )
     updated = int(time.time())
     with db.conn:
-        collection_id = existing[0]["id"] if existing else db["collections"].insert(
-            {"name": collection, "model": model}).last_pk
+        collection_id = (
+            existing[0]["id"] if existing else db["collections"].insert({"name": collection, "model": model}).last_pk
+        )
         db.execute("delete from embeddings where collection_id = ?", [collection_id])
         rows = db.execute("""
             select passage_vectors.passage_id, passage_vectors.vector, passages.text, documents.id, documents.url
             from passage_vectors join passages on passages.id = passage_vectors.passage_id
               join documents on documents.id = passages.document_id""")
-        db["embeddings"].insert_all(({
-            "collection_id": collection_id, "id": str(passage_id), "embedding": vector, "content": text,
-            "content_hash": hashlib.md5(text.encode("utf-8")).digest(),
-            "metadata": json.dumps({"document_id": document_id, "url": url}), "updated": updated,
-        } for passage_id, vector, text, document_id, url in rows), batch_size=1000)
+        db["embeddings"].insert_all(
+            (
+                {
+                    "collection_id": collection_id,
+                    "id": str(passage_id),
+                    "embedding": vector,
+                    "content": text,
+                    "content_hash": hashlib.md5(text.encode("utf-8")).digest(),
+                    "metadata": json.dumps({"document_id": document_id, "url": url}),
+                    "updated": updated,
+                }
+                for passage_id, vector, text, document_id, url in rows
+            ),
+            batch_size=1000,
+        )
     return db.execute("select count(*) from embeddings where collection_id = ?", [collection_id]).fetchone()[0]
 
 
@@ -480,8 +505,11 @@ _UNEMBEDDED = """from passages
 
 def passages_to_embed(db: Database, model: str) -> list[dict]:
     """Passages with no vector from ``model`` for their current text."""
-    return list(db.query(
-        f"select passages.id, passages.text, passages.content_hash {_UNEMBEDDED} order by passages.id", [model]))
+    return list(
+        db.query(
+            f"select passages.id, passages.text, passages.content_hash {_UNEMBEDDED} order by passages.id", [model]
+        )
+    )
 
 
 def count_passages_to_embed(db: Database, model: str) -> int:
@@ -506,9 +534,7 @@ def record_analysis(db: Database, input_signature: str, summary: str) -> None:
         db["analyses"].insert({"finished": now(), "input_signature": input_signature, "summary": summary})
 
 
-def save_embeddings(
-    db: Database, model: str, dimensions: int, rows: Iterable[tuple[int, str, bytes]]
-) -> int:
+def save_embeddings(db: Database, model: str, dimensions: int, rows: Iterable[tuple[int, str, bytes]]) -> int:
     """Store (passage_id, content_hash, float32 vector bytes) rows, replacing older vectors.
 
     The passage_vectors row and its vec_passages entry are written together.
@@ -579,7 +605,7 @@ def embeddings_signature(db: Database) -> tuple[int, int]:
 def embeddings_by_id(db: Database, ids: Sequence[int], batch_size: int = 5000):
     """Yield lists of (embedding id, passage id, vector bytes) for ``ids``, in batches."""
     for i in range(0, len(ids), batch_size):
-        chunk = list(ids[i:i + batch_size])
+        chunk = list(ids[i : i + batch_size])
         yield db.execute(
             "select id, passage_id, vector from passage_vectors where id in (select value from json_each(?))",
             [json.dumps(chunk)],
@@ -617,11 +643,16 @@ def save_works(db: Database, groups: Sequence[Sequence[int]]) -> None:
         for group in groups:
             ids = sorted(group)
             marks = ",".join("?" * len(ids))
-            first = next(db.query(
-                f"select title, published from documents where id in ({marks}) "
-                "order by published is null, published, id limit 1", ids))
-            db["works"].insert({"id": ids[0], "title": first["title"], "first_published": first["published"],
-                                "copies": len(ids)})
+            first = next(
+                db.query(
+                    f"select title, published from documents where id in ({marks}) "
+                    "order by published is null, published, id limit 1",
+                    ids,
+                )
+            )
+            db["works"].insert(
+                {"id": ids[0], "title": first["title"], "first_published": first["published"], "copies": len(ids)}
+            )
             db.execute(f"update documents set work_id = ? where id in ({marks})", [ids[0], *ids])
 
 
@@ -630,13 +661,12 @@ def person_id(db: Database, name: str, verified: bool = False) -> int:
     row = next(db.query("select id from people where name = ?", [name]), None)
     if row:
         return row["id"]
-    return db["people"].insert(
-        {"name": name, "aliases": "[]", "verified": int(verified), "first_seen": now()}
-    ).last_pk
+    return db["people"].insert({"name": name, "aliases": "[]", "verified": int(verified), "first_seen": now()}).last_pk
 
 
-def save_quotes(db: Database, document_id: int, quotes: Iterable[Mapping], author: str | None,
-                note: str | None = None) -> int:
+def save_quotes(
+    db: Database, document_id: int, quotes: Iterable[Mapping], author: str | None, note: str | None = None
+) -> int:
     """Replace one document's statements (and set its resolved author and analysis note), in one transaction.
 
     Each statement has the quotes table's columns, with ``speakers`` (the
@@ -646,8 +676,9 @@ def save_quotes(db: Database, document_id: int, quotes: Iterable[Mapping], autho
     """
     quotes = list(quotes)
     with db.atomic():
-        db.execute("delete from quote_speakers where quote_id in (select id from quotes where document_id = ?)",
-                    [document_id])
+        db.execute(
+            "delete from quote_speakers where quote_id in (select id from quotes where document_id = ?)", [document_id]
+        )
         db.execute("delete from quotes where document_id = ?", [document_id])
         passages = db.execute(
             "select id, char_start, char_end from passages where document_id = ? order by seq", [document_id]
@@ -655,20 +686,25 @@ def save_quotes(db: Database, document_id: int, quotes: Iterable[Mapping], autho
         ids: dict[str, int] = {}
         for quote in quotes:  # plain SQL: sqlite-utils' insert re-reads the table's schema on every call
             record = {k: v for k, v in quote.items() if k != "speakers"}
-            people = list(dict.fromkeys(ids.get(n) or ids.setdefault(n, person_id(db, n))
-                                        for n in quote.get("speakers") or []))
+            people = list(
+                dict.fromkeys(ids.get(n) or ids.setdefault(n, person_id(db, n)) for n in quote.get("speakers") or [])
+            )
             record["document_id"] = document_id
             record["person_id"] = people[0] if people else None
             record["passage_id"] = next(
                 (pid for pid, start, end in passages if start <= quote["char_start"] < end), None
             )
             columns = ", ".join(f"[{c}]" for c in record)
-            cursor = db.execute(f"insert into quotes ({columns}) values ({', '.join('?' * len(record))})",
-                                list(record.values()))
-            db.conn.executemany("insert into quote_speakers (quote_id, person_id) values (?, ?)",
-                                [(cursor.lastrowid, p) for p in people])
-        db["documents"].update(document_id, {"author_id": person_id(db, author) if author else None,
-                                             "analysis_note": note})
+            cursor = db.execute(
+                f"insert into quotes ({columns}) values ({', '.join('?' * len(record))})", list(record.values())
+            )
+            db.conn.executemany(
+                "insert into quote_speakers (quote_id, person_id) values (?, ?)",
+                [(cursor.lastrowid, p) for p in people],
+            )
+        db["documents"].update(
+            document_id, {"author_id": person_id(db, author) if author else None, "analysis_note": note}
+        )
     return len(quotes)
 
 
@@ -693,8 +729,10 @@ def save_topics(db: Database, topics: Iterable, passage_topics: Mapping[int, Map
     topics = list(topics)
     with db.atomic():
         db.execute("delete from passage_topics")
-        db.execute("delete from topics where name not in (select value from json_each(?))",
-                   [json.dumps([t.name for t in topics])])
+        db.execute(
+            "delete from topics where name not in (select value from json_each(?))",
+            [json.dumps([t.name for t in topics])],
+        )
         ids = {}
         for topic in topics:
             existing = next(db.query("select id from topics where name = ?", [topic.name]), None)
@@ -706,7 +744,8 @@ def save_topics(db: Database, topics: Iterable, passage_topics: Mapping[int, Map
                 ids[topic.name] = db["topics"].insert({"name": topic.name, "terms": terms}).last_pk
         db["passage_topics"].insert_all(
             {"passage_id": pid, "topic_id": ids[name], "mentions": count}
-            for pid, found in passage_topics.items() for name, count in found.items()
+            for pid, found in passage_topics.items()
+            for name, count in found.items()
         )
 
 
@@ -715,24 +754,35 @@ def _json_or_null(reasons: dict | None) -> str | None:
     return None if reasons is None else json.dumps(reasons, ensure_ascii=False)
 
 
-def save_relevance(db: Database, passages: Mapping[int, tuple[float, dict | None]],
-                   documents: Mapping[int, tuple[float | None, str | None, dict | None]]) -> None:
+def save_relevance(
+    db: Database,
+    passages: Mapping[int, tuple[float, dict | None]],
+    documents: Mapping[int, tuple[float | None, str | None, dict | None]],
+) -> None:
     """Set the relevance of passages (by id: score, reasons) and documents (by id: score, flag, reasons);
     rows not given are cleared, so a score never outlives the text it was computed for."""
+
     def band(score):
         return None if score is None else min(int(score * 10), 9) / 10
 
     with db.atomic():
         db.execute("update passages set relevance = null, relevance_band = null, relevance_reasons = null")
-        db.execute("update documents set relevance = null, relevance_band = null, relevance_flag = null, "
-                   "relevance_reasons = null")
-        db.conn.executemany("update passages set relevance = ?, relevance_band = ?, relevance_reasons = ? where id = ?",
-                            [(score, band(score), _json_or_null(reasons), row_id)
-                             for row_id, (score, reasons) in passages.items()])
+        db.execute(
+            "update documents set relevance = null, relevance_band = null, relevance_flag = null, "
+            "relevance_reasons = null"
+        )
+        db.conn.executemany(
+            "update passages set relevance = ?, relevance_band = ?, relevance_reasons = ? where id = ?",
+            [(score, band(score), _json_or_null(reasons), row_id) for row_id, (score, reasons) in passages.items()],
+        )
         db.conn.executemany(
             "update documents set relevance = ?, relevance_band = ?, relevance_flag = ?, relevance_reasons = ? "
             "where id = ?",
-            [(score, band(score), flag, _json_or_null(reasons), row_id) for row_id, (score, flag, reasons) in documents.items()])
+            [
+                (score, band(score), flag, _json_or_null(reasons), row_id)
+                for row_id, (score, flag, reasons) in documents.items()
+            ],
+        )
 
 
 def save_stances(db: Database, table: str, stances: Mapping[int, tuple[str | None, float | None, dict | None]]) -> None:
@@ -744,6 +794,9 @@ def save_stances(db: Database, table: str, stances: Mapping[int, tuple[str | Non
         db.execute(f"update {table} set stance = null, stance_confidence = null, stance_reasons = null")
         db.conn.executemany(
             f"update {table} set stance = ?, stance_confidence = ?, stance_reasons = ? where id = ?",
-            [(stance, confidence, _json_or_null(reasons), row_id)
-             for row_id, (stance, confidence, reasons) in stances.items() if stance or reasons],
+            [
+                (stance, confidence, _json_or_null(reasons), row_id)
+                for row_id, (stance, confidence, reasons) in stances.items()
+                if stance or reasons
+            ],
         )

@@ -14,23 +14,62 @@ from embeddings.chunking import trim_span
 
 SPEECH_MIN_WORDS = 5  # quoted words shorter than this are a term or a scare quote unless someone named said them
 MAX_PIECE_CHARS = 2_500  # one text given to the parser: long paragraphs are cut between sentences
-OPEN_MARKS = "“\"„"
-CLOSE_MARKS = "”\""
-QUOTE_MARKS = "“”\"„"
-_SMALL_WORDS = {"of", "the", "a", "an", "and", "or", "in", "on", "for", "to", "with", "at", "by", "from", "vs",
-                "is", "as", "but", "nor", "into", "via", "de", "la", "van", "von", "und", "are", "be"}
+OPEN_MARKS = '“"„'
+CLOSE_MARKS = '”"'
+QUOTE_MARKS = '“”"„'
+_SMALL_WORDS = {
+    "of",
+    "the",
+    "a",
+    "an",
+    "and",
+    "or",
+    "in",
+    "on",
+    "for",
+    "to",
+    "with",
+    "at",
+    "by",
+    "from",
+    "vs",
+    "is",
+    "as",
+    "but",
+    "nor",
+    "into",
+    "via",
+    "de",
+    "la",
+    "van",
+    "von",
+    "und",
+    "are",
+    "be",
+}
 
 
 def block_kind(paragraph: str) -> str:
     """``prose``, or what holds no statements: ``code`` (code, JSON, shell), ``reference`` (a citation), ``heading``."""
     stripped = paragraph.strip()
-    if re.match(r"^(?:\$ |>>> |\.\.\. |#include|import |from \S+ import|def |class |function |const |let |var |"
-                r"pip |npm |git |curl |docker |sudo |python |//|/\*|<\?|<[a-z]+[ >])", stripped):
+    if re.match(
+        r"^(?:\$ |>>> |\.\.\. |#include|import |from \S+ import|def |class |function |const |let |var |"
+        r"pip |npm |git |curl |docker |sudo |python |//|/\*|<\?|<[a-z]+[ >])",
+        stripped,
+    ):
         return "code"
     symbols = sum(stripped.count(c) for c in "{}[]();=<>_\\|$`#@*^~")
-    if len(stripped) >= 8 and symbols / len(stripped) > 0.08 and not re.search(r"[a-z]{3,} [a-z]{3,} [a-z]{3,}", stripped):
+    if (
+        len(stripped) >= 8
+        and symbols / len(stripped) > 0.08
+        and not re.search(r"[a-z]{3,} [a-z]{3,} [a-z]{3,}", stripped)
+    ):
         return "code"
-    if re.match(r"^\s*[\[{]", stripped) and re.search(r"[\]}],?\s*$", stripped) or re.match(r'^\s*"[^"]+"\s*:', stripped):
+    if (
+        re.match(r"^\s*[\[{]", stripped)
+        and re.search(r"[\]}],?\s*$", stripped)
+        or re.match(r'^\s*"[^"]+"\s*:', stripped)
+    ):
         return "code"
     if is_reference(stripped):
         return "reference"
@@ -44,8 +83,13 @@ def is_reference(text: str) -> bool:
     if not year or len(text) > 600:
         return False
     leading = re.match(r"^(?:\[\d+\]|\d{1,3}[.)]\s|↩|\^|[A-Z][\w’'\-]+,\s+(?:[A-Z]\.\s*)+(?:,|&|and\b))", text)
-    signals = len(re.findall(r"et al\.?|arXiv|doi[:.]|Proceedings|Journal of|Conference on|pp\.\s*\d|Vol\.\s*\d|"
-                             r"ISBN|Retrieved|In [A-Z][a-z]+ (?:et al|[A-Z])|\(\d{4}[a-z]?\)[.,]|https?://", text))
+    signals = len(
+        re.findall(
+            r"et al\.?|arXiv|doi[:.]|Proceedings|Journal of|Conference on|pp\.\s*\d|Vol\.\s*\d|"
+            r"ISBN|Retrieved|In [A-Z][a-z]+ (?:et al|[A-Z])|\(\d{4}[a-z]?\)[.,]|https?://",
+            text,
+        )
+    )
     return bool(leading) or signals >= 2
 
 
@@ -82,7 +126,7 @@ def split_pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """A paragraph as parser inputs of at most MAX_PIECE_CHARS, cut between sentences (or words)."""
     pieces = []
     while end - start > MAX_PIECE_CHARS:
-        window = text[start:start + MAX_PIECE_CHARS]
+        window = text[start : start + MAX_PIECE_CHARS]
         cut = max((m.end() for m in re.finditer(r"[.!?…][”\"’)]*\s+", window)), default=0)
         if cut < MAX_PIECE_CHARS // 4:
             cut = window.rfind(" ") + 1 or MAX_PIECE_CHARS
@@ -127,7 +171,7 @@ def nearby_url(text: str, end: int, links: list[dict]) -> str | None:
     while seen < 5 and window_end < len(text):
         nxt = text.find("\n", window_end + 1)
         window_end = len(text) if nxt == -1 else nxt
-        seen += bool(text[text.rfind("\n", 0, window_end) + 1:window_end].strip())
+        seen += bool(text[text.rfind("\n", 0, window_end) + 1 : window_end].strip())
     m = _URL.search(text, end, window_end)
     candidates = [(m.start(), m.group().rstrip(".,;"))] if m else []
     candidates += [(link["start"], link["url"]) for link in links if end <= link["start"] < window_end]

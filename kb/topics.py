@@ -25,8 +25,9 @@ class Topic:
     @property
     def pattern(self) -> re.Pattern:
         words = sorted(self.terms, key=len, reverse=True)
-        return re.compile(r"(?<!\w)(?:" + "|".join(r"\s+".join(map(re.escape, t.split())) for t in words) + r")(?!\w)",
-                          re.IGNORECASE)
+        return re.compile(
+            r"(?<!\w)(?:" + "|".join(r"\s+".join(map(re.escape, t.split())) for t in words) + r")(?!\w)", re.IGNORECASE
+        )
 
 
 def load_topics(path: str | Path = DEFAULT_TOPICS_FILE) -> list[Topic]:

@@ -26,7 +26,7 @@ _WORD = re.compile(r"\w+")
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> set[str]:
     words = _WORD.findall(text.casefold())
-    return {" ".join(words[i:i + size]) for i in range(max(len(words) - size + 1, 1))} if words else set()
+    return {" ".join(words[i : i + size]) for i in range(max(len(words) - size + 1, 1))} if words else set()
 
 
 def is_copy(a: set[str], b: set[str]) -> bool:

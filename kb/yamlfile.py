@@ -33,9 +33,7 @@ class _LineLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Mapping:
     result = Mapping(loader.construct_mapping(node, deep=True))
     result.line = node.start_mark.line + 1
-    result.key_lines = {
-        loader.construct_object(key_node): key_node.start_mark.line + 1 for key_node, _ in node.value
-    }
+    result.key_lines = {loader.construct_object(key_node): key_node.start_mark.line + 1 for key_node, _ in node.value}
     return result
 
 
@@ -84,9 +82,15 @@ def read_yaml_file(path, error: type[YamlFileError] = YamlFileError):
         raise error(str(e)) from None
 
 
-def read_list_file(path, list_key: str, item_name: str, item_keys: tuple[str, ...],
-                   error: type[YamlFileError] = YamlFileError, top_keys: tuple[str, ...] | None = None,
-                   min_items: int = 1) -> tuple[Mapping, list[tuple[Mapping, int]]]:
+def read_list_file(
+    path,
+    list_key: str,
+    item_name: str,
+    item_keys: tuple[str, ...],
+    error: type[YamlFileError] = YamlFileError,
+    top_keys: tuple[str, ...] | None = None,
+    min_items: int = 1,
+) -> tuple[Mapping, list[tuple[Mapping, int]]]:
     """Read a file whose heart is a list of mappings (``people:``, ``topics:``, ...).
 
     Checks the shape and the keys, so each loader only checks values; returns

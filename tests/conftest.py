@@ -21,7 +21,11 @@ def run_kb(*args: str, timeout: float = 120, env: dict | None = None) -> subproc
     """
     return subprocess.run(
         [sys.executable, "-m", "kb", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -34,9 +38,11 @@ def crawl(sources_yaml: str, db: Path, tmp_path: Path, *extra: str, embed: bool 
 
 def datasette_get(ds, path: str):
     """GET through Datasette's own ASGI client (startup hooks run first)."""
+
     async def fetch():
         await ds.invoke_startup()
         return await ds.client.get(path)
+
     return asyncio.run(fetch())
 
 

@@ -17,20 +17,27 @@ from reportlab.platypus import BaseDocTemplate, Frame, PageBreak, PageTemplate, 
 INVARIANT_DATE = b"D:20000101000000"
 
 
-def make_pdf(pages: list[list[str]], title: str | None = None, author: str | None = None,
-             created: str | None = None, columns: int = 1, user_password: str | None = None,
-             headings: list[str] | None = None) -> bytes:
+def make_pdf(
+    pages: list[list[str]],
+    title: str | None = None,
+    author: str | None = None,
+    created: str | None = None,
+    columns: int = 1,
+    user_password: str | None = None,
+    headings: list[str] | None = None,
+) -> bytes:
     """A PDF with one page per item of ``pages`` (each a list of paragraphs; a page that
     overflows runs on), in ``columns`` columns. ``created`` ("2021-07-09") is the
     CreationDate (none without it); ``user_password`` encrypts it; ``headings`` puts a heading first on each page."""
     styles = getSampleStyleSheet()
     buffer = io.BytesIO()
     encrypt = StandardEncryption(user_password, canPrint=1) if user_password else None
-    doc = BaseDocTemplate(buffer, pagesize=A4, title=title or "", author=author or "", invariant=1,
-                          encrypt=encrypt)
+    doc = BaseDocTemplate(buffer, pagesize=A4, title=title or "", author=author or "", invariant=1, encrypt=encrypt)
     width = (doc.width - 12 * (columns - 1)) / columns
-    frames = [Frame(doc.leftMargin + i * (width + 12), doc.bottomMargin, width, doc.height, id=f"c{i}")
-              for i in range(columns)]
+    frames = [
+        Frame(doc.leftMargin + i * (width + 12), doc.bottomMargin, width, doc.height, id=f"c{i}")
+        for i in range(columns)
+    ]
     doc.addPageTemplates([PageTemplate(id="page", frames=frames)])
     story = []
     for number, paragraphs in enumerate(pages):

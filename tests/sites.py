@@ -175,7 +175,8 @@ class RoutedSite(BackgroundServer):
         etag, modified = page.headers.get("ETag"), page.headers.get("Last-Modified")
         if_none_match, if_modified = handler.headers.get("If-None-Match"), handler.headers.get("If-Modified-Since")
         if (if_none_match is not None and if_none_match == etag) or (
-                if_none_match is None and modified and if_modified == modified):
+            if_none_match is None and modified and if_modified == modified
+        ):
             handler.send_response(304)
             handler.end_headers()
             return

@@ -13,8 +13,13 @@ from .conftest import ROOT
 def run_benchmark(name: str, tmp_path, *args, timeout: float = 300) -> dict:
     """Run bench/NAME.py with ``args`` into a results file of its own; returns what it wrote under NAME."""
     output = tmp_path / "results.json"
-    result = subprocess.run([sys.executable, f"bench/{name}.py", *map(str, args), "--output", output],
-                            cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, f"bench/{name}.py", *map(str, args), "--output", output],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(output.read_text())[name]
 
@@ -36,8 +41,14 @@ def test_recrawl_benchmark_runs(tmp_path):
 def test_pipeline_benchmark_runs(tmp_path):
     row = run_benchmark("pipeline", tmp_path, "--pages", 10, "--repeat", 2)
     assert row["pages"] == 10 and row["repeat"] == 2 and row["passages"] > 0
-    for key in ("bare_fetch_pages_per_s", "crawl_phase_pages_per_s", "crawl_command_pages_per_s",
-                "ratio_crawl_phase_to_bare_fetch", "extract_command_pages_per_s", "extract_peak_mb"):
+    for key in (
+        "bare_fetch_pages_per_s",
+        "crawl_phase_pages_per_s",
+        "crawl_command_pages_per_s",
+        "ratio_crawl_phase_to_bare_fetch",
+        "extract_command_pages_per_s",
+        "extract_peak_mb",
+    ):
         assert row[key] > 0, key
     # Two rounds: the second starts from a removed database and the indexes kept beside it.
     assert len(row["crawl_phase_s_all"]) == len(row["bare_fetch_s_all"]) == len(row["extract_command_s_all"]) == 2
@@ -76,8 +87,9 @@ def test_serving_benchmark_runs(tmp_path, synthetic_cache):
 
 
 def test_abuse_benchmark_runs(tmp_path, synthetic_cache):
-    data = run_benchmark("abuse", tmp_path, "--size", 1000, "--seconds", 2, "--clients", 8,
-                         "--cache", synthetic_cache, timeout=600)
+    data = run_benchmark(
+        "abuse", tmp_path, "--size", 1000, "--seconds", 2, "--clients", 8, "--cache", synthetic_cache, timeout=600
+    )
     assert data["abusive_clients"] == 8 and set(data["p95_ratio"]) == {"home", "search", "table"}
     for phase in ("no_load", "under_abuse"):
         assert all(page["requests"] > 0 and page["p50_ms"] <= page["p95_ms"] for page in data[phase].values())
@@ -121,8 +133,12 @@ def test_realtext_benchmark_scores_polnear(tmp_path):
 
 def test_viewpoints_benchmark_scores_every_method(tmp_path):
     row = run_benchmark("viewpoints", tmp_path, "--passages", 30)
-    assert set(row["methods"]) == {"nearest examples", "logistic regression", "cues, no scope",
-                                   "cues with scope (kb analyze)"}
+    assert set(row["methods"]) == {
+        "nearest examples",
+        "logistic regression",
+        "cues, no scope",
+        "cues with scope (kb analyze)",
+    }
     for figures in row["methods"].values():
         assert figures["stance_total"] > 0 and 0 <= figures["stance_right"] <= figures["stance_total"]
         assert 0 <= figures["abstained"] <= 1 and 0 < figures["relevance_precision"] <= 1

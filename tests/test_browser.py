@@ -38,18 +38,27 @@ def site_url(crawled_db, tmp_path_factory):
     db = tmp / "kb.db"
     shutil.copy(crawled_db, db)
     # The hostile text is escaped in the page's HTML, so the extracted text holds a literal script tag.
-    hostile = html_page("Hostile page", HOSTILE_TEXT.replace("<", "&lt;").replace(">", "&gt;"),
-                        "Linear algebra is useful, they said, and the paragraph goes on long enough to count.")
-    with RoutedSite({"/": html_page("Index", "Hub", links=("/articles/hostile.html",)),
-                     "/articles/hostile.html": hostile}) as hostile_site:
-        sources = ("download_delay: 0\nsources:\n  - name: hostile\n"
-                   f"    start_urls: ['{hostile_site.base_url}/']\n    allow: ['/articles/']\n")
+    hostile = html_page(
+        "Hostile page",
+        HOSTILE_TEXT.replace("<", "&lt;").replace(">", "&gt;"),
+        "Linear algebra is useful, they said, and the paragraph goes on long enough to count.",
+    )
+    with RoutedSite(
+        {"/": html_page("Index", "Hub", links=("/articles/hostile.html",)), "/articles/hostile.html": hostile}
+    ) as hostile_site:
+        sources = (
+            "download_delay: 0\nsources:\n  - name: hostile\n"
+            f"    start_urls: ['{hostile_site.base_url}/']\n    allow: ['/articles/']\n"
+        )
         result = crawl(sources, db, tmp, embed=True)
     assert result.returncode == 0, result.stderr[-2000:]
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "kb", "serve", "--public", "--db", str(db), "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "KB_SERVE_WORKERS": "1"},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "KB_SERVE_WORKERS": "1"},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -181,16 +190,30 @@ def test_why_disclosure_opens_and_compare_lists_statements_by_date(page, site_ur
     assert why.locator("p").first.is_visible() and "Relevance" in why.inner_text()
     screenshot(page, "search-why")
     page.goto(site_url + "/compare?people=Andrew+Ng,Yann+LeCun")
-    dates = [d for d in page.locator(".kb-compare-person").first.locator(".kb-statement").evaluate_all(
-        "items => items.map(i => i.dataset.published)") if d]
+    dates = [
+        d
+        for d in page.locator(".kb-compare-person")
+        .first.locator(".kb-statement")
+        .evaluate_all("items => items.map(i => i.dataset.published)")
+        if d
+    ]
     assert dates == sorted(dates)
     screenshot(page, "compare-by-date")
 
 
 def test_every_page_keeps_to_the_content_security_policy(page, site_url):
     """The UI's and Datasette's own pages run their scripts (menus, facets) with nothing refused."""
-    for path in ("/", "/search?q=linear+algebra", "/compare", "/charts", "/kb", "/kb/documents",
-                 "/kb/documents?_facet=author", "/kb/documents/1", "/kb/search?q=calculus"):
+    for path in (
+        "/",
+        "/search?q=linear+algebra",
+        "/compare",
+        "/charts",
+        "/kb",
+        "/kb/documents",
+        "/kb/documents?_facet=author",
+        "/kb/documents/1",
+        "/kb/search?q=calculus",
+    ):
         page.goto(site_url + path)
         page.wait_for_load_state("load")
     page.goto(site_url + "/")

@@ -11,14 +11,17 @@ def test_one_passage_per_paragraph_with_exact_offsets():
     text = "First paragraph. Two sentences.\n\n  Indented second.  \nThird: a list follows:\n"
     spans = split_passages(text)
     assert [text[s:e] for s, e in spans] == [
-        "First paragraph. Two sentences.", "Indented second.", "Third: a list follows:",
+        "First paragraph. Two sentences.",
+        "Indented second.",
+        "Third: a list follows:",
     ]
 
 
 def test_headings_join_the_paragraph_after_them():
     text = "Why math matters\nBecause models break.\nA closing heading"
     assert [text[s:e] for s, e in split_passages(text)] == [
-        "Why math matters\nBecause models break.", "A closing heading",
+        "Why math matters\nBecause models break.",
+        "A closing heading",
     ]
     # A heading that cannot fit with its paragraph stays alone rather than overflow.
     text = "Short heading\n" + "Long sentence here. " * 10

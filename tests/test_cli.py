@@ -43,7 +43,9 @@ def test_serve_answers_the_json_api(crawled_db):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "kb", "serve", "--db", str(crawled_db), "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         rows = wait_for_json(f"http://127.0.0.1:{port}/kb/search.json?q=calculus&_shape=array")

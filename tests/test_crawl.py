@@ -33,7 +33,9 @@ def sources_for(site, max_depth=2, allow=("/articles/",), **extra):
 
 
 def test_crawl_stores_every_sample_article(db, sample_site):
-    rows = list(db.query("select url, title, author, published, site_name, language, status from documents order by url"))
+    rows = list(
+        db.query("select url, title, author, published, site_name, language, status from documents order by url")
+    )
     assert [r["url"] for r in rows] == sorted(sample_site.base_url + a for a in ARTICLES)
     assert all(r["status"] == "ok" and r["language"] == "en" and r["title"] for r in rows)
     # Hub pages are read for links, not stored; robots.txt keeps the crawler out of /private/.
@@ -71,7 +73,9 @@ def test_recrawl_adds_no_rows(crawled_db, sample_site, tmp_path):
 
 def test_discovery_through_robots_sitemap_feed_and_links(tmp_path):
     routes = {
-        "/robots.txt": Page("User-agent: *\nDisallow: /private/\nSitemap: __BASE_URL__/sitemap.xml\n", content_type="text/plain"),
+        "/robots.txt": Page(
+            "User-agent: *\nDisallow: /private/\nSitemap: __BASE_URL__/sitemap.xml\n", content_type="text/plain"
+        ),
         "/sitemap.xml": Page(
             '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
             "<url><loc>__BASE_URL__/articles/from-sitemap.html</loc></url>"
@@ -179,7 +183,9 @@ def test_nothing_stored_is_lost_when_the_site_breaks(tmp_path):
     db_path = tmp_path / "kb.db"
     with RoutedSite(routes) as site:
         assert crawl(sources_for(site), db_path, tmp_path).returncode == 0
-        before = list(sqlite_utils.Database(db_path).query("select url, text, content_hash from documents order by url"))
+        before = list(
+            sqlite_utils.Database(db_path).query("select url, text, content_hash from documents order by url")
+        )
         for path in routes:
             routes[path] = Page("down for maintenance", 503, "text/plain")
         crawl(sources_for(site), db_path, tmp_path)
@@ -193,7 +199,10 @@ def test_max_pages_caps_a_source_but_start_urls_always_go_out(tmp_path):
     articles = {f"/articles/{i}.html": html_page(f"Article {i}", PARAGRAPH) for i in range(20)}
     routes = {"/": html_page("Home", "Index.", links=tuple(articles)), **articles}
     with RoutedSite(routes) as site:
-        yaml = sources_for(site, max_pages=5) + f"    start_urls: ['{site.base_url}/', '{site.base_url}/articles/19.html']\n"
+        yaml = (
+            sources_for(site, max_pages=5)
+            + f"    start_urls: ['{site.base_url}/', '{site.base_url}/articles/19.html']\n"
+        )
         yaml = yaml.replace(f"    start_urls: ['{site.base_url}/']\n", "", 1)
         result = crawl(yaml, tmp_path / "kb.db", tmp_path)
         fetched = [p for p in site.requests if p.startswith("/articles/")]

@@ -24,8 +24,10 @@ def site_routes(pages: int, delay: float = 0.0) -> dict:
 
 
 def sources(site, *extra_sources: str) -> str:
-    return ("download_delay: 0\nsources:\n  - name: site\n"
-            f"    start_urls: ['{site.base_url}/']\n    allow: ['/articles/']\n") + "".join(extra_sources)
+    return (
+        "download_delay: 0\nsources:\n  - name: site\n"
+        f"    start_urls: ['{site.base_url}/']\n    allow: ['/articles/']\n"
+    ) + "".join(extra_sources)
 
 
 def test_a_second_crawl_exits_at_once_while_the_first_holds_the_lock(tmp_path):
@@ -86,13 +88,27 @@ def test_two_crawls_started_at_once_one_crawls_and_the_other_exits_locked(tmp_pa
     with RoutedSite(site_routes(20, delay=0.5)) as site:  # several seconds of crawling
         sources_file = tmp_path / "sources.yml"
         sources_file.write_text(sources(site))
-        command = [sys.executable, "-m", "kb", "crawl", "--sources", str(sources_file), "--db", str(db_path), "--no-embed"]
-        processes = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                     for _ in range(2)]
+        command = [
+            sys.executable,
+            "-m",
+            "kb",
+            "crawl",
+            "--sources",
+            str(sources_file),
+            "--db",
+            str(db_path),
+            "--no-embed",
+        ]
+        processes = [
+            subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
         ended: dict[int, float] = {}
         deadline = time.monotonic() + 120
         while len(ended) < 2 and time.monotonic() < deadline:
-            ended.update({i: time.monotonic() for i, p in enumerate(processes) if i not in ended and p.poll() is not None})
+            ended.update(
+                {i: time.monotonic() for i, p in enumerate(processes) if i not in ended and p.poll() is not None}
+            )
             time.sleep(0.05)
         finished = [(p.returncode, p.communicate(timeout=10)[1], ended[i]) for i, p in enumerate(processes)]
     (winner,), (loser,) = [f for f in finished if f[0] == 0], [f for f in finished if f[0] != 0]

@@ -10,11 +10,25 @@ from kb.web.serve import ServeError, make_datasette
 from .conftest import datasette_get
 
 
-
 def test_tables_are_public_and_described(datasette):
     data = datasette_get(datasette, "/kb.json").json()
     visible = {t["name"] for t in data["tables"] if not t["hidden"]}
-    assert visible == {"sources", "documents", "passages", "passage_vectors", "people", "works", "quotes", "quote_speakers", "topics", "passage_topics", "revisions", "crawl_runs", "crawl_failures", "analyses"}
+    assert visible == {
+        "sources",
+        "documents",
+        "passages",
+        "passage_vectors",
+        "people",
+        "works",
+        "quotes",
+        "quote_speakers",
+        "topics",
+        "passage_topics",
+        "revisions",
+        "crawl_runs",
+        "crawl_failures",
+        "analyses",
+    }
     page = datasette_get(datasette, "/kb/documents").text
     assert "One row per article, keyed by its canonical URL" in page
 
@@ -51,7 +65,9 @@ def test_search_is_stemmed(datasette):
     assert len(rows) >= 2  # "derivative" (debugging essay) and "derivatives" (math-first)
 
 
-@pytest.mark.parametrize("q", ["", "   ", '"unbalanced', "AND OR NOT", "x' or 1=1; drop table documents; --", "数学 🚀"])
+@pytest.mark.parametrize(
+    "q", ["", "   ", '"unbalanced', "AND OR NOT", "x' or 1=1; drop table documents; --", "数学 🚀"]
+)
 def test_odd_queries_give_a_sane_result(datasette, q):
     response = datasette_get(datasette, f"/kb/search.json?_shape=array&q={q}")
     assert response.status_code == 200

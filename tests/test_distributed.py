@@ -8,8 +8,7 @@ import time
 import pytest
 
 from bench.common import free_port
-from crawler.distributed import (ITEMS_KEY, PROCESSING_KEY, VALIDATORS_KEY, BadItem, decode_item, encode_item,
-                                 ingest)
+from crawler.distributed import ITEMS_KEY, PROCESSING_KEY, VALIDATORS_KEY, BadItem, decode_item, encode_item, ingest
 from crawler.items import Article, FetchFailure, Revisit
 from kb import storage
 
@@ -19,17 +18,42 @@ pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="no redis-server (a
 
 
 def article(n: int, text: str | None = None) -> Article:
-    return Article(source="s", url=f"http://example.org/{n}", fetched_url=f"http://example.org/{n}",
-                   title=f"Page {n}", author=None, published=None, site_name="Example", language="en",
-                   description=None, text=text or f"Page {n} says linear algebra matters.\nSecond paragraph {n}.",
-                   links=[], etag=f'"e{n}"', body_hash=f"h{n}")
+    return Article(
+        source="s",
+        url=f"http://example.org/{n}",
+        fetched_url=f"http://example.org/{n}",
+        title=f"Page {n}",
+        author=None,
+        published=None,
+        site_name="Example",
+        language="en",
+        description=None,
+        text=text or f"Page {n} says linear algebra matters.\nSecond paragraph {n}.",
+        links=[],
+        etag=f'"e{n}"',
+        body_hash=f"h{n}",
+    )
 
 
 @pytest.fixture
 def redis(tmp_path):
     port = free_port()
-    server = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            REDIS_SERVER,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     client = redis_lib.Redis(port=port)
     deadline = time.monotonic() + 10
     while True:
@@ -45,17 +69,29 @@ def redis(tmp_path):
     server.wait(timeout=10)
 
 
-@pytest.mark.parametrize("item", [article(1), FetchFailure("s", "http://example.org/x", "HTTP 503"),
-                                  Revisit("s", "http://example.org/1", "gone", "404", confirmed=True)])
+@pytest.mark.parametrize(
+    "item",
+    [
+        article(1),
+        FetchFailure("s", "http://example.org/x", "HTTP 503"),
+        Revisit("s", "http://example.org/1", "gone", "404", confirmed=True),
+    ],
+)
 def test_items_round_trip_through_json(item):
     assert decode_item(encode_item(item).encode()) == item
 
 
-@pytest.mark.parametrize("data, reason", [
-    (b"\xff\xfe", "not JSON"), ("[1, 2", "not JSON"), ('{"type": "Spam", "fields": {}}', "no crawl item type"),
-    ('{"fields": {}}', "no crawl item type"), ('{"type": "Article", "fields": {"url": "x"}}', "fields do not fit"),
-    ('{"type": "Revisit", "fields": [1]}', "fields do not fit"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"\xff\xfe", "not JSON"),
+        ("[1, 2", "not JSON"),
+        ('{"type": "Spam", "fields": {}}', "no crawl item type"),
+        ('{"fields": {}}', "no crawl item type"),
+        ('{"type": "Article", "fields": {"url": "x"}}', "fields do not fit"),
+        ('{"type": "Revisit", "fields": [1]}', "fields do not fit"),
+    ],
+)
 def test_bad_items_are_named(data, reason):
     with pytest.raises(BadItem, match=reason):
         decode_item(data)
@@ -74,7 +110,10 @@ def test_the_writer_stores_every_item_once_and_records_the_run(redis, tmp_path):
     assert json.loads(run["errors"]) == {"HTTP 503": 1, "bad item": 1}
     assert redis.llen(ITEMS_KEY) == redis.llen(PROCESSING_KEY) == 0
     assert json.loads(redis.hget(VALIDATORS_KEY, "http://example.org/2")) == {
-        "etag": '"e2"', "last_modified": None, "body_hash": "h2"}
+        "etag": '"e2"',
+        "last_modified": None,
+        "body_hash": "h2",
+    }
 
 
 def test_an_item_a_killed_writer_left_is_stored_by_the_next(redis, tmp_path):
@@ -91,8 +130,9 @@ def test_a_stopped_writer_leaves_the_rest_waiting(redis, tmp_path):
     for n in range(5):
         redis.rpush(ITEMS_KEY, encode_item(article(n)))
     calls = []
-    run_id = ingest(redis, str(tmp_path / "kb.db"), idle_seconds=5,
-                    should_stop=lambda: calls.append(1) or len(calls) > 2)
+    run_id = ingest(
+        redis, str(tmp_path / "kb.db"), idle_seconds=5, should_stop=lambda: calls.append(1) or len(calls) > 2
+    )
     run = storage.open_db(tmp_path / "kb.db")["crawl_runs"].get(run_id)
     assert run["status"] == "interrupted" and run["new"] == 2
     assert redis.llen(ITEMS_KEY) == 3 and redis.llen(PROCESSING_KEY) == 0
@@ -163,6 +203,7 @@ def test_a_retried_request_carries_both_leases(queue):
 
 # Workers, a writer and a killed worker, end to end (real processes, real Redis, a local site)
 
+
 def test_two_workers_one_killed_and_one_writer_store_every_page_exactly_once(redis, tmp_path):
     import os
     import signal
@@ -178,13 +219,21 @@ def test_two_workers_one_killed_and_one_writer_store_every_page_exactly_once(red
     db = tmp_path / "kb.db"
     with GeneratedSite(pages, validators=False) as site:
         sources = tmp_path / "sources.yml"
-        sources.write_text('user_agent: "kb-test (+https://example.org/kb)"\ndownload_delay: 0.05\nsources:\n'
-                           f"  - name: generated\n    start_urls: ['{site.base_url}/']\n    allow: ['/articles/']\n"
-                           "    max_pages: 100000\n")
+        sources.write_text(
+            'user_agent: "kb-test (+https://example.org/kb)"\ndownload_delay: 0.05\nsources:\n'
+            f"  - name: generated\n    start_urls: ['{site.base_url}/']\n    allow: ['/articles/']\n"
+            "    max_pages: 100000\n"
+        )
 
         def kb(*args):
-            return subprocess.Popen([sys.executable, "-m", "kb", *map(str, args)], cwd=ROOT, env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            return subprocess.Popen(
+                [sys.executable, "-m", "kb", *map(str, args)],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
 
         writer = kb("ingest", "--redis", url, "--db", db, "--idle", "6", "--no-embed")
         first = kb("crawl", "--redis", url, "--seed", "--sources", sources)
@@ -193,8 +242,9 @@ def test_two_workers_one_killed_and_one_writer_store_every_page_exactly_once(red
             time.sleep(0.05)
         second_log = tmp_path / "second.log"
         second = kb("crawl", "--redis", url, "--sources", sources, "--log-level", "DEBUG", "--log-file", second_log)
-        while (not second_log.exists() or second_log.read_text().count("Crawled (200)") < 5) \
-                and time.monotonic() < deadline:
+        while (
+            not second_log.exists() or second_log.read_text().count("Crawled (200)") < 5
+        ) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert second_log.read_text().count("Crawled (200)") >= 5, "the second worker never got going"
         second.send_signal(signal.SIGKILL)  # midway, holding leases
@@ -218,9 +268,11 @@ def test_bad_redis_options_are_clear_errors(tmp_path):
     sources.write_text("sources:\n  - name: s\n    start_urls: ['http://127.0.0.1:9/']\n")
     seed_alone = run_kb("crawl", "--seed", "--sources", sources, "--db", tmp_path / "kb.db")
     assert seed_alone.returncode == 2 and "--seed needs --redis URL" in seed_alone.stderr
-    for command in (["crawl", "--redis", "redis://127.0.0.1:9/0", "--sources", sources],
-                    ["ingest", "--redis", "redis://127.0.0.1:9/0", "--db", tmp_path / "kb.db"],
-                    ["ingest", "--redis", "not-a-url", "--db", tmp_path / "kb.db"]):
+    for command in (
+        ["crawl", "--redis", "redis://127.0.0.1:9/0", "--sources", sources],
+        ["ingest", "--redis", "redis://127.0.0.1:9/0", "--db", tmp_path / "kb.db"],
+        ["ingest", "--redis", "not-a-url", "--db", tmp_path / "kb.db"],
+    ):
         result = run_kb(*command)
         assert result.returncode == 2 and "cannot reach Redis at" in result.stderr, result.stderr[-500:]
     assert not (tmp_path / "kb.db").exists()  # nothing created for a failed start

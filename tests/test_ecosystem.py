@@ -102,8 +102,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def scrapy_crawl(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([SCRAPY, "crawl", "articles", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
+    return subprocess.run(
+        [SCRAPY, "crawl", "articles", *map(str, args)], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
 
 
 def test_scrapy_crawl_stores_like_kb_crawl(sample_site, crawled_db, tmp_path):
@@ -140,14 +141,17 @@ def test_llm_similar_answers_from_the_exported_vectors(kb_file):
     exported = run_kb("llm-export", "--db", kb_file)
     assert exported.returncode == 0, exported.stderr
     with sqlite3.connect(kb_file) as conn:
-        vectors = {pid: np.frombuffer(blob, dtype="<f4")
-                   for pid, blob in conn.execute("select passage_id, vector from passage_vectors")}
+        vectors = {
+            pid: np.frombuffer(blob, dtype="<f4")
+            for pid, blob in conn.execute("select passage_id, vector from passage_vectors")
+        }
     listed = subprocess.run([LLM, "collections", "list", "-d", kb_file, "--json"], capture_output=True, text=True)
     (collection,) = json.loads(listed.stdout)
     assert collection["name"] == "passages" and collection["num_embeddings"] == len(vectors)
     probe = sorted(vectors)[0]
-    similar = subprocess.run([LLM, "similar", "passages", str(probe), "-d", kb_file, "-n", "3"],
-                             capture_output=True, text=True, timeout=120)
+    similar = subprocess.run(
+        [LLM, "similar", "passages", str(probe), "-d", kb_file, "-n", "3"], capture_output=True, text=True, timeout=120
+    )
     assert similar.returncode == 0, similar.stderr
     found = [int(json.loads(line)["id"]) for line in similar.stdout.splitlines()]
     expected = sorted((pid for pid in vectors if pid != probe), key=lambda pid: -float(vectors[pid] @ vectors[probe]))

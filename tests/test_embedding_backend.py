@@ -25,8 +25,13 @@ TEXTS = [
     "def loss(w): return ((X @ w - y) ** 2).mean()  # least squares",
     "Régularisation L2 : on pénalise la norme des poids.",
     "  whitespace   and\nnewlines\tinside  ",
-    " ".join(["Probability and statistics explain why models generalise, and linear algebra "
-              "explains what a layer computes; calculus explains how it learns."] * 20),  # past 256 tokens
+    " ".join(
+        [
+            "Probability and statistics explain why models generalise, and linear algebra "
+            "explains what a layer computes; calculus explains how it learns."
+        ]
+        * 20
+    ),  # past 256 tokens
 ]
 
 CHILD = """
@@ -61,8 +66,9 @@ print(json.dumps({
 def child(tmp_path_factory):
     cache = tmp_path_factory.mktemp("kb-cache")
     env = {**os.environ, "KB_CACHE_DIR": str(cache), "KB_EMBED_BACKEND": "openvino"}
-    result = subprocess.run([sys.executable, "-c", CHILD, json.dumps(TEXTS)],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(TEXTS)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -91,12 +91,14 @@ def test_cli_reports_each_bad_input_and_continues(tmp_path, sample_site):
     empty = tmp_path / "empty.html"
     empty.write_text("")
     good = SAMPLE_SITE / "articles/sourdough.html"
-    result = run_kb("extract", "--jsonl", empty, tmp_path / "missing.html", good,
-                    f"{sample_site.base_url}/robots.txt")
+    result = run_kb("extract", "--jsonl", empty, tmp_path / "missing.html", good, f"{sample_site.base_url}/robots.txt")
     assert result.returncode == 1  # some inputs failed
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r.get("error") for r in records] == [
-        "empty page", "no such file", None, "not HTML or PDF (text/plain)",
+        "empty page",
+        "no such file",
+        None,
+        "not HTML or PDF (text/plain)",
     ]
     assert records[2]["title"] == "Keeping a sourdough starter alive through the winter"
 
@@ -117,16 +119,22 @@ def test_kb_extract_decodes_bytes_exactly_as_the_crawl_stores_them(tmp_path):
     from .sites import Page, RoutedSite
 
     paragraph = "Café owners and naïve learners both ask how much linear algebra a model needs, and why."
-    body = (f"<html><head><title>Cafe notes</title></head><body><article><h1>Cafe notes</h1>"
-            f"<p>{paragraph}</p><p>A stray byte \xff follows, then more text about calculus and"
-            " gradients for the extractor to keep.</p></article></body></html>").encode("utf-8")
+    body = (
+        f"<html><head><title>Cafe notes</title></head><body><article><h1>Cafe notes</h1>"
+        f"<p>{paragraph}</p><p>A stray byte \xff follows, then more text about calculus and"
+        " gradients for the extractor to keep.</p></article></body></html>"
+    ).encode("utf-8")
     body = body.replace(b"\xc3\xbf", b"\xff")  # a lone byte that is not UTF-8
     (tmp_path / "page.html").write_bytes(body)
-    routes = {"/": Page('<a href="/articles/cafe.html">x</a>'),
-              "/articles/cafe.html": Page(body, content_type="text/html; charset=iso-8859-1")}
+    routes = {
+        "/": Page('<a href="/articles/cafe.html">x</a>'),
+        "/articles/cafe.html": Page(body, content_type="text/html; charset=iso-8859-1"),
+    }
     with RoutedSite(routes) as site:
-        sources = ("download_delay: 0\nsources:\n  - name: cafe\n"
-                   f"    start_urls: ['{site.base_url}/']\n    allow: ['/articles/']\n")
+        sources = (
+            "download_delay: 0\nsources:\n  - name: cafe\n"
+            f"    start_urls: ['{site.base_url}/']\n    allow: ['/articles/']\n"
+        )
         assert crawl(sources, tmp_path / "kb.db", tmp_path).returncode == 0
         from_url = run_kb("extract", "--jsonl", f"{site.base_url}/articles/cafe.html")
     from_file = run_kb("extract", "--jsonl", tmp_path / "page.html")

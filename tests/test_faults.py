@@ -23,7 +23,9 @@ BUDGET = 20  # seconds: every run below must end well inside it
 
 
 def routes(victim: Page | object | None = None) -> dict:
-    pages = {f"/articles/{name}.html": html_page(f"Page {name}", TEXT + f" About {name}.") for name in ("a", "b", "victim")}
+    pages = {
+        f"/articles/{name}.html": html_page(f"Page {name}", TEXT + f" About {name}.") for name in ("a", "b", "victim")
+    }
     if victim is not None:
         pages["/articles/victim.html"] = victim
     return {"/": html_page("Home", "Index.", links=tuple(pages)), **pages}
@@ -31,8 +33,7 @@ def routes(victim: Page | object | None = None) -> dict:
 
 def sources(site, **top) -> str:
     options = "".join(f"{k}: {v}\n" for k, v in {"download_delay": 0, **top}.items())
-    return (f"{options}sources:\n  - name: site\n    start_urls: ['{site.base_url}/']\n"
-            "    allow: ['/articles/']\n")
+    return f"{options}sources:\n  - name: site\n    start_urls: ['{site.base_url}/']\n    allow: ['/articles/']\n"
 
 
 def victim_row(db) -> dict:
@@ -46,15 +47,21 @@ def passages_of(db, document_id: int) -> list[str]:
 FAULTS = {
     "HTTP 500 every time": (Page("oops", 500, "text/plain"), "HTTP 500", "HTTP 500"),
     "HTTP 503 every time": (Page("busy", 503, "text/plain", {"Retry-After": "1"}), "HTTP 503", "HTTP 503"),
-    "429 asking for an hour": (Page("slow down", 429, "text/plain", {"Retry-After": "3600"}), "HTTP 429",
-                               "asked to retry after 3600 s"),
+    "429 asking for an hour": (
+        Page("slow down", 429, "text/plain", {"Retry-After": "3600"}),
+        "HTTP 429",
+        "asked to retry after 3600 s",
+    ),
     "read timeout": (Page(html_page("Slow", TEXT).body, delay=6), "timeout", "took longer than 2"),
     "connection reset mid-body": (ResetMidBody(), "connection lost", "connection lost"),
     "slow trickle": (Trickle(seconds=30), "timeout", "took longer than 2"),
     "50 MB body": (Endless(megabytes=50), "too large", "larger than the 10 MB limit"),
     "binary served as text/html": (Page(bytes(range(256)) * 64), "not HTML", "binary content served as text/html"),
-    "redirect loop": (Page("", 302, "text/plain", {"Location": "/articles/loop.html"}), "too many redirects",
-                      "redirects (a loop?)"),
+    "redirect loop": (
+        Page("", 302, "text/plain", {"Location": "/articles/loop.html"}),
+        "too many redirects",
+        "redirects (a loop?)",
+    ),
 }
 
 
@@ -101,10 +108,12 @@ def test_a_503_with_retry_after_is_retried_after_the_wait_and_stored(tmp_path):
 
 
 def test_a_429_with_an_http_date_retry_after_is_honoured(tmp_path):
-    from email.utils import formatdate
     import time
+    from email.utils import formatdate
 
-    flaky = FailFirst(html_page("Busy page", TEXT), times=1, status=429, retry_after=formatdate(time.time() + 2, usegmt=True))
+    flaky = FailFirst(
+        html_page("Busy page", TEXT), times=1, status=429, retry_after=formatdate(time.time() + 2, usegmt=True)
+    )
     with RoutedSite(routes(flaky)) as site:
         result = crawl(sources(site), tmp_path / "kb.db", tmp_path)
         times = site.times_of("/articles/victim.html")
@@ -117,14 +126,18 @@ def test_invalid_utf8_and_wrong_declared_charsets_are_stored_readably(tmp_path):
     paragraph = "Une idée naïve : l'algèbre linéaire suffit. Déjà, les probabilités comptent davantage. "
     pages = {
         # Declared ISO-8859-1 by the server, but the bytes are UTF-8.
-        "/articles/utf8-declared-latin1.html": Page(html_page("Café one", paragraph * 3).body.encode("utf-8"),
-                                                    content_type="text/html; charset=iso-8859-1"),
+        "/articles/utf8-declared-latin1.html": Page(
+            html_page("Café one", paragraph * 3).body.encode("utf-8"), content_type="text/html; charset=iso-8859-1"
+        ),
         # Declared UTF-8, but the bytes are windows-1252 (invalid UTF-8).
-        "/articles/cp1252-declared-utf8.html": Page(html_page("Café two", paragraph * 3).body.encode("cp1252"),
-                                                    content_type="text/html; charset=utf-8"),
+        "/articles/cp1252-declared-utf8.html": Page(
+            html_page("Café two", paragraph * 3).body.encode("cp1252"), content_type="text/html; charset=utf-8"
+        ),
         # Broken bytes in the middle of UTF-8 text: kept, with the damage replaced.
-        "/articles/broken-utf8.html": Page(html_page("Café three", paragraph * 3).body.encode("utf-8").replace(
-            "naïve".encode(), b"na\xc3\x28ve"), content_type="text/html; charset=utf-8"),
+        "/articles/broken-utf8.html": Page(
+            html_page("Café three", paragraph * 3).body.encode("utf-8").replace("naïve".encode(), b"na\xc3\x28ve"),
+            content_type="text/html; charset=utf-8",
+        ),
     }
     with RoutedSite({"/": html_page("Home", "Index.", links=tuple(pages)), **pages}) as site:
         result = crawl(sources(site), tmp_path / "kb.db", tmp_path)
@@ -145,7 +158,9 @@ def test_an_endless_calendar_stops_at_the_depth_limit(tmp_path):
         return html_page(f"Events {year}-{month:02d}", "No events this month.", links=(following,))
 
     pages = routes()
-    pages["/"] = html_page("Home", "Index.", links=(*[p for p in pages if p.startswith("/articles/")], "/calendar/2026-01/"))
+    pages["/"] = html_page(
+        "Home", "Index.", links=(*[p for p in pages if p.startswith("/articles/")], "/calendar/2026-01/")
+    )
     with RoutedSite(pages, dynamic=calendar) as site:
         yaml = sources(site).replace("allow:", "max_depth: 4\n    allow:")
         result = crawl(yaml, tmp_path / "kb.db", tmp_path, "--time-budget", str(BUDGET))
@@ -157,9 +172,14 @@ def test_an_endless_calendar_stops_at_the_depth_limit(tmp_path):
 
 def test_session_ids_tracking_parameters_and_slash_variants_are_one_page(tmp_path):
     pages = routes()
-    spellings = ("/articles/a.html?utm_source=news&utm_medium=email", "/articles/a.html?sessionid=123",
-                 "/articles/a.html#comments", "/articles/a.html;jsessionid=ABC", "/articles/b.html/",
-                 "/articles/b.html?fbclid=xyz")
+    spellings = (
+        "/articles/a.html?utm_source=news&utm_medium=email",
+        "/articles/a.html?sessionid=123",
+        "/articles/a.html#comments",
+        "/articles/a.html;jsessionid=ABC",
+        "/articles/b.html/",
+        "/articles/b.html?fbclid=xyz",
+    )
     pages["/"] = html_page("Home", "Index.", links=(*[p for p in pages if p.startswith("/articles/")], *spellings))
     pages["/articles/b.html/"] = pages["/articles/b.html"]
     with RoutedSite(pages) as site:
@@ -186,18 +206,27 @@ def test_a_redirect_to_a_private_address_not_in_the_sources_is_refused(tmp_path)
 
 
 REFUSALS = {
-    "/articles/bomb.html": (Page(gzip.compress(b" " * 20 * 2**20), headers={"Content-Encoding": "gzip"}),
-                            "too large", "decompressed beyond the 10 MB limit"),
+    "/articles/bomb.html": (
+        Page(gzip.compress(b" " * 20 * 2**20), headers={"Content-Encoding": "gzip"}),
+        "too large",
+        "decompressed beyond the 10 MB limit",
+    ),
     "/articles/declared.html": (Endless(megabytes=50, declared=True), "too large", "larger than the 10 MB limit"),
-    "/articles/moved.html": (Page("", 302, "text/plain", {"Location": "http://elsewhere.invalid/a.html"}),
-                             "offsite redirect", ("redirected (HTTP 302) to http://elsewhere.invalid/a.html: "
-                                                  "elsewhere.invalid is not a host of any source")),
-    "/articles/refresh.html": (html_page("Moved", head='<meta http-equiv="refresh" content="0; '
-                                                       'url=https://elsewhere.invalid/">'),
-                               "offsite redirect", ("redirected by a meta refresh to https://elsewhere.invalid/: "
-                                                    "elsewhere.invalid is not a host of any source")),
-    "/articles/ipv6.html": (Page("", 301, "text/plain", {"Location": "http://[::1]:9/a.html"}),
-                            "offsite redirect", "[::1]:9 is a loopback address not named in the sources"),
+    "/articles/moved.html": (
+        Page("", 302, "text/plain", {"Location": "http://elsewhere.invalid/a.html"}),
+        "offsite redirect",
+        ("redirected (HTTP 302) to http://elsewhere.invalid/a.html: elsewhere.invalid is not a host of any source"),
+    ),
+    "/articles/refresh.html": (
+        html_page("Moved", head='<meta http-equiv="refresh" content="0; url=https://elsewhere.invalid/">'),
+        "offsite redirect",
+        ("redirected by a meta refresh to https://elsewhere.invalid/: elsewhere.invalid is not a host of any source"),
+    ),
+    "/articles/ipv6.html": (
+        Page("", 301, "text/plain", {"Location": "http://[::1]:9/a.html"}),
+        "offsite redirect",
+        "[::1]:9 is a loopback address not named in the sources",
+    ),
 }
 
 
@@ -218,16 +247,37 @@ def test_every_refusal_leaves_a_failure_with_its_reason(tmp_path):
     assert db["documents"].count == 3
 
 
-@pytest.mark.parametrize(("hostname", "kind"), [
-    ("127.0.0.1", "loopback"), ("127.8.9.10", "loopback"), ("[::1]", "loopback"), ("::1", "loopback"),
-    ("localhost", "loopback"), ("api.localhost", "loopback"), ("::ffff:127.0.0.1", "loopback"),
-    ("[::ffff:10.1.2.3]", "private"), ("10.1.2.3", "private"), ("172.16.0.1", "private"),
-    ("192.168.1.1", "private"), ("fc00::1", "private"), ("fd12:3456::1", "private"),
-    ("169.254.169.254", "link-local"), ("fe80::1", "link-local"), ("[fe80::1%eth0]", "link-local"),
-    ("0.0.0.0", "unspecified"), ("::", "unspecified"), ("224.0.0.1", "multicast"), ("ff02::1", "multicast"),
-    ("240.0.0.1", "reserved"), ("100.64.0.1", "non-public"),
-    ("93.184.215.14", None), ("2606:4700::1111", None), ("::ffff:93.184.215.14", None), ("example.org", None),
-])
+@pytest.mark.parametrize(
+    ("hostname", "kind"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("127.8.9.10", "loopback"),
+        ("[::1]", "loopback"),
+        ("::1", "loopback"),
+        ("localhost", "loopback"),
+        ("api.localhost", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("[::ffff:10.1.2.3]", "private"),
+        ("10.1.2.3", "private"),
+        ("172.16.0.1", "private"),
+        ("192.168.1.1", "private"),
+        ("fc00::1", "private"),
+        ("fd12:3456::1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"),
+        ("[fe80::1%eth0]", "link-local"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("240.0.0.1", "reserved"),
+        ("100.64.0.1", "non-public"),
+        ("93.184.215.14", None),
+        ("2606:4700::1111", None),
+        ("::ffff:93.184.215.14", None),
+        ("example.org", None),
+    ],
+)
 def test_refusals_name_the_address_class(hostname, kind):
     assert _address_kind(hostname) == kind
 

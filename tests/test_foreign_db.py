@@ -30,9 +30,7 @@ def other_apps_database(path, journal_mode: str = "delete") -> None:
     conn = sqlite3.connect(path)
     conn.execute(f"pragma journal_mode = {journal_mode}")
     conn.execute("create table customers (id integer primary key, name text)")
-    conn.execute(
-        "create table orders (id integer primary key, customer_id integer, total real)"
-    )
+    conn.execute("create table orders (id integer primary key, customer_id integer, total real)")
     conn.executemany("insert into customers (name) values (?)", [("Ada",), ("Bo",)])
     conn.execute("insert into orders (customer_id, total) values (1, 9.5)")
     conn.commit()
@@ -51,9 +49,7 @@ def site():
 
 @pytest.mark.parametrize("content", ["sqlite", "text"])
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_refuses_a_foreign_file_untouched(
-    command, content, site, tmp_path
-):
+def test_every_command_refuses_a_foreign_file_untouched(command, content, site, tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
     path = folder / "other.db"
@@ -65,9 +61,7 @@ def test_every_command_refuses_a_foreign_file_untouched(
     args = list(COMMANDS[command])
     if command == "crawl":
         sources = tmp_path / "sources.yml"
-        sources.write_text(
-            f"sources:\n  - name: site\n    start_urls: ['{site.base_url}/']\n"
-        )
+        sources.write_text(f"sources:\n  - name: site\n    start_urls: ['{site.base_url}/']\n")
         args += ["--sources", sources]
     if command == "serve":
         # Were it to start, the timeout below would fail the test.
@@ -81,10 +75,7 @@ def test_every_command_refuses_a_foreign_file_untouched(
             "with tables customers, orders); nothing was written to it"
         )
     else:
-        assert line == (
-            f"Error: {path}: not a usable SQLite database (not a SQLite file); "
-            "nothing was written to it"
-        )
+        assert line == (f"Error: {path}: not a usable SQLite database (not a SQLite file); nothing was written to it")
     assert "Traceback" not in result.stderr
     assert sha256(path) == before
     assert [p.name for p in folder.iterdir()] == ["other.db"]  # no -wal, -shm or .lock
@@ -119,12 +110,8 @@ def test_a_new_empty_or_own_database_is_accepted(tmp_path):
 def test_a_table_named_like_the_migrations_table_does_not_make_a_file_ours(tmp_path):
     path = tmp_path / "other.db"
     conn = sqlite3.connect(path)
-    conn.execute(
-        "create table _sqlite_migrations (migration_set text, name text, applied_at text)"
-    )
-    conn.execute(
-        "insert into _sqlite_migrations values ('billing', 'm001_initial', '2024-01-01')"
-    )
+    conn.execute("create table _sqlite_migrations (migration_set text, name text, applied_at text)")
+    conn.execute("insert into _sqlite_migrations values ('billing', 'm001_initial', '2024-01-01')")
     conn.commit()
     conn.close()
     with pytest.raises(storage.ForeignDatabaseError, match="not a knowledge base"):

@@ -18,8 +18,10 @@ def article(title: str, text: str = TEXT, etag: str | None = None) -> Page:
 
 
 def sources(site) -> str:
-    return ("download_delay: 0\nsources:\n  - name: site\n"
-            f"    start_urls: ['{site.base_url}/']\n    allow: ['/articles/']\n")
+    return (
+        "download_delay: 0\nsources:\n  - name: site\n"
+        f"    start_urls: ['{site.base_url}/']\n    allow: ['/articles/']\n"
+    )
 
 
 def routes() -> dict:
@@ -53,7 +55,9 @@ def test_a_changed_page_keeps_its_previous_version(tmp_path):
     pages = routes()
     with RoutedSite(pages) as site:
         crawl(sources(site), db_path, tmp_path)
-        pages["/articles/a.html"] = article("Page A", "Calculus now matters more than ever for optimisation. " * 4, etag='"a2"')
+        pages["/articles/a.html"] = article(
+            "Page A", "Calculus now matters more than ever for optimisation. " * 4, etag='"a2"'
+        )
         result = crawl(sources(site), db_path, tmp_path)
     assert result.returncode == 0 and "1 changed" in result.stderr
     assert "analyzed:" in result.stderr  # a changed page is analysed again
@@ -77,8 +81,12 @@ def test_a_page_that_disappears_is_marked_gone_not_deleted(tmp_path):
     db = sqlite_utils.Database(db_path)
     statuses = {r["url"].rsplit("/", 1)[1]: r["status"] for r in db["documents"].rows}
     assert statuses == {"a.html": "ok", "b.html": "gone", "c.html": "ok"}
-    assert db.execute("select count(*) from passages join documents on documents.id = document_id "
-                      "where url like '%/b.html'").fetchone()[0] > 0  # its text is kept
+    assert (
+        db.execute(
+            "select count(*) from passages join documents on documents.id = document_id where url like '%/b.html'"
+        ).fetchone()[0]
+        > 0
+    )  # its text is kept
     assert db["crawl_failures"].count == 0
 
 
@@ -86,16 +94,22 @@ def dated_site(lastmod: dict[str, str], feed_dates: dict[str, str]) -> dict:
     pages = {f"/articles/{name}.html": html_page(f"Page {name}", TEXT + f" On {name}.") for name in "abcd"}
     urls = "".join(
         f"<url><loc>__BASE_URL__/articles/{name}.html</loc>" + (f"<lastmod>{date}</lastmod>" if date else "") + "</url>"
-        for name, date in lastmod.items())
+        for name, date in lastmod.items()
+    )
     items = "".join(
         f"<item><title>{name}</title><link>__BASE_URL__/articles/{name}.html</link><pubDate>{date}</pubDate></item>"
-        for name, date in feed_dates.items())
+        for name, date in feed_dates.items()
+    )
     return {
         **pages,
-        "/sitemap.xml": Page(f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
-                             content_type="application/xml"),
-        "/feed.xml": Page(f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>',
-                          content_type="application/rss+xml"),
+        "/sitemap.xml": Page(
+            f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
+            content_type="application/xml",
+        ),
+        "/feed.xml": Page(
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>',
+            content_type="application/rss+xml",
+        ),
     }
 
 
@@ -104,8 +118,10 @@ def test_sitemap_and_feed_dates_skip_pages_older_than_our_copy_but_are_not_trust
     old, future = "2020-01-01", "2999-01-01T00:00:00+00:00"
     pages = dated_site({"a": old, "b": future, "c": None}, {"d": "Wed, 01 Jan 2020 00:00:00 GMT"})
     with RoutedSite(pages) as site:
-        yaml = (f"download_delay: 0\nsources:\n  - name: site\n    sitemaps: ['{site.base_url}/sitemap.xml']\n"
-                f"    feeds: ['{site.base_url}/feed.xml']\n    allow: ['/articles/']\n")
+        yaml = (
+            f"download_delay: 0\nsources:\n  - name: site\n    sitemaps: ['{site.base_url}/sitemap.xml']\n"
+            f"    feeds: ['{site.base_url}/feed.xml']\n    allow: ['/articles/']\n"
+        )
         assert crawl(yaml, db_path, tmp_path).returncode == 0
         assert sqlite_utils.Database(db_path)["documents"].count == 4
 
@@ -114,19 +130,33 @@ def test_sitemap_and_feed_dates_skip_pages_older_than_our_copy_but_are_not_trust
         assert second.returncode == 0 and "4 unchanged" in second.stderr
         # a (sitemap) and d (feed) are dated before our copy: not even requested.
         # b's date is in the future and c has none: both are fetched and compared.
-        assert sorted(p for p in site.requests if p.startswith("/articles/")) == ["/articles/b.html", "/articles/c.html"]
+        assert sorted(p for p in site.requests if p.startswith("/articles/")) == [
+            "/articles/b.html",
+            "/articles/c.html",
+        ]
 
         # a changes, and the sitemap says so: fetched again.
         pages["/articles/a.html"] = html_page("Page a", "Calculus is back in fashion for optimisation. " * 3)
         now = datetime.now(timezone.utc).replace(microsecond=0)
-        pages.update({k: v for k, v in dated_site({"a": now.isoformat(), "b": future, "c": None},
-                                                  {"d": "Wed, 01 Jan 2020 00:00:00 GMT"}).items() if k.endswith(".xml")})
+        pages.update(
+            {
+                k: v
+                for k, v in dated_site(
+                    {"a": now.isoformat(), "b": future, "c": None}, {"d": "Wed, 01 Jan 2020 00:00:00 GMT"}
+                ).items()
+                if k.endswith(".xml")
+            }
+        )
         # d's copy is older than KB_REVISIT_AFTER_DAYS: its old date is not believed any more.
         stale = (now - timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        sqlite_utils.Database(db_path).execute("update documents set last_fetched = ? where url like '%/d.html'", [stale])
+        sqlite_utils.Database(db_path).execute(
+            "update documents set last_fetched = ? where url like '%/d.html'", [stale]
+        )
         site.requests.clear()
         third = crawl(yaml, db_path, tmp_path)
         assert third.returncode == 0 and "1 changed" in third.stderr
         assert "/articles/a.html" in site.requests and "/articles/d.html" in site.requests
-    assert "Calculus is back" in next(sqlite_utils.Database(db_path).query(
-        "select text from documents where url like '%/a.html'"))["text"]
+    assert (
+        "Calculus is back"
+        in next(sqlite_utils.Database(db_path).query("select text from documents where url like '%/a.html'"))["text"]
+    )

@@ -28,8 +28,10 @@ def test_sigkill_midway_leaves_a_sound_database_and_the_next_run_finishes(tmp_pa
     datasette_get(datasette, "/kb.json")  # started (model loaded) before the crawl begins
     with RoutedSite(routes) as site:
         sources = tmp_path / "sources.yml"
-        sources.write_text(f"download_delay: 0\nsources:\n  - name: site\n    start_urls: ['{site.base_url}/']\n"
-                           "    allow: ['/articles/']\n")
+        sources.write_text(
+            f"download_delay: 0\nsources:\n  - name: site\n    start_urls: ['{site.base_url}/']\n"
+            "    allow: ['/articles/']\n"
+        )
         command = [sys.executable, "-m", "kb", "crawl", "--sources", str(sources), "--db", str(db_path), "--no-embed"]
         crawl = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
@@ -52,7 +54,12 @@ def test_sigkill_midway_leaves_a_sound_database_and_the_next_run_finishes(tmp_pa
         partial = db["documents"].count
         assert 5 <= partial < 60
         # Every stored document has all its passages: each was committed with them.
-        assert db.execute("select count(*) from documents where id not in (select document_id from passages)").fetchone()[0] == 0
+        assert (
+            db.execute("select count(*) from documents where id not in (select document_id from passages)").fetchone()[
+                0
+            ]
+            == 0
+        )
         assert next(db["crawl_runs"].rows)["status"] == "running"
         db.close()
 

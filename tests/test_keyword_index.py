@@ -20,8 +20,18 @@ ARTICLES = {
 
 
 def save(db, url, text):
-    doc = {"url": url, "fetched_url": url, "source": None, "title": url.rsplit("/", 1)[1], "author": None,
-           "published": None, "site_name": "Example", "language": "en", "description": None, "text": text}
+    doc = {
+        "url": url,
+        "fetched_url": url,
+        "source": None,
+        "title": url.rsplit("/", 1)[1],
+        "author": None,
+        "published": None,
+        "site_name": "Example",
+        "language": "en",
+        "description": None,
+        "text": text,
+    }
     return storage.save_document(db, doc, split_passages(text))
 
 
@@ -53,8 +63,13 @@ def passage_id_of(path, word):
 
 def test_ranks_as_fts5_does(db_path):
     assert sync_index(db_path).startswith("keyword index: 5 passages added, 0 removed")
-    for question in ("calculus", "what is the chain rule of calculus", "linear algebra eigenvalues",
-                     "do I need probability", "matrix"):  # "matrix" finds "matrices": both stem
+    for question in (
+        "calculus",
+        "what is the chain rule of calculus",
+        "linear algebra eigenvalues",
+        "do I need probability",
+        "matrix",
+    ):  # "matrix" finds "matrices": both stem
         assert index_ids(db_path, question) == fts5_ids(db_path, question), question
     hits = KeywordIndex(db_path).search("calculus", 10)
     assert hits[0][1] > hits[-1][1] > 0  # BM25 scores, best first
@@ -92,7 +107,9 @@ def test_without_an_index_keyword_search_falls_back_to_fts5(db_path):
     assert [h[0] for h in hits] == fts5_ids(db_path, "calculus") != []
 
 
-@pytest.mark.parametrize("query", ["", "   ", "?!", None, 42, 'text:calculus', '"calculus', "calculus)", "a OR b AND (c"])
+@pytest.mark.parametrize(
+    "query", ["", "   ", "?!", None, 42, "text:calculus", '"calculus', "calculus)", "a OR b AND (c"]
+)
 def test_odd_queries_never_raise(db_path, query):
     sync_index(db_path)
     hits = KeywordSearch(db_path).bm25(query, 10)
@@ -118,7 +135,8 @@ def test_kb_search_uses_the_index_and_rebuild_restores_it(db_path):
 
 def test_snippet_marks_the_query_words_as_the_index_matches_them():
     assert snippet("Learning to learn: the learner learned.", "learning") == (
-        "**Learning** to **learn**: the learner **learned**.")  # "learner" stems apart
+        "**Learning** to **learn**: the learner **learned**."
+    )  # "learner" stems apart
     assert snippet("Calculus, then <b>algebra</b>!", "algebra calculus") == "**Calculus**, then <b>**algebra**</b>!"
 
 
@@ -132,13 +150,16 @@ def test_snippet_of_a_long_passage_is_a_window_around_the_best_match():
     assert len(result.strip("…").split()) == SNIPPET_WORDS
 
 
-@pytest.mark.parametrize("text, query, expected", [
-    ("No match here.", "calculus", "No match here."),
-    (" ".join(["word"] * 40), "calculus", " ".join(["word"] * 32) + "…"),  # no match: the start
-    ("", "calculus", ""),
-    (None, "calculus", None),
-    ("Calculus.", None, "Calculus."),
-    ("snake_case calculus_x", "calculus", "snake_case **calculus**_x"),  # as the index tokenises
-])
+@pytest.mark.parametrize(
+    "text, query, expected",
+    [
+        ("No match here.", "calculus", "No match here."),
+        (" ".join(["word"] * 40), "calculus", " ".join(["word"] * 32) + "…"),  # no match: the start
+        ("", "calculus", ""),
+        (None, "calculus", None),
+        ("Calculus.", None, "Calculus."),
+        ("snake_case calculus_x", "calculus", "snake_case **calculus**_x"),  # as the index tokenises
+    ],
+)
 def test_snippet_edge_cases(text, query, expected):
     assert snippet(text, query) == expected

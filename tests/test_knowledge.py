@@ -1,12 +1,11 @@
 """The knowledge layer: people.yml, and republished copies grouped into works."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 import sqlite_utils
 
-from kb.people import DEFAULT_PEOPLE_FILE, Directory, PeopleError, load_people
+from kb.people import Directory, load_people
 from kb.works import group_copies
 
 from .conftest import ROOT, crawl, datasette_get, run_kb
@@ -18,9 +17,14 @@ SEEDS = ROOT.parent / "shared" / "seeds"
 def test_people_file_lists_the_seed_people():
     directory = Directory(load_people())
     for mention, name in [
-        ("Andrew Ng", "Andrew Ng"), ("Ng", "Andrew Ng"), ("LeCun", "Yann LeCun"),
-        ("Joaquin Quinonero Candela", "Joaquín Quiñonero Candela"), ("daphne  koller", "Daphne Koller"),
-        ("Luis Serrano", "Luis Serrano"), ("Lex Fridman", "Lex Fridman"), ("Naval Ravikant", "Naval Ravikant"),
+        ("Andrew Ng", "Andrew Ng"),
+        ("Ng", "Andrew Ng"),
+        ("LeCun", "Yann LeCun"),
+        ("Joaquin Quinonero Candela", "Joaquín Quiñonero Candela"),
+        ("daphne  koller", "Daphne Koller"),
+        ("Luis Serrano", "Luis Serrano"),
+        ("Lex Fridman", "Lex Fridman"),
+        ("Naval Ravikant", "Naval Ravikant"),
     ]:
         assert directory.find(mention).name == name, mention
     assert directory.find("Andrew") is None  # a bare first name is not a name...
@@ -30,7 +34,12 @@ def test_people_file_lists_the_seed_people():
 CONFIG_MISTAKES = [
     ("people", "people:\n  - name: A\n    alias: [B]\n", 3, "did you mean 'aliases'"),
     ("people", "people:\n  - name: A\n    aliases: B\n", 3, "must be a list"),
-    ("people", "people:\n  - name: A\n    aliases: [X]\n  - name: B\n    aliases: [x]\n", 4, "already names A (line 2)"),
+    (
+        "people",
+        "people:\n  - name: A\n    aliases: [X]\n  - name: B\n    aliases: [x]\n",
+        4,
+        "already names A (line 2)",
+    ),
     ("people", "people:\n  - aliases: [X]\n", 2, "needs a 'name'"),
     ("people", "persons: []\n", 1, "expected a 'people:' list"),
     ("people", "people: [\n", 2, "not valid YAML"),
@@ -38,8 +47,18 @@ CONFIG_MISTAKES = [
     ("topics", "topics:\n  - name: calculus\n    terms: []\n", 3, "needs a list of 'terms'"),
     ("topics", "topic: []\n", 1, "expected a 'topics:' list"),
     ("stances", "stances:\n  - name: a\n    examples: [x]\n", 1, "at least 2 stances"),
-    ("stances", "stances:\n  - name: a\n    example: [x]\n  - name: b\n    examples: [y]\n", 3, "did you mean 'examples'"),
-    ("stances", "min_similarity: 2\nstances:\n  - {name: a, examples: [x]}\n  - {name: b, examples: [y]}\n", 1, "between -1 and 1"),
+    (
+        "stances",
+        "stances:\n  - name: a\n    example: [x]\n  - name: b\n    examples: [y]\n",
+        3,
+        "did you mean 'examples'",
+    ),
+    (
+        "stances",
+        "min_similarity: 2\nstances:\n  - {name: a, examples: [x]}\n  - {name: b, examples: [y]}\n",
+        1,
+        "between -1 and 1",
+    ),
 ]
 
 
@@ -48,6 +67,7 @@ def test_config_file_mistakes_name_the_line(tmp_path, which, text, line, fragmen
     from kb.stance import load_stances
     from kb.topics import load_topics
     from kb.yamlfile import YamlFileError
+
     loader = {"people": load_people, "topics": load_topics, "stances": load_stances}[which]
     path = tmp_path / f"{which}.yml"
     path.write_text(text)
@@ -73,6 +93,7 @@ def test_a_broken_people_file_stops_a_crawl_before_any_request(tmp_path):
 
 
 # -- works ----------------------------------------------------------------------------------
+
 
 @pytest.mark.skipif(not SEEDS.exists(), reason="shared/seeds is not beside the project")
 def test_seed_copies_are_one_work_and_other_essays_are_not():
@@ -106,7 +127,6 @@ def test_analyze_twice_changes_nothing(db_copy):
     assert list(sqlite_utils.Database(db_copy).query("select id, work_id from documents order by id")) == before
 
 
-
 @pytest.mark.parametrize("name", ["search", "semantic_search", "hybrid_search"])
 def test_search_shows_a_republished_passage_once(datasette, name):
     rows = datasette_get(datasette, f"/kb/{name}.json?_shape=array&q=always+nice+to+know+more+math+prioritize").json()
@@ -115,40 +135,54 @@ def test_search_shows_a_republished_passage_once(datasette, name):
     (hit,) = quoted
     assert hit["url"].endswith("/articles/how-much-math.html")  # the original, published first
     assert [u.rsplit("/", 1)[1] for u in __import__("json").loads(hit["also_published_at"])] == [
-        "how-much-math-reprint.html"]
+        "how-much-math-reprint.html"
+    ]
 
 
 # -- quotes, authors and topics in the database ------------------------------------------------
 
+
 def test_quotes_are_stored_with_speakers_offsets_and_passages(db):
-    rows = list(db.query(
-        "select q.*, people.name as speaker, documents.text as doc_text, passages.text as passage_text "
-        "from quotes q join documents on documents.id = q.document_id "
-        "left join people on people.id = q.person_id left join passages on passages.id = q.passage_id"))
+    rows = list(
+        db.query(
+            "select q.*, people.name as speaker, documents.text as doc_text, passages.text as passage_text "
+            "from quotes q join documents on documents.id = q.document_id "
+            "left join people on people.id = q.person_id left join passages on passages.id = q.passage_id"
+        )
+    )
     quotations = [r for r in rows if r["kind"] == "direct"]
     by_start = {r["quote"][:20]: r for r in quotations}
     assert len(quotations) == 7  # five on the essays, two again on the reprint
     lecun = by_start["Math. Math. Oh and p"]
     assert (lecun["speaker"], lecun["cue"], lecun["speaker_type"]) == ("Yann LeCun", "summed up", "person")
     # Second-hand: the page links the TechCrunch article right after the quotation.
-    assert lecun["cites_url"] == "https://techcrunch.com/2016/12/01/facebooks-advice-to-students-interested-in-artificial-intelligence/"
+    assert (
+        lecun["cites_url"]
+        == "https://techcrunch.com/2016/12/01/facebooks-advice-to-students-interested-in-artificial-intelligence/"
+    )
     assert by_start["If you cannot derive"]["speaker"] is None  # the page does not say who
     for r in rows:
-        assert r["doc_text"][r["char_start"]:r["char_end"]] == r["quote"]
+        assert r["doc_text"][r["char_start"] : r["char_end"]] == r["quote"]
         assert r["quote"] in r["passage_text"]
         if r["speaker_mention"]:
-            assert r["doc_text"][r["speaker_start"]:r["speaker_end"]] == r["speaker_mention"]
+            assert r["doc_text"][r["speaker_start"] : r["speaker_end"]] == r["speaker_mention"]
 
 
 def test_reported_speech_and_joint_statements_are_stored(db):
-    koller = list(db.query(
-        "select quotes.quote, quotes.cue from quotes join quote_speakers on quote_speakers.quote_id = quotes.id "
-        "join people on people.id = quote_speakers.person_id where people.name = 'Daphne Koller' and kind = 'indirect'"))
+    koller = list(
+        db.query(
+            "select quotes.quote, quotes.cue from quotes join quote_speakers on quote_speakers.quote_id = quotes.id "
+            "join people on people.id = quote_speakers.person_id where people.name = 'Daphne Koller' and kind = 'indirect'"
+        )
+    )
     assert [r["cue"] for r in koller] == ["pointed out"]
     assert koller[0]["quote"].startswith("that people without the usual mathematical background often make mistakes")
-    joint = list(db.query(
-        "select people.name from quotes join quote_speakers on quote_speakers.quote_id = quotes.id "
-        "join people on people.id = quote_speakers.person_id where quotes.quote like 'Math. Math.%' order by people.name"))
+    joint = list(
+        db.query(
+            "select people.name from quotes join quote_speakers on quote_speakers.quote_id = quotes.id "
+            "join people on people.id = quote_speakers.person_id where quotes.quote like 'Math. Math.%' order by people.name"
+        )
+    )
     assert [r["name"] for r in joint] == ["Joaquín Quiñonero Candela", "Yann LeCun"]
     assert db.execute("select count(*) from documents where analysis_note is not null").fetchone()[0] == 0
 
@@ -192,17 +226,25 @@ def test_a_missing_spacy_pipeline_stops_analysis_and_crawl_before_anything_is_to
 
 
 def test_authors_resolve_to_people_and_unknown_ones_are_unverified(db):
-    rows = {r["url"].rsplit("/", 1)[1]: r for r in db.query(
-        "select documents.url, people.name, people.verified from documents join people on people.id = documents.author_id")}
+    rows = {
+        r["url"].rsplit("/", 1)[1]: r
+        for r in db.query(
+            "select documents.url, people.name, people.verified from documents join people on people.id = documents.author_id"
+        )
+    }
     assert rows["math-first.html"]["name"] == "Tomas Berg"  # from JSON-LD
     assert rows["how-much-math.html"]["name"] == "Priya Raman"  # from <meta name=author>
     assert rows["how-much-math.html"]["verified"] == 0  # invented sample author, not in people.yml
 
 
 def test_passages_are_tagged_with_math_topics(db):
-    topics = {(r["start"], r["name"]) for r in db.query(
-        "select substr(passages.text, 1, 30) as start, topics.name from passage_topics "
-        "join passages on passages.id = passage_id join topics on topics.id = topic_id")}
+    topics = {
+        (r["start"], r["name"])
+        for r in db.query(
+            "select substr(passages.text, 1, 30) as start, topics.name from passage_topics "
+            "join passages on passages.id = passage_id join topics on topics.id = topic_id"
+        )
+    }
     lecun = "The bluntest version of that a"
     assert {(lecun, "calculus"), (lecun, "linear algebra"), (lecun, "probability and statistics")} <= topics
     assert not [t for t in topics if "sourdough" in t[0].lower() or "starter" in t[0].lower()]
@@ -219,22 +261,32 @@ def test_quotes_are_facetable_by_person_and_kind_in_datasette(datasette):
 
 # -- stances ------------------------------------------------------------------------------------
 
+
 def test_stance_classifier_on_clear_statements(embedder):
     from kb.stance import StanceClassifier, load_stances
+
     classifier = StanceClassifier(load_stances(), embedder)
-    labels = [s for s, _ in classifier.classify_texts([
-        "Anyone serious about AI must master calculus and linear algebra before touching a model.",
-        "You really don't need much mathematics to start building useful machine learning applications.",
-        "Keep the sourdough jar near the oven in winter.",
-    ])]
+    labels = [
+        s
+        for s, _ in classifier.classify_texts(
+            [
+                "Anyone serious about AI must master calculus and linear algebra before touching a model.",
+                "You really don't need much mathematics to start building useful machine learning applications.",
+                "Keep the sourdough jar near the oven in winter.",
+            ]
+        )
+    ]
     assert labels == ["essential foundation", "not needed to start", None]
 
 
 def test_passages_and_quotes_get_stances(db):
     lecun = next(db.query("select stance, stance_confidence from quotes where quote like 'Math. Math.%'"))
     assert lecun["stance"] == "essential foundation" and 0 < lecun["stance_confidence"] <= 1
-    sourdough = list(db.query(
-        "select passages.stance from passages join documents on documents.id = document_id where url like '%sourdough%'"))
+    sourdough = list(
+        db.query(
+            "select passages.stance from passages join documents on documents.id = document_id where url like '%sourdough%'"
+        )
+    )
     assert sourdough and all(r["stance"] is None for r in sourdough)  # about something else
 
 

@@ -26,8 +26,9 @@ def run(*args, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
 def installed(tmp_path_factory) -> Path:
     """A fresh venv with the wheel installed; yields its bin directory."""
     tmp = tmp_path_factory.mktemp("wheel")
-    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp / "dist", ROOT,
-                cwd=tmp)
+    built = run(
+        sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp / "dist", ROOT, cwd=tmp
+    )
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = (tmp / "dist").glob("*.whl")
     venv = tmp / "venv"

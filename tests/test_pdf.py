@@ -47,10 +47,15 @@ def chapter_pdf(**kwargs) -> bytes:
 
 
 def test_text_pages_and_metadata():
-    fields = extract_pdf(chapter_pdf(title="Math for engineers", author="Sample Author", created="2021-07-09"),
-                         "http://127.0.0.1/chapter.pdf")
+    fields = extract_pdf(
+        chapter_pdf(title="Math for engineers", author="Sample Author", created="2021-07-09"),
+        "http://127.0.0.1/chapter.pdf",
+    )
     assert (fields["title"], fields["author"], fields["published"]) == (
-        "Math for engineers", "Sample Author", "2021-07-09")
+        "Math for engineers",
+        "Sample Author",
+        "2021-07-09",
+    )
     assert fields["media_type"] == "application/pdf"
     text, starts = fields["text"], fields["pages"]
     assert len(starts) == 2 and starts[0] == 0
@@ -63,18 +68,32 @@ def test_text_pages_and_metadata():
 
 
 def test_title_author_and_date_from_the_first_page_when_metadata_has_none():
-    data = make_pdf([["Why the chain rule matters", "By Jane Sample", "Published 9 July 2021",
-                      "Backpropagation is the chain rule, applied layer by layer."]])
+    data = make_pdf(
+        [
+            [
+                "Why the chain rule matters",
+                "By Jane Sample",
+                "Published 9 July 2021",
+                "Backpropagation is the chain rule, applied layer by layer.",
+            ]
+        ]
+    )
     fields = extract_pdf(data, "http://127.0.0.1/a.pdf")
     assert (fields["title"], fields["author"], fields["published"]) == (
-        "Why the chain rule matters", "Jane Sample", "2021-07-09")
+        "Why the chain rule matters",
+        "Jane Sample",
+        "2021-07-09",
+    )
 
 
-@pytest.mark.parametrize("data, kind", [
-    (make_pdf([["A locked chapter about matrices."]], user_password="secret"), "encrypted PDF"),
-    (b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ntruncated", "broken PDF"),
-    (image_only_pdf(), "no text in PDF"),
-])
+@pytest.mark.parametrize(
+    "data, kind",
+    [
+        (make_pdf([["A locked chapter about matrices."]], user_password="secret"), "encrypted PDF"),
+        (b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ntruncated", "broken PDF"),
+        (image_only_pdf(), "no text in PDF"),
+    ],
+)
 def test_unreadable_pdfs_fail_with_their_reason(data, kind):
     with pytest.raises(PdfError) as error:
         extract_pdf(data, "http://127.0.0.1/x.pdf")
@@ -106,31 +125,60 @@ def test_signature_and_dates():
 def pdf_site(tmp_path_factory):
     """A site with PDFs next to HTML pages, crawled (embedded and analysed) once."""
     tmp = tmp_path_factory.mktemp("pdf")
-    big = make_pdf([[f"Page {n} on gradients and matrices, written to make this file large. " * 12] for n in range(100)])
+    big = make_pdf(
+        [[f"Page {n} on gradients and matrices, written to make this file large. " * 12] for n in range(100)]
+    )
     routes = {
-        "/": html_page("Library", "Papers and essays on math in machine learning.", links=(
-            "/papers/chapter.pdf", "/papers/download?id=7", "/essays/chapter.html", "/papers/locked.pdf",
-            "/papers/broken.pdf", "/papers/scan.pdf", "/papers/big.pdf")),
-        "/papers/chapter.pdf": Page(chapter_pdf(title="Math for engineers", author="Sample Author",
-                                                created="2021-07-09"), content_type="application/pdf"),
+        "/": html_page(
+            "Library",
+            "Papers and essays on math in machine learning.",
+            links=(
+                "/papers/chapter.pdf",
+                "/papers/download?id=7",
+                "/essays/chapter.html",
+                "/papers/locked.pdf",
+                "/papers/broken.pdf",
+                "/papers/scan.pdf",
+                "/papers/big.pdf",
+            ),
+        ),
+        "/papers/chapter.pdf": Page(
+            chapter_pdf(title="Math for engineers", author="Sample Author", created="2021-07-09"),
+            content_type="application/pdf",
+        ),
         # A PDF behind a URL and a content type that do not say so: known by its bytes.
-        "/papers/download?id=7": Page(make_pdf([["Notes on eigenvalues for machine learning engineers: "
-                                                  "principal component analysis is an eigenvalue problem."]]),
-                                      content_type="application/octet-stream"),
+        "/papers/download?id=7": Page(
+            make_pdf(
+                [
+                    [
+                        "Notes on eigenvalues for machine learning engineers: "
+                        "principal component analysis is an eigenvalue problem."
+                    ]
+                ]
+            ),
+            content_type="application/octet-stream",
+        ),
         "/essays/chapter.html": html_page("Math for engineers", *CHAPTER[0], *CHAPTER[1]),
-        "/papers/locked.pdf": Page(make_pdf([["A locked chapter about matrices."]], user_password="secret"),
-                                   content_type="application/pdf"),
-        "/papers/broken.pdf": Page(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ntruncated", content_type="application/pdf"),
+        "/papers/locked.pdf": Page(
+            make_pdf([["A locked chapter about matrices."]], user_password="secret"), content_type="application/pdf"
+        ),
+        "/papers/broken.pdf": Page(
+            b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ntruncated", content_type="application/pdf"
+        ),
         "/papers/scan.pdf": Page(image_only_pdf(), content_type="application/pdf"),
         "/papers/big.pdf": Page(big, content_type="application/pdf"),
-        "/listed.pdf": Page(make_pdf([["A PDF listed in the sources file: calculus for deep learning."]]),
-                            content_type="application/pdf"),
+        "/listed.pdf": Page(
+            make_pdf([["A PDF listed in the sources file: calculus for deep learning."]]),
+            content_type="application/pdf",
+        ),
     }
     assert len(big) > 0.03 * 2**20
     with RoutedSite(routes) as site:
-        yaml = (f"download_delay: 0\npdf_max_mb: 0.03\nsources:\n  - name: library\n"
-                f"    start_urls: ['{site.base_url}/', '{site.base_url}/listed.pdf']\n"
-                f"    allow: ['/essays/']\n    robots_sitemaps: false\n")
+        yaml = (
+            f"download_delay: 0\npdf_max_mb: 0.03\nsources:\n  - name: library\n"
+            f"    start_urls: ['{site.base_url}/', '{site.base_url}/listed.pdf']\n"
+            f"    allow: ['/essays/']\n    robots_sitemaps: false\n"
+        )
         first = crawl(yaml, tmp / "kb.db", tmp, embed=True)
         second = crawl(yaml, tmp / "kb.db", tmp)
         requested = list(site.requests)
@@ -149,15 +197,24 @@ def test_pdfs_are_stored_beside_pages_and_bad_ones_fail(pdf_site):
     assert set(docs) == {"/papers/chapter.pdf", "/papers/download?id=7", "/essays/chapter.html", "/listed.pdf"}
     chapter = docs["/papers/chapter.pdf"]
     assert (chapter["media_type"], chapter["title"], chapter["author"], chapter["published"], chapter["year"]) == (
-        "application/pdf", "Math for engineers", "Sample Author", "2021-07-09", 2021)
+        "application/pdf",
+        "Math for engineers",
+        "Sample Author",
+        "2021-07-09",
+        2021,
+    )
     assert docs["/papers/download?id=7"]["media_type"] == "application/pdf"
     assert docs["/essays/chapter.html"]["media_type"] == "text/html"
     db = sqlite_utils.Database(pdf_site["db"])
-    failures = {row["url"].removeprefix(pdf_site["base"]): (row["kind"], row["reason"])
-                for row in db["crawl_failures"].rows}
+    failures = {
+        row["url"].removeprefix(pdf_site["base"]): (row["kind"], row["reason"]) for row in db["crawl_failures"].rows
+    }
     assert {url: kind for url, (kind, _) in failures.items()} == {
-        "/papers/locked.pdf": "encrypted PDF", "/papers/broken.pdf": "broken PDF",
-        "/papers/scan.pdf": "no text in PDF", "/papers/big.pdf": "too large"}
+        "/papers/locked.pdf": "encrypted PDF",
+        "/papers/broken.pdf": "broken PDF",
+        "/papers/scan.pdf": "no text in PDF",
+        "/papers/big.pdf": "too large",
+    }
     assert "no OCR" in failures["/papers/scan.pdf"][1] and "0.03 MB limit" in failures["/papers/big.pdf"][1]
     run = next(db.query("select * from crawl_runs order by id limit 1"))
     assert (run["status"], run["new"], run["failed"]) == ("completed", 4, 4)
@@ -166,8 +223,10 @@ def test_pdfs_are_stored_beside_pages_and_bad_ones_fail(pdf_site):
 def test_passages_of_a_pdf_know_their_page(pdf_site):
     db = sqlite_utils.Database(pdf_site["db"])
     chapter_id = documents(pdf_site)["/papers/chapter.pdf"]["id"]
-    pages = {row["text"]: row["page"] for row in db.query("select text, page from passages where document_id = ?",
-                                                             [chapter_id])}
+    pages = {
+        row["text"]: row["page"]
+        for row in db.query("select text, page from passages where document_id = ?", [chapter_id])
+    }
     for number, paragraphs in enumerate(PDF_PAGES, start=1):
         for paragraph in paragraphs:
             assert any(paragraph in text and page == number for text, page in pages.items()), paragraph
@@ -180,18 +239,34 @@ def test_a_pdf_goes_through_the_whole_pipeline(pdf_site):
     docs = documents(pdf_site)
     chapter = docs["/papers/chapter.pdf"]
     # A quotation attributed from the PDF.
-    quotes = list(db.query("select quote, people.name from quotes join people on people.id = quotes.person_id "
-                           "where document_id = ?", [chapter["id"]]))
+    quotes = list(
+        db.query(
+            "select quote, people.name from quotes join people on people.id = quotes.person_id where document_id = ?",
+            [chapter["id"]],
+        )
+    )
     assert {"quote": "Math. Math. Oh and perhaps some more math", "name": "Yann LeCun"} in [
-        {**q, "quote": q["quote"].rstrip(",")} for q in quotes]
+        {**q, "quote": q["quote"].rstrip(",")} for q in quotes
+    ]
     # The chapter as PDF and as web page: one work.
     assert chapter["work_id"] is not None and chapter["work_id"] == docs["/essays/chapter.html"]["work_id"]
     # Embedded, tagged, scored.
-    assert db.execute("select count(*) from passages left join passage_vectors on passage_vectors.passage_id = passages.id "
-                      "where document_id = ? and passage_vectors.id is null", [chapter["id"]]).fetchone()[0] == 0
+    assert (
+        db.execute(
+            "select count(*) from passages left join passage_vectors on passage_vectors.passage_id = passages.id "
+            "where document_id = ? and passage_vectors.id is null",
+            [chapter["id"]],
+        ).fetchone()[0]
+        == 0
+    )
     assert chapter["relevance"] >= load_relevance().threshold
-    assert db.execute("select count(*) from passage_topics join passages on passages.id = passage_id "
-                      "where document_id = ?", [chapter["id"]]).fetchone()[0] > 0
+    assert (
+        db.execute(
+            "select count(*) from passage_topics join passages on passages.id = passage_id where document_id = ?",
+            [chapter["id"]],
+        ).fetchone()[0]
+        > 0
+    )
 
 
 def test_search_links_into_the_pdf_at_the_page(pdf_site):

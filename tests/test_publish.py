@@ -99,7 +99,8 @@ def test_no_hostile_request_stalls_fails_or_writes(servers, mode):
             for header in SECURITY_HEADERS:
                 assert header in response.headers, (path, header)
         assert client.get("/kb/search.json?q=math&min_relevance=abc").json()["error"] == (
-            "min_relevance must be a number from 0 to 1, not 'abc'")
+            "min_relevance must be a number from 0 to 1, not 'abc'"
+        )
         assert client.post("/kb/search", content=b"q=x").status_code == 405
         assert client.get("/people/99999999999999999999999999").status_code == 404
         assert client.get("/foo/bar/baz/qux").status_code == 404
@@ -208,17 +209,29 @@ def test_public_table_pages_get_the_short_time_limit():
         await send({"type": "http.response.body", "body": b""})
 
     wrapped = guard.Guard(app, public=True, canned_queries={"search": {"sql": "select 1"}})
-    asyncio.run(_get_all(wrapped, ["/kb/passages?_facet=a&_facet=b", "/kb/passages?_timelimit=0",
-                                   "/kb/passages?_timelimit=200", "/kb/search.json?q=x"]))
+    asyncio.run(
+        _get_all(
+            wrapped,
+            [
+                "/kb/passages?_facet=a&_facet=b",
+                "/kb/passages?_timelimit=0",
+                "/kb/passages?_timelimit=200",
+                "/kb/search.json?q=x",
+            ],
+        )
+    )
     assert seen == ["_facet=a&_facet=b&_timelimit=1000", "_timelimit=1", "_timelimit=200", "q=x"]
 
 
-@pytest.mark.parametrize("params, problem", [
-    ({"min_relevance": "2"}, "min_relevance must be a number from 0 to 1, not '2'"),
-    ({"min_relevance": "abc"}, "min_relevance must be a number from 0 to 1, not 'abc'"),
-    ({"_timelimit": "-5"}, "_timelimit must be a whole number of milliseconds, not '-5'"),
-    ({"min_relevance": "0.5", "_timelimit": "100"}, None),
-    ({"min_relevance": ""}, None),
-])
+@pytest.mark.parametrize(
+    "params, problem",
+    [
+        ({"min_relevance": "2"}, "min_relevance must be a number from 0 to 1, not '2'"),
+        ({"min_relevance": "abc"}, "min_relevance must be a number from 0 to 1, not 'abc'"),
+        ({"_timelimit": "-5"}, "_timelimit must be a whole number of milliseconds, not '-5'"),
+        ({"min_relevance": "0.5", "_timelimit": "100"}, None),
+        ({"min_relevance": ""}, None),
+    ],
+)
 def test_parameters_the_queries_read_are_checked_first(params, problem):
     assert guard.parameter_problem(params) == problem

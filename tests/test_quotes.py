@@ -30,33 +30,41 @@ def direct(text, author=None):
 
 
 def reported(text, author=None):
-    return [(q.quote, [p.name for p in q.people], q.cue) for q in extract_quotes(text, DIRECTORY, author)
-            if q.kind == "indirect"]
+    return [
+        (q.quote, [p.name for p in q.people], q.cue)
+        for q in extract_quotes(text, DIRECTORY, author)
+        if q.kind == "indirect"
+    ]
 
 
-@pytest.mark.parametrize("text, expected", [
-    # reporting verb after the quotation, full name
-    ("“You need linear algebra before anything else,” said Yann LeCun.", "Yann LeCun"),
-    # alias, verb after the name
-    ("“Calculus is the language of change,” LeCun said.", "Yann LeCun"),
-    # apposition after the name
-    ("“Those without the math make mistakes,” said Daphne Koller, who co-founded Coursera.", "Daphne Koller"),
-    # according to
-    ("“Learn the math your decisions need,” according to Ng.", "Andrew Ng"),
-    # reporting verb before, colon
-    ("Luis Serrano said: “Math is about building intuition, not memorising formulas.”", "Luis Serrano"),
-    # accents folded
-    ("“Take probability early,” said Joaquin Quinonero Candela.", "Joaquín Quiñonero Candela"),
-    # "as X put it"
-    ("As Ng put it in a letter, “it is necessary to prioritize.”", "Andrew Ng"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # reporting verb after the quotation, full name
+        ("“You need linear algebra before anything else,” said Yann LeCun.", "Yann LeCun"),
+        # alias, verb after the name
+        ("“Calculus is the language of change,” LeCun said.", "Yann LeCun"),
+        # apposition after the name
+        ("“Those without the math make mistakes,” said Daphne Koller, who co-founded Coursera.", "Daphne Koller"),
+        # according to
+        ("“Learn the math your decisions need,” according to Ng.", "Andrew Ng"),
+        # reporting verb before, colon
+        ("Luis Serrano said: “Math is about building intuition, not memorising formulas.”", "Luis Serrano"),
+        # accents folded
+        ("“Take probability early,” said Joaquin Quinonero Candela.", "Joaquín Quiñonero Candela"),
+        # "as X put it"
+        ("As Ng put it in a letter, “it is necessary to prioritize.”", "Andrew Ng"),
+    ],
+)
 def test_names_and_aliases(text, expected):
     assert [s for _, s in direct(text)] == [expected]
 
 
 def test_pronouns_resolve_to_the_nearest_compatible_person():
-    text = ("Daphne Koller spoke after Andrew Ng. “Most beginners underestimate statistics,” she said. "
-            "“Debugging needs calculus,” he added.")
+    text = (
+        "Daphne Koller spoke after Andrew Ng. “Most beginners underestimate statistics,” she said. "
+        "“Debugging needs calculus,” he added."
+    )
     assert [s for _, s in direct(text)] == ["Daphne Koller", "Andrew Ng"]
 
 
@@ -64,21 +72,27 @@ def test_first_person_quotes_belong_to_the_author():
     letter = "Dear friends,\nI have often said, “Don’t worry about the math yet.”\nKeep learning!\nAndrew"
     assert direct(letter) == [("Don’t worry about the math yet.", "Andrew Ng")]  # the sign-off
     assert direct("We always ask, “What does the learner need?”", author="Priya Raman") == [
-        ("What does the learner need?", "Priya Raman")]
+        ("What does the learner need?", "Priya Raman")
+    ]
     assert direct("We always ask, “What does the learner need?”") == [("What does the learner need?", None)]
 
 
 def test_unknown_speakers_are_kept_and_followed_by_pronouns():
     quotes = extract_quotes("“Models break,” said Maria Gonzalez, a researcher. She added: “Math helps.”", DIRECTORY)
-    assert [(q.quote, q.speaker) for q in quotes] == [("Models break", "Maria Gonzalez"), ("Math helps.", "Maria Gonzalez")]
+    assert [(q.quote, q.speaker) for q in quotes] == [
+        ("Models break", "Maria Gonzalez"),
+        ("Math helps.", "Maria Gonzalez"),
+    ]
     assert quotes[0].person.verified is False
 
 
 def test_inverted_cues_honorifics_and_job_titles_resolve_to_the_named_person():
-    text = ("Rolf Ekberg runs the statistics course at a college in Uppsala.\n"
-            "“Nobody regrets learning the chain rule,” said Mr. Ekberg. “They regret skipping it.”\n"
-            "Tove Lindahl, the curriculum team lead at a bootcamp in Malmö, suggested that students start with "
-            "probability.\nHer colleague Jonas Berg, 31, a former physics teacher from Lund, said he agreed.")
+    text = (
+        "Rolf Ekberg runs the statistics course at a college in Uppsala.\n"
+        "“Nobody regrets learning the chain rule,” said Mr. Ekberg. “They regret skipping it.”\n"
+        "Tove Lindahl, the curriculum team lead at a bootcamp in Malmö, suggested that students start with "
+        "probability.\nHer colleague Jonas Berg, 31, a former physics teacher from Lund, said he agreed."
+    )
     quotes = extract_quotes(text, DIRECTORY)
     said = [(q.kind, q.quote, q.speaker) for q in quotes]
     assert ("direct", "Nobody regrets learning the chain rule", "Rolf Ekberg") in said  # Mr. Ekberg -> Rolf Ekberg
@@ -90,15 +104,19 @@ def test_inverted_cues_honorifics_and_job_titles_resolve_to_the_named_person():
 
 
 def test_a_paragraph_that_is_only_a_quotation_continues_the_previous_speaker():
-    text = ("“Start with the code,” said Ines Duarte, who teaches a machine learning course in Porto.\n"
-            "“Then learn the math each model asks of you. Nobody needs every proof on day one.”\n"
-            "The course has 300 students this year.")
+    text = (
+        "“Start with the code,” said Ines Duarte, who teaches a machine learning course in Porto.\n"
+        "“Then learn the math each model asks of you. Nobody needs every proof on day one.”\n"
+        "The course has 300 students this year."
+    )
     assert [s for _, s in direct(text)] == ["Ines Duarte", "Ines Duarte"]
 
 
 def test_a_quotation_left_open_runs_over_the_following_lines():
-    text = ("Asked what to study, the instructor replied: “You will need:\n"
-            "• linear algebra,\n• some calculus,\n• and a lot of patience.”\nThat was all.")
+    text = (
+        "Asked what to study, the instructor replied: “You will need:\n"
+        "• linear algebra,\n• some calculus,\n• and a lot of patience.”\nThat was all."
+    )
     (quote,) = extract_quotes(text, DIRECTORY)
     assert quote.quote.startswith("You will need:") and quote.quote.endswith("a lot of patience.")
 
@@ -111,9 +129,11 @@ def test_a_statement_of_several_people_belongs_to_each():
 
 
 def test_reported_speech_is_extracted_with_speaker_and_cue():
-    text = ("Ana Petrova, who teaches data science in Sofia, argues that most analysts need statistics more than "
-            "calculus. According to Petrova, a month of linear algebra is enough to start. "
-            "The bootcamp said in a statement that it would add a probability module.")
+    text = (
+        "Ana Petrova, who teaches data science in Sofia, argues that most analysts need statistics more than "
+        "calculus. According to Petrova, a month of linear algebra is enough to start. "
+        "The bootcamp said in a statement that it would add a probability module."
+    )
     found = {q.quote: q for q in extract_quotes(text, DIRECTORY)}
     assert all(q.kind == "indirect" for q in found.values())
     argues = found["that most analysts need statistics more than calculus"]
@@ -124,11 +144,15 @@ def test_reported_speech_is_extracted_with_speaker_and_cue():
 
 
 def test_reported_speech_inside_a_quotation_or_another_report_is_part_of_it():
-    text = ("“I think the course is too long,” said Daphne Koller.\n"
-            "Koller said the dean hopes that students will push for shorter courses.")
+    text = (
+        "“I think the course is too long,” said Daphne Koller.\n"
+        "Koller said the dean hopes that students will push for shorter courses."
+    )
     quotes = extract_quotes(text, DIRECTORY)
-    assert [(q.kind, q.speaker, q.cue) for q in quotes] == [("direct", "Daphne Koller", "said"),
-                                                           ("indirect", "Daphne Koller", "said")]
+    assert [(q.kind, q.speaker, q.cue) for q in quotes] == [
+        ("direct", "Daphne Koller", "said"),
+        ("indirect", "Daphne Koller", "said"),
+    ]
 
 
 def test_a_partial_quotation_is_one_direct_statement_with_its_reported_words():
@@ -137,27 +161,38 @@ def test_a_partial_quotation_is_one_direct_statement_with_its_reported_words():
 
 
 def test_second_hand_quote_keeps_its_cited_source():
-    text = ("Hey, have you heard of Yann LeCun?\n\nLet’s see what he has to say:\n\n"
-            "Math. Math. Oh and perhaps some more math.\n\nFrom: https://techcrunch.com/2016/12/01/advice/\n")
+    text = (
+        "Hey, have you heard of Yann LeCun?\n\nLet’s see what he has to say:\n\n"
+        "Math. Math. Oh and perhaps some more math.\n\nFrom: https://techcrunch.com/2016/12/01/advice/\n"
+    )
     (quote,) = extract_quotes(text, DIRECTORY)
-    assert (quote.quote, quote.speaker, quote.cue) == ("Math. Math. Oh and perhaps some more math.", "Yann LeCun", "say")
+    assert (quote.quote, quote.speaker, quote.cue) == (
+        "Math. Math. Oh and perhaps some more math.",
+        "Yann LeCun",
+        "say",
+    )
     assert quote.cites == "https://techcrunch.com/2016/12/01/advice/"
 
 
 def test_a_link_kept_beside_the_plain_text_is_cited():
     text = "LeCun’s advice was blunt: “Study math before anything else.” (TechCrunch, 2016)"
     start = text.index("TechCrunch")
-    (quote,) = extract_quotes(text, DIRECTORY, links=[{"start": start, "end": start + 10, "url": "https://tc.example/a"}])
+    (quote,) = extract_quotes(
+        text, DIRECTORY, links=[{"start": start, "end": start + 10, "url": "https://tc.example/a"}]
+    )
     assert (quote.speaker, quote.cites) == ("Yann LeCun", "https://tc.example/a")
 
 
-@pytest.mark.parametrize("text", [
-    "People “in the know” agree, and the so-called “attention” layer is everywhere.",  # scare quotes, terms
-    "Pence said on the network’s “State of the Union.” that he would not comment.",  # a title
-    "We call this layer “hidden”, and you write “she is the aunt” in the example.",  # the writer's own terms
-    "Type “pip install kb” and press “Enter”, then set “lr = 0.01” in config.py.",  # UI labels and code
-    "A gradient check compares the derivative with a finite-difference estimate.",  # a thing holds no view
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "People “in the know” agree, and the so-called “attention” layer is everywhere.",  # scare quotes, terms
+        "Pence said on the network’s “State of the Union.” that he would not comment.",  # a title
+        "We call this layer “hidden”, and you write “she is the aunt” in the example.",  # the writer's own terms
+        "Type “pip install kb” and press “Enter”, then set “lr = 0.01” in config.py.",  # UI labels and code
+        "A gradient check compares the derivative with a finite-difference estimate.",  # a thing holds no view
+    ],
+)
 def test_titles_terms_labels_and_code_are_not_statements(text):
     assert [q.quote for q in extract_quotes(text, DIRECTORY) if q.kind == "direct"] == []
     assert all(q.speaker_type != "other" for q in extract_quotes(text, DIRECTORY) if q.kind == "indirect")
@@ -189,11 +224,11 @@ def test_the_seeds_paraphrase_of_koller_and_lecuns_joint_advice():
 BAD_INPUT = [
     "",
     "No quotations here at all, just prose about gradient descent.",
-    "“” \"\" “ ” \" \"",
+    '“” "" “ ” " "',
     "He said “one “two” three” and left.",
     "“Unclosed quotation that runs to the end of the paragraph\nThe next paragraph is prose. “A real one here,” said Ng.",
     "“Der Mathematik-Anteil ist wichtig,” sagte sie. 数学は大事だ「とても」。Elle a dit que les maths comptent.",
-    "| model | accuracy |\n|---|---|\n| logistic | 0.91 |\n{\"a\": [1, 2, 3]}\nx = np.linalg.inv(A) @ b",
+    '| model | accuracy |\n|---|---|\n| logistic | 0.91 |\n{"a": [1, 2, 3]}\nx = np.linalg.inv(A) @ b',
     "Andrew Ng\nDaphne Koller\nYann LeCun\nMaria Gonzalez\nTom Ray\nRosa Delgado",
     ("“A long quotation about calculus and linear algebra,” said Yann LeCun. " * 2000),
 ]
@@ -203,14 +238,14 @@ BAD_INPUT = [
 def test_bad_input_never_crashes_or_invents_a_speaker(text):
     quotes = extract_quotes(text, DIRECTORY)
     for q in quotes:
-        assert text[q.start:q.end].strip() == q.quote
+        assert text[q.start : q.end].strip() == q.quote
         assert not q.people or q.speaker_mention is not None
     if "\n" in text and text.startswith("Andrew Ng\n"):
         assert quotes == []  # a page of only names says nothing
 
 
 def test_mismatched_marks_cost_only_their_paragraph():
-    text = "A stray ” mark and a lone \" here.\n“The real quotation is in this paragraph,” said Koller."
+    text = 'A stray ” mark and a lone " here.\n“The real quotation is in this paragraph,” said Koller.'
     assert direct(text)[-1] == ("The real quotation is in this paragraph", "Daphne Koller")
 
 
@@ -233,10 +268,13 @@ def test_cli_jsonl_offsets_point_into_the_file(tmp_path):
     quoted, paraphrase = [json.loads(line) for line in result.stdout.splitlines()]
     assert quoted["file"] == str(path) and quoted["speaker"] == "Yann LeCun" and quoted["cue"] == "said"
     assert quoted["kind"] == "direct" and quoted["speakers"] == ["Yann LeCun"] and quoted["speaker_type"] == "person"
-    assert text[quoted["start"]:quoted["end"]] == quoted["quote"] == "Take linear algebra early"
-    assert text[quoted["speaker_start"]:quoted["speaker_end"]] == quoted["speaker_mention"] == "Yann LeCun"
+    assert text[quoted["start"] : quoted["end"]] == quoted["quote"] == "Take linear algebra early"
+    assert text[quoted["speaker_start"] : quoted["speaker_end"]] == quoted["speaker_mention"] == "Yann LeCun"
     assert (paraphrase["kind"], paraphrase["quote"], paraphrase["speaker"]) == (
-        "indirect", "that calculus can wait", "Yann LeCun")
+        "indirect",
+        "that calculus can wait",
+        "Yann LeCun",
+    )
     plain = run_kb("quotes", path)
     assert "Yann LeCun: (paraphrase) that calculus can wait" in plain.stdout
 
@@ -256,8 +294,9 @@ def test_a_missing_spacy_pipeline_is_a_clear_error(tmp_path):
 
 @pytest.mark.skipif(not (SHARED / "seeds").exists(), reason="shared/seeds is not beside the project")
 def test_gold_set_script_reports_its_figures():
-    result = subprocess.run([sys.executable, "tests/gold/evaluate.py", "--json"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "tests/gold/evaluate.py", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["quote_extraction"]["f1"] == 1.0 and report["quote_and_speaker"]["f1"] == 1.0, report["errors"]
@@ -268,10 +307,12 @@ def test_gold_set_script_reports_its_figures():
 
 
 def test_news_style_attribution_titles_surnames_and_unnamed_speakers():
-    text = ("“We are not cutting jobs,” Chief Executive Sarah Lin told reporters. “The market is strong,” she said.\n"
-            "“I don’t buy it,” said Mark Hill, an analyst. “It’s a bold plan,” Hill said.\n"
-            "“We expected less,” said lead author Kenji Watanabe. Watanabe disagreed: “The data speak.”\n"
-            "“Nobody expected this,” one employee said.")
+    text = (
+        "“We are not cutting jobs,” Chief Executive Sarah Lin told reporters. “The market is strong,” she said.\n"
+        "“I don’t buy it,” said Mark Hill, an analyst. “It’s a bold plan,” Hill said.\n"
+        "“We expected less,” said lead author Kenji Watanabe. Watanabe disagreed: “The data speak.”\n"
+        "“Nobody expected this,” one employee said."
+    )
     found = [(q.quote, q.speaker, q.speaker_mention) for q in extract_quotes(text, DIRECTORY)]
     assert found == [
         ("We are not cutting jobs", "Sarah Lin", "Chief Executive Sarah Lin"),  # the title is not the name
@@ -298,8 +339,15 @@ def test_polnear_floor_on_a_dozen_dev_articles(tmp_path):
     result = run_kb("quotes", "--jsonl", *texts, timeout=300)
     assert result.returncode == 0, result.stderr
     (tmp_path / "out.jsonl").write_text(result.stdout, encoding="utf-8")
-    scored = subprocess.run([sys.executable, str(POLNEAR.parent / "score_polnear.py"), str(split),
-                             str(tmp_path / "out.jsonl")], capture_output=True, text=True, check=True).stdout
-    figures = {line.split(":")[0]: float(line.split("content+speaker F1 ")[1].split()[0])
-               for line in scored.splitlines() if "content+speaker" in line}
+    scored = subprocess.run(
+        [sys.executable, str(POLNEAR.parent / "score_polnear.py"), str(split), str(tmp_path / "out.jsonl")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    figures = {
+        line.split(":")[0]: float(line.split("content+speaker F1 ")[1].split()[0])
+        for line in scored.splitlines()
+        if "content+speaker" in line
+    }
     assert figures["direct"] >= 0.75 and figures["indirect"] >= 0.6, scored  # 0.81 and 0.71 when written

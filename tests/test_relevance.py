@@ -9,7 +9,12 @@ import pytest
 
 from crawler.extract import extract_article
 from kb.relevance import (
-    BUILTIN, RelevanceError, RelevanceScorer, document_score, language_flag, load_relevance,
+    BUILTIN,
+    RelevanceError,
+    RelevanceScorer,
+    document_score,
+    language_flag,
+    load_relevance,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +90,11 @@ def test_missing_counterexamples_fall_back_with_a_warning(tmp_path, caplog, embe
 
 def test_lexical_evidence_needs_math_near_machine_learning(scorer):
     near = "Linear algebra is what neural networks are made of, and calculus is how they are trained as models."
-    far = "Linear algebra was my favourite course. " + "We walked in the hills all week. " * 20 + "Later I tried machine learning."
+    far = (
+        "Linear algebra was my favourite course. "
+        + "We walked in the hills all week. " * 20
+        + "Later I tried machine learning."
+    )
     assert scorer.lexical(near) == 1.0
     assert scorer.lexical(far) == 0.0
     assert scorer.lexical("We ate bread and cheese by the lake.") == 0.0
@@ -125,14 +134,17 @@ def test_missing_file_falls_back_to_the_builtin_one(tmp_path, caplog):
     assert "not found" in caplog.text
 
 
-@pytest.mark.parametrize("content, line, words", [
-    ("question: math\nthreshold: 2\n", 2, "'threshold' must be a number from 0 to 1"),
-    ("question: math\nexamples:\n  - fine\n  - 3\n", 2, "'examples' must be a list"),
-    ("question: math\nwindow: -1\n", 2, "'window' must be a whole number"),
-    ("question: math\nthreshhold: 0.3\n", 2, "did you mean 'threshold'"),
-    ("question: [math]\n", 1, "'question' must be text"),
-    ("question: math\n  examples: [\n", 2, "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "content, line, words",
+    [
+        ("question: math\nthreshold: 2\n", 2, "'threshold' must be a number from 0 to 1"),
+        ("question: math\nexamples:\n  - fine\n  - 3\n", 2, "'examples' must be a list"),
+        ("question: math\nwindow: -1\n", 2, "'window' must be a whole number"),
+        ("question: math\nthreshhold: 0.3\n", 2, "did you mean 'threshold'"),
+        ("question: [math]\n", 1, "'question' must be text"),
+        ("question: math\n  examples: [\n", 2, "not valid YAML"),
+    ],
+)
 def test_mistakes_name_the_file_and_line(tmp_path, content, line, words):
     path = tmp_path / "relevance.yml"
     path.write_text(content)
@@ -142,8 +154,10 @@ def test_mistakes_name_the_file_and_line(tmp_path, content, line, words):
 
 
 def test_other_languages_are_scored_and_flagged(scorer):
-    french = ("Combien de mathématiques faut-il pour faire de l'apprentissage automatique ? "
-              "L'algèbre linéaire et les probabilités suffisent pour commencer.")
+    french = (
+        "Combien de mathématiques faut-il pour faire de l'apprentissage automatique ? "
+        "L'algèbre linéaire et les probabilités suffisent pour commencer."
+    )
     [score] = scorer.score_passages([french])
     assert 0.0 <= score <= 1.0
     assert language_flag(french) == "language fr"
@@ -190,8 +204,11 @@ def branching_site():
     """A home page on the question, a branch of six pages on math in ML and one of six on bread."""
     from tests.sites import RoutedSite, html_page
 
-    routes = {"/": html_page("Notes on math in machine learning", ON_TOPIC[0],
-                             links=("/articles/bread-1.html", "/articles/ml-1.html"))}
+    routes = {
+        "/": html_page(
+            "Notes on math in machine learning", ON_TOPIC[0], links=("/articles/bread-1.html", "/articles/ml-1.html")
+        )
+    }
     children = {1: (2, 3), 2: (4,), 3: (5, 6)}
     for branch, texts, title in (("ml", ON_TOPIC, "Math for ML, part"), ("bread", OFF_TOPIC, "Baking, part")):
         for n in range(1, 7):
@@ -202,8 +219,10 @@ def branching_site():
 
 def focused_sources(site, *options: str, delay: float = 0) -> str:
     extra = "".join(f"    {option}\n" for option in options)
-    return (f"download_delay: {delay}\nsources:\n  - name: notes\n    start_urls: ['{site.base_url}/']\n"
-            f"    max_depth: 4\n    robots_sitemaps: false\n{extra}")
+    return (
+        f"download_delay: {delay}\nsources:\n  - name: notes\n    start_urls: ['{site.base_url}/']\n"
+        f"    max_depth: 4\n    robots_sitemaps: false\n{extra}"
+    )
 
 
 def stored_titles(db_path) -> set[str]:
@@ -224,7 +243,9 @@ def test_focused_crawl_skips_the_off_topic_branch_and_keeps_every_relevant_page(
     assert unfocused.returncode == 0 and focused.returncode == 0, focused.stderr[-3000:]
     assert len(unfocused_requests) == 12
     assert len(focused_requests) < len(unfocused_requests)
-    assert sorted(focused_requests) == sorted([f"/articles/ml-{n}.html" for n in range(1, 7)] + ["/articles/bread-1.html"])
+    assert sorted(focused_requests) == sorted(
+        [f"/articles/ml-{n}.html" for n in range(1, 7)] + ["/articles/bread-1.html"]
+    )
     relevant = {t for t in stored_titles(tmp_path / "all.db") if not t.startswith("Baking")}
     assert relevant <= stored_titles(tmp_path / "focused.db")  # every relevant page, focused or not
     import sqlite_utils
@@ -243,8 +264,11 @@ def wide_site(children: int = 20):
     """A home page linking to one page on math in ML and one on bread, each linking to ``children`` more."""
     from tests.sites import RoutedSite, html_page
 
-    routes = {"/": html_page("Notes on math in machine learning", ON_TOPIC[0],
-                             links=("/articles/bread.html", "/articles/ml.html"))}
+    routes = {
+        "/": html_page(
+            "Notes on math in machine learning", ON_TOPIC[0], links=("/articles/bread.html", "/articles/ml.html")
+        )
+    }
     for branch, texts in (("ml", ON_TOPIC), ("bread", OFF_TOPIC)):
         links = tuple(f"/articles/{branch}/{n}.html" for n in range(children))
         routes[f"/articles/{branch}.html"] = html_page(f"{branch} hub", texts[0], texts[1], links=links)
@@ -275,9 +299,11 @@ def test_listed_article_urls_are_fetched_whatever_their_score(tmp_path):
     from tests.conftest import crawl
 
     with branching_site() as site:
-        yaml = (f"download_delay: 0\nsources:\n  - name: listed\n"
-                f"    start_urls: ['{site.base_url}/articles/bread-2.html', '{site.base_url}/articles/bread-3.html']\n"
-                f"    max_depth: 1\n    robots_sitemaps: false\n    min_relevance: 0.9\n")
+        yaml = (
+            f"download_delay: 0\nsources:\n  - name: listed\n"
+            f"    start_urls: ['{site.base_url}/articles/bread-2.html', '{site.base_url}/articles/bread-3.html']\n"
+            f"    max_depth: 1\n    robots_sitemaps: false\n    min_relevance: 0.9\n"
+        )
         result = crawl(yaml, tmp_path / "kb.db", tmp_path)
         requested = [p for p in site.requests if p.startswith("/articles/")]
     assert result.returncode == 0, result.stderr[-3000:]
@@ -293,9 +319,11 @@ def test_analysis_stores_scores_and_flags_other_languages(tmp_path):
     from tests.conftest import crawl
     from tests.sites import RoutedSite, html_page
 
-    french = ("Combien de mathématiques faut-il pour faire de l'apprentissage automatique ? "
-              "L'algèbre linéaire, le calcul différentiel et les probabilités suffisent pour commencer, "
-              "et on apprend le reste en chemin, quand un projet le demande.")
+    french = (
+        "Combien de mathématiques faut-il pour faire de l'apprentissage automatique ? "
+        "L'algèbre linéaire, le calcul différentiel et les probabilités suffisent pour commencer, "
+        "et on apprend le reste en chemin, quand un projet le demande."
+    )
     routes = {
         "/": html_page("Notes", "Index of notes.", links=("/a/math.html", "/a/bread.html", "/a/fr.html")),
         "/a/math.html": html_page("Math for ML", ON_TOPIC[0], ON_TOPIC[1]),
@@ -303,8 +331,10 @@ def test_analysis_stores_scores_and_flags_other_languages(tmp_path):
         "/a/fr.html": html_page("Mathématiques", french),
     }
     with RoutedSite(routes) as site:
-        yaml = (f"download_delay: 0\nsources:\n  - name: notes\n    start_urls: ['{site.base_url}/']\n"
-                f"    allow: ['/a/']\n    robots_sitemaps: false\n")
+        yaml = (
+            f"download_delay: 0\nsources:\n  - name: notes\n    start_urls: ['{site.base_url}/']\n"
+            f"    allow: ['/a/']\n    robots_sitemaps: false\n"
+        )
         result = crawl(yaml, tmp_path / "kb.db", tmp_path, embed=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "1 of 3 documents relevant" in result.stderr

@@ -4,11 +4,11 @@ import fcntl
 import json
 import os
 import pty
-import struct
-import termios
 import shutil
+import struct
 import subprocess
 import sys
+import termios
 
 import numpy as np
 import pytest
@@ -20,16 +20,19 @@ from embeddings.model import DEFAULT_MODEL, model_path
 from embeddings.search import SearchError, SemanticSearch
 from kb import storage
 from kb.search import search
-from kb.web.serve import make_datasette
 
 from .conftest import ROOT, datasette_get, run_kb
 
 # Paraphrased questions that share no word with the passage that answers them.
 PARAPHRASES = [
-    ("Which university courses would you recommend to a teenager who wants a career in artificial intelligence?",
-     "The bluntest version of that advice came from Yann LeCun"),
-    ("How should I look after a fermenting culture in chilly weather?",
-     "Keeping a sourdough starter alive through the winter"),
+    (
+        "Which university courses would you recommend to a teenager who wants a career in artificial intelligence?",
+        "The bluntest version of that advice came from Yann LeCun",
+    ),
+    (
+        "How should I look after a fermenting culture in chilly weather?",
+        "Keeping a sourdough starter alive through the winter",
+    ),
 ]
 
 
@@ -38,14 +41,16 @@ def passage_starting(db_path, prefix):
     return next(db.query("select id, text from passages where text like ? || '%' order by id", [prefix]))
 
 
-
 # -- embeddings -------------------------------------------------------------------------
 
 
 def test_every_passage_has_one_normalised_vector_with_its_model(db):
-    rows = list(db.query(
-        "select p.id, p.content_hash as p_hash, e.content_hash, e.model, e.dimensions, e.vector "
-        "from passages p left join passage_vectors e on e.passage_id = p.id"))
+    rows = list(
+        db.query(
+            "select p.id, p.content_hash as p_hash, e.content_hash, e.model, e.dimensions, e.vector "
+            "from passages p left join passage_vectors e on e.passage_id = p.id"
+        )
+    )
     assert rows and all(r["model"] == DEFAULT_MODEL and r["dimensions"] == 384 for r in rows)
     assert all(r["content_hash"] == r["p_hash"] for r in rows)
     for r in rows:
@@ -57,15 +62,19 @@ def test_vec0_index_holds_the_same_vectors(crawled_db):
     db = storage.connect(crawled_db)
     assert db.execute("select count(*) from vec_passages").fetchone()[0] == db["passage_vectors"].count
     passage_id, blob = db.execute("select passage_id, vector from passage_vectors limit 1").fetchone()
-    (nearest,) = db.execute(
-        "select passage_id from vec_passages where embedding match ? and k = 1", [blob]).fetchone()
+    (nearest,) = db.execute("select passage_id from vec_passages where embedding match ? and k = 1", [blob]).fetchone()
     assert nearest == passage_id
 
 
 def test_vectors_match_a_plain_sentence_transformers_encode(db, embedder):
-    row = next(db.query("select p.text, e.vector from passages p join passage_vectors e on e.passage_id = p.id limit 1"))
+    row = next(
+        db.query("select p.text, e.vector from passages p join passage_vectors e on e.passage_id = p.id limit 1")
+    )
     from sentence_transformers import SentenceTransformer
-    reference = SentenceTransformer(model_path(DEFAULT_MODEL), device="cpu").encode([row["text"]], normalize_embeddings=True)[0]
+
+    reference = SentenceTransformer(model_path(DEFAULT_MODEL), device="cpu").encode(
+        [row["text"]], normalize_embeddings=True
+    )[0]
     assert float(np.dot(reference, np.frombuffer(row["vector"], dtype="<f4"))) > 0.999
 
 
@@ -84,6 +93,7 @@ def test_only_changed_passages_are_re_embedded(db_copy, embedder):
     text = doc["text"] + "\nA new closing paragraph about rye flour."
     from embeddings.chunking import split_passages
     from embeddings.model import load_token_counter
+
     storage.save_document(db, {**doc, "text": text}, split_passages(text, 256, load_token_counter()))
     report = embed_pending(db_copy, embedder)
     assert report.encoded == 1
@@ -150,8 +160,9 @@ def test_progress_bar_on_a_terminal(db_copy):
     db.conn.commit()
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real terminal has a size
-    process = subprocess.Popen([sys.executable, "-m", "kb", "embed", "--db", str(db_copy)],
-                               cwd=ROOT, stdout=follower, stderr=follower)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kb", "embed", "--db", str(db_copy)], cwd=ROOT, stdout=follower, stderr=follower
+    )
     os.close(follower)
     output = b""
     while True:
@@ -172,8 +183,10 @@ def test_ann_index_agrees_with_exact_search(crawled_db, embedder):
     ann = AnnIndex(crawled_db, embedder.dimensions)
     ann.sync(db, save=False)
     query = embedder.encode_query("how much mathematics should an engineer learn")
-    exact = [r[0] for r in db.execute(
-        "select passage_id from vec_passages where embedding match ? and k = 5", [query.tobytes()])]
+    exact = [
+        r[0]
+        for r in db.execute("select passage_id from vec_passages where embedding match ? and k = 5", [query.tobytes()])
+    ]
     assert [p for p, _ in ann.search(query, 5)] == exact
 
 
@@ -217,7 +230,8 @@ def test_hybrid_puts_passages_found_both_ways_first(crawled_db):
     # Weights are honoured: with the keyword list weighted 0, the order is the semantic order.
     semantic_only = search(crawled_db, "why prioritize which math to learn", "hybrid", 5, keyword_weight=0)
     assert [r["passage_id"] for r in semantic_only] == [
-        r["passage_id"] for r in search(crawled_db, "why prioritize which math to learn", "semantic", 5)]
+        r["passage_id"] for r in search(crawled_db, "why prioritize which math to learn", "semantic", 5)
+    ]
 
 
 def test_cli_search_prints_ranked_results(crawled_db):
@@ -255,13 +269,22 @@ def test_cli_without_vectors_says_what_to_do(crawled_db, tmp_path, mode):
 
 
 # (A 100 kB query does not fit in a URL: HTTP servers refuse it before Datasette; see the CLI test.)
-BAD_QUERIES = ["", "   ", "calculus " * 1500, "数学は機械学習に必要ですか", "🤖🧮📈", "'; drop table passages; --", '"unbalanced AND (']
+BAD_QUERIES = [
+    "",
+    "   ",
+    "calculus " * 1500,
+    "数学は機械学習に必要ですか",
+    "🤖🧮📈",
+    "'; drop table passages; --",
+    '"unbalanced AND (',
+]
 
 
 @pytest.mark.parametrize("query", BAD_QUERIES, ids=lambda q: repr(q[:12]))
 @pytest.mark.parametrize("name", ["search", "semantic_search", "hybrid_search"])
 def test_bad_queries_through_the_json_api(datasette, name, query):
     from urllib.parse import quote
+
     response = datasette_get(datasette, f"/kb/{name}.json?_shape=array&q={quote(query)}")
     assert response.status_code == 200, response.text[:500]
     assert isinstance(response.json(), list)
@@ -303,6 +326,7 @@ def test_related_passages_canned_query(datasette, crawled_db):
 def test_kb_embed_sql_function_in_datasette(datasette):
     sql = "select passage_id from vec_passages where embedding match kb_embed(:q) and k = 3"
     from urllib.parse import quote
+
     response = datasette_get(datasette, f"/kb.json?_shape=array&sql={quote(sql)}&q=sourdough+starter")
     assert response.status_code == 200 and len(response.json()) == 3
 
@@ -326,9 +350,15 @@ def test_semantic_hits_are_rescored_with_their_neighbouring_passages(crawled_db,
     db = sqlite_utils.Database(crawled_db)
     checked = 0
     for passage_id, distance in context[:5]:
-        neighbours = [1 - plain[r["id"]] for r in db.query(
-            "select n.id from passages p join passages n on n.document_id = p.document_id "
-            "and n.seq in (p.seq - 1, p.seq + 1) where p.id = ?", [passage_id]) if r["id"] in plain]
+        neighbours = [
+            1 - plain[r["id"]]
+            for r in db.query(
+                "select n.id from passages p join passages n on n.document_id = p.document_id "
+                "and n.seq in (p.seq - 1, p.seq + 1) where p.id = ?",
+                [passage_id],
+            )
+            if r["id"] in plain
+        ]
         if neighbours:
             own = 1 - plain[passage_id]
             assert distance == pytest.approx(1 - (own + sum(neighbours) / len(neighbours)) / 2, abs=1e-4)

@@ -65,9 +65,21 @@ def test_repository_default_sources_file_is_valid():
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    allow:\n      - '('\n", 5, "not a valid regex"),
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    max_depth: -1\n", 4, "max_depth"),
         ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    max_pages: 0\n", 4, "max_pages"),
-        ("download_timeout: 0\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n", 1, "'download_timeout' must be"),
-        ("download_timeout: soon\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n", 1, "'download_timeout' must be"),
-        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n  - name: a\n    start_urls: [http://y.org/]\n", 4, "duplicate source name"),
+        (
+            "download_timeout: 0\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n",
+            1,
+            "'download_timeout' must be",
+        ),
+        (
+            "download_timeout: soon\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n",
+            1,
+            "'download_timeout' must be",
+        ),
+        (
+            "sources:\n  - name: a\n    start_urls: [http://x.org/]\n  - name: a\n    start_urls: [http://y.org/]\n",
+            4,
+            "duplicate source name",
+        ),
         ("sources:\n  - name: a\n", 2, "needs at least one of start_urls"),
         ("sources:\n  - start_urls: [http://x.org/]\n", 2, "needs a 'name'"),
         ("sourcs:\n  - name: a\n", 1, "did you mean 'sources'"),
@@ -75,14 +87,41 @@ def test_repository_default_sources_file_is_valid():
         ("download_delay: fast\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n", 1, "download_delay"),
         ("sources:\n  - name: a\n    start_urls: [http://x.org/\n", 4, "not valid YAML"),
         ("", 1, "expected a mapping"),
-        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    min_relevance: 2\n", 4, "'min_relevance' must be a number from 0 to 1"),
-        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    min_relevance: high\n", 4, "'min_relevance' must be"),
-        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    focus: sometimes\n", 4, "'focus' must be true or false"),
-        ("pdf_max_mb: 0\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n", 1, "'pdf_max_mb' must be a number > 0"),
-        ("pdf_max_pages: 2.5\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n", 1, "'pdf_max_pages' must be a whole number"),
-        ("pdf_max_seconds: soon\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n", 1, "'pdf_max_seconds' must be"),
-        ("sources:\n  - name: a\n    start_urls: [http://x.org/]\n    focus: false\n    min_relevance: 0.3\n", 5,
-         "'min_relevance' needs focus"),
+        (
+            "sources:\n  - name: a\n    start_urls: [http://x.org/]\n    min_relevance: 2\n",
+            4,
+            "'min_relevance' must be a number from 0 to 1",
+        ),
+        (
+            "sources:\n  - name: a\n    start_urls: [http://x.org/]\n    min_relevance: high\n",
+            4,
+            "'min_relevance' must be",
+        ),
+        (
+            "sources:\n  - name: a\n    start_urls: [http://x.org/]\n    focus: sometimes\n",
+            4,
+            "'focus' must be true or false",
+        ),
+        (
+            "pdf_max_mb: 0\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n",
+            1,
+            "'pdf_max_mb' must be a number > 0",
+        ),
+        (
+            "pdf_max_pages: 2.5\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n",
+            1,
+            "'pdf_max_pages' must be a whole number",
+        ),
+        (
+            "pdf_max_seconds: soon\nsources:\n  - name: a\n    start_urls: [http://x.org/]\n",
+            1,
+            "'pdf_max_seconds' must be",
+        ),
+        (
+            "sources:\n  - name: a\n    start_urls: [http://x.org/]\n    focus: false\n    min_relevance: 0.3\n",
+            5,
+            "'min_relevance' needs focus",
+        ),
     ],
 )
 def test_mistakes_name_file_and_line(text, line, fragment):
@@ -121,8 +160,10 @@ def test_user_agent_contact_and_hosts_of_the_whole_file():
     body = "sources:\n  - name: a\n    start_urls: [http://x.org/]\n"
     assert parse_sources('user_agent: "bot (+https://me.example/bot)"\n' + body).names_contact
     assert parse_sources('user_agent: "bot (ops@me.example)"\n' + body).names_contact
-    both = parse_sources("sources:\n  - name: a\n    start_urls: [http://x.org:8080/]\n"
-                         "  - name: b\n    feeds: ['https://y.org:443/feed']\n")
+    both = parse_sources(
+        "sources:\n  - name: a\n    start_urls: [http://x.org:8080/]\n"
+        "  - name: b\n    feeds: ['https://y.org:443/feed']\n"
+    )
     assert both.hosts == {"x.org:8080", "y.org"}
     ipv6 = parse_sources("sources:\n  - name: a\n    start_urls: ['http://[::1]:8080/', 'http://[FE80::1]/']\n")
     assert ipv6.hosts == {"[::1]:8080", "[fe80::1]"}  # not the address ::1:8080

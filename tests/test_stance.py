@@ -24,25 +24,46 @@ def classifier(embedder):
 
 # -- bad stances.yml: a clear error naming file and line ------------------------------------------
 
-@pytest.mark.parametrize("text, line, fragment", [
-    ("stances:\n  - name: only\n    examples: [One stance is not a comparison.]\n", 1, "at least 2 stances"),
-    ("stances:\n  - name: first\n    examples: []\n  - name: later\n    examples: [x]\n", 2, "a list of example sentences"),
-    ("stances:\n  - name: first\n  - name: later\n    examples: [x]\n", 2, "a list of example sentences"),
-    ("stances:\n  - name: first\n    examples:\n      - Il faut apprendre les mathématiques avant tout le reste.\n"
-     "  - name: later\n    examples: [The math can wait.]\n", 4, "looks like fr, not English"),
-    ("stances:\n  - name: first\n    cues: ['(unclosed']\n    examples: [x]\n  - name: later\n    examples: [y]\n",
-     3, "not a valid regular expression"),
-    ("stances:\n  - name: same\n    examples: [x]\n  - name: same\n    examples: [y]\n", 2, "named alike"),
-    ("min_confidence: lots\n" + TWO_STANCES, 1, "'min_confidence' must be a number"),
-    (TWO_STANCES.replace("    examples: [Learn", "    negated: sooner\n    examples: [Learn"), 3,
-     "'negated' names no stance"),
-    (TWO_STANCES.replace("    examples: [Learn", "    limited: [later]\n    examples: [Learn"), 3,
-     "'limited' must be the name of a stance"),
-    ("scope: [not]\n" + TWO_STANCES, 1, "'scope' must be a mapping"),
-    ("scope:\n  negation: never\n" + TWO_STANCES, 2, "'scope: negation' must be a list"),
-    ("scope:\n  hedges: [maybe]\n" + TWO_STANCES, 2, "hedges"),
-    ("scope:\n  limit: ['(only']\n" + TWO_STANCES, 2, "not a valid regular expression"),
-])
+
+@pytest.mark.parametrize(
+    "text, line, fragment",
+    [
+        ("stances:\n  - name: only\n    examples: [One stance is not a comparison.]\n", 1, "at least 2 stances"),
+        (
+            "stances:\n  - name: first\n    examples: []\n  - name: later\n    examples: [x]\n",
+            2,
+            "a list of example sentences",
+        ),
+        ("stances:\n  - name: first\n  - name: later\n    examples: [x]\n", 2, "a list of example sentences"),
+        (
+            "stances:\n  - name: first\n    examples:\n      - Il faut apprendre les mathématiques avant tout le reste.\n"
+            "  - name: later\n    examples: [The math can wait.]\n",
+            4,
+            "looks like fr, not English",
+        ),
+        (
+            "stances:\n  - name: first\n    cues: ['(unclosed']\n    examples: [x]\n  - name: later\n    examples: [y]\n",
+            3,
+            "not a valid regular expression",
+        ),
+        ("stances:\n  - name: same\n    examples: [x]\n  - name: same\n    examples: [y]\n", 2, "named alike"),
+        ("min_confidence: lots\n" + TWO_STANCES, 1, "'min_confidence' must be a number"),
+        (
+            TWO_STANCES.replace("    examples: [Learn", "    negated: sooner\n    examples: [Learn"),
+            3,
+            "'negated' names no stance",
+        ),
+        (
+            TWO_STANCES.replace("    examples: [Learn", "    limited: [later]\n    examples: [Learn"),
+            3,
+            "'limited' must be the name of a stance",
+        ),
+        ("scope: [not]\n" + TWO_STANCES, 1, "'scope' must be a mapping"),
+        ("scope:\n  negation: never\n" + TWO_STANCES, 2, "'scope: negation' must be a list"),
+        ("scope:\n  hedges: [maybe]\n" + TWO_STANCES, 2, "hedges"),
+        ("scope:\n  limit: ['(only']\n" + TWO_STANCES, 2, "not a valid regular expression"),
+    ],
+)
 def test_bad_stances_file(tmp_path, text, line, fragment):
     path = tmp_path / "stances.yml"
     path.write_text(text, encoding="utf-8")
@@ -64,6 +85,7 @@ def test_kb_analyze_reports_a_bad_stances_file_and_keeps_the_stored_stances(db_c
 
 # -- odd text: a sane label or none, never a crash -------------------------------------------------
 
+
 def test_a_word_or_a_heading_gets_no_stance(classifier):
     word, heading = classifier.judge(["Math.", "How much math do you need?"])
     assert word.stance is None and word.reasons["by"] == "too short"
@@ -71,9 +93,12 @@ def test_a_word_or_a_heading_gets_no_stance(classifier):
 
 
 def test_arguing_two_stances_gets_a_label_or_none_with_both_sides_in_the_reasons(classifier):
-    [both] = classifier.judge([
-        "You don't need any math to start building models with scikit-learn, but to do research you "
-        "must master linear algebra, calculus and probability first."])
+    [both] = classifier.judge(
+        [
+            "You don't need any math to start building models with scikit-learn, but to do research you "
+            "must master linear algebra, calculus and probability first."
+        ]
+    )
     assert both.stance in (None, *classifier.names)
     assert {"essential foundation", "not needed to start"} <= set(both.reasons["cues"])
     assert both.stance is not None or both.reasons.get("abstained") or both.reasons["by"] == "nothing close"
@@ -81,13 +106,18 @@ def test_arguing_two_stances_gets_a_label_or_none_with_both_sides_in_the_reasons
 
 def test_mentioning_calculus_is_not_arguing_it_is_essential(classifier):
     """Negation and hedging decide: the same math words, three different arguments."""
-    judged = classifier.judge([
-        "You don't need calculus or linear algebra to start; the libraries compute the gradients for you.",
-        "Calculus and linear algebra are essential: without a solid grasp of them you cannot do machine learning well.",
-        "How much calculus you need depends on your role; learn each piece just in time, when a project calls for it.",
-    ])
-    assert [j.stance for j in judged] == ["not needed to start", "essential foundation",
-                                          "learn what your decisions need"]
+    judged = classifier.judge(
+        [
+            "You don't need calculus or linear algebra to start; the libraries compute the gradients for you.",
+            "Calculus and linear algebra are essential: without a solid grasp of them you cannot do machine learning well.",
+            "How much calculus you need depends on your role; learn each piece just in time, when a project calls for it.",
+        ]
+    )
+    assert [j.stance for j in judged] == [
+        "not needed to start",
+        "essential foundation",
+        "learn what your decisions need",
+    ]
 
 
 def test_a_cue_is_read_in_its_clause(classifier):
@@ -116,8 +146,12 @@ def test_negations_count_before_the_cue(classifier):
 
 
 def test_each_judgement_keeps_its_confidence_and_closest_examples(classifier):
-    [judged] = classifier.judge(["Study probability and statistics thoroughly before you train a single model, "
-                                 "because without them you are only guessing."])
+    [judged] = classifier.judge(
+        [
+            "Study probability and statistics thoroughly before you train a single model, "
+            "because without them you are only guessing."
+        ]
+    )
     assert judged.stance == "essential foundation" and 0 < judged.confidence <= 1
     assert len(judged.reasons["examples"]) == 3
     assert all(set(e) == {"stance", "example", "similarity"} for e in judged.reasons["examples"])
@@ -128,12 +162,14 @@ def test_unsure_judgements_are_stored_as_none(embedder, tmp_path):
     path = tmp_path / "stances.yml"
     path.write_text("min_confidence: 1\n" + TWO_STANCES, encoding="utf-8")
     [judged] = StanceClassifier(load_stances(path), embedder).judge(
-        ["Some say learn the math first and learn it well, others that it can wait until a project needs it."])
+        ["Some say learn the math first and learn it well, others that it can wait until a project needs it."]
+    )
     assert judged.stance is None and judged.reasons["abstained"] in ("first", "later")
     assert 0 <= judged.confidence < 1
 
 
 # -- in the knowledge base --------------------------------------------------------------------------
+
 
 def test_headings_get_no_stance_and_copies_one(db):
     short = list(db.query("select text, stance from passages"))
@@ -145,18 +181,28 @@ def test_headings_get_no_stance_and_copies_one(db):
 
 
 def test_off_question_passages_take_no_stance(db):
-    sourdough = list(db.query("select passages.stance, passages.stance_reasons from passages join documents "
-                              "on documents.id = document_id where url like '%sourdough%'"))
+    sourdough = list(
+        db.query(
+            "select passages.stance, passages.stance_reasons from passages join documents "
+            "on documents.id = document_id where url like '%sourdough%'"
+        )
+    )
     assert sourdough and all(r["stance"] is None and r["stance_reasons"] is None for r in sourdough)
 
 
 def test_reasons_are_stored_as_json(db):
-    passage = next(db.query("select stance, stance_confidence, stance_reasons, relevance_reasons from passages "
-                            "where stance is not null limit 1"))
+    passage = next(
+        db.query(
+            "select stance, stance_confidence, stance_reasons, relevance_reasons from passages "
+            "where stance is not null limit 1"
+        )
+    )
     stance_reasons = json.loads(passage["stance_reasons"])
     assert stance_reasons["by"] in ("cues", "examples") and len(stance_reasons["examples"]) == 3
     relevance_reasons = json.loads(passage["relevance_reasons"])
-    assert {"score", "discussion_cues", "math_near_ml", "closest_example", "closest_counterexample"} <= set(relevance_reasons)
+    assert {"score", "discussion_cues", "math_near_ml", "closest_example", "closest_counterexample"} <= set(
+        relevance_reasons
+    )
     document = next(db.query("select relevance, relevance_reasons from documents where relevance is not null"))
     assert json.loads(document["relevance_reasons"])["passages"]
 
@@ -172,8 +218,12 @@ def test_search_hits_say_why_in_json_and_html(datasette):
 
 
 def test_a_persons_statements_count_once_and_compare_lists_them_by_date(datasette, db):
-    rows = list(db.query("select person_id, kind, lower(trim(text)) as t, count(*) as n from person_statements "
-                         "group by person_id, kind, t having n > 1"))
+    rows = list(
+        db.query(
+            "select person_id, kind, lower(trim(text)) as t, count(*) as n from person_statements "
+            "group by person_id, kind, t having n > 1"
+        )
+    )
     assert rows == []  # a republished statement is one row
     every = db.execute("select count(*) from quote_speakers").fetchone()[0]
     distinct = db.execute("select count(*) from person_statements where kind != 'written'").fetchone()[0]
@@ -184,7 +234,8 @@ def test_a_persons_statements_count_once_and_compare_lists_them_by_date(datasett
         assert dates == sorted(dates)
     summary = datasette_get(datasette, "/kb/compare_people.json?_shape=array").json()
     for row in summary:
-        assert row["statements"] == sum(1 for s in statements if s["person"] == row["person"]
-                                        and s["stance"] == row["stance"])
+        assert row["statements"] == sum(
+            1 for s in statements if s["person"] == row["person"] and s["stance"] == row["stance"]
+        )
     html = datasette_get(datasette, "/compare?people=Andrew+Ng,Yann+LeCun").text
     assert 'class="kb-statement"' in html and '<details class="kb-why">' in html

@@ -33,9 +33,14 @@ def passages(db):
 
 
 def fts(db, term):
-    return [r["text"] for r in db.query(
-        "select passages.text from passages_fts join passages on passages.id = passages_fts.rowid "
-        "where passages_fts match ?", [term])]
+    return [
+        r["text"]
+        for r in db.query(
+            "select passages.text from passages_fts join passages on passages.id = passages_fts.rowid "
+            "where passages_fts match ?",
+            [term],
+        )
+    ]
 
 
 @pytest.fixture
@@ -70,7 +75,7 @@ def test_offsets_slice_the_document_text(db):
     save(db)
     text = db["documents"].get(1)["text"]
     for row in db.query("select char_start, char_end, text from passages"):
-        assert text[row["char_start"]:row["char_end"]] == row["text"]
+        assert text[row["char_start"] : row["char_end"]] == row["text"]
 
 
 def test_a_failed_save_stores_nothing_of_the_document(db):
@@ -97,7 +102,13 @@ def test_runs_record_counts_and_failures(db):
     assert db["crawl_runs"].get(run_id)["status"] == "running"
     storage.record_failure(db, run_id, "site", "http://example.org/x", "HTTP 500")
     row = storage.finish_run(db, run_id, "completed", {"new": 2, "failed": 1}, 1.5, {"site": {"new": 2}})
-    assert (row["status"], row["new"], row["failed"], row["unchanged"], row["duration_s"]) == ("completed", 2, 1, 0, 1.5)
+    assert (row["status"], row["new"], row["failed"], row["unchanged"], row["duration_s"]) == (
+        "completed",
+        2,
+        1,
+        0,
+        1.5,
+    )
     assert [f["reason"] for f in db["crawl_failures"].rows] == ["HTTP 500"]
 
 
@@ -119,7 +130,24 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
     storage.open_db(tmp_path / "kb.db").close()
     db = storage.open_db(tmp_path / "kb.db")
     assert db.journal_mode == "wal"
-    assert [m["name"] for m in db["_sqlite_migrations"].rows] == ["m001_initial", "m002_embeddings", "m003_people_and_works", "m004_quotes_and_topics", "m005_stances", "m006_document_links", "m007_incremental_crawling", "m008_source_max_pages", "m009_cheap_recrawls_and_error_summary", "m010_analyses", "m011_facet_indexes", "m012_relevance", "m013_pdf_documents", "m014_statements", "m015_reasons", "m016_passage_vectors"]
+    assert [m["name"] for m in db["_sqlite_migrations"].rows] == [
+        "m001_initial",
+        "m002_embeddings",
+        "m003_people_and_works",
+        "m004_quotes_and_topics",
+        "m005_stances",
+        "m006_document_links",
+        "m007_incremental_crawling",
+        "m008_source_max_pages",
+        "m009_cheap_recrawls_and_error_summary",
+        "m010_analyses",
+        "m011_facet_indexes",
+        "m012_relevance",
+        "m013_pdf_documents",
+        "m014_statements",
+        "m015_reasons",
+        "m016_passage_vectors",
+    ]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 
 
@@ -187,13 +215,25 @@ def test_statements_keep_every_speaker_and_unreferenced_unverified_people_go(tmp
     text = "Ada Lind and Bo Strand said that linear algebra comes first."
     storage.save_document(db, {"url": "https://example.org/a", "source": "s", "text": text}, [(0, len(text))])
     (document_id,) = [r["id"] for r in db["documents"].rows]
-    statement = {"quote": "linear algebra comes first", "kind": "indirect", "char_start": 31, "char_end": 57,
-                 "speakers": ["Ada Lind", "Bo Strand"], "speaker_mention": "Ada Lind and Bo Strand",
-                 "speaker_start": 0, "speaker_end": 22, "speaker_type": "person", "cue": "said", "cue_start": 23}
+    statement = {
+        "quote": "linear algebra comes first",
+        "kind": "indirect",
+        "char_start": 31,
+        "char_end": 57,
+        "speakers": ["Ada Lind", "Bo Strand"],
+        "speaker_mention": "Ada Lind and Bo Strand",
+        "speaker_start": 0,
+        "speaker_end": 22,
+        "speaker_type": "person",
+        "cue": "said",
+        "cue_start": 23,
+    }
     storage.save_quotes(db, document_id, [statement], None, note="attribution: cut")
     (quote,) = db["quotes"].rows
-    names = [r["name"] for r in db.query("select name from quote_speakers join people on people.id = person_id "
-                                         "order by name")]
+    names = [
+        r["name"]
+        for r in db.query("select name from quote_speakers join people on people.id = person_id order by name")
+    ]
     assert names == ["Ada Lind", "Bo Strand"] and quote["kind"] == "indirect" and quote["passage_id"] is not None
     assert db["people"].get(quote["person_id"])["name"] == "Ada Lind"  # the first speaker
     assert db["documents"].get(document_id)["analysis_note"] == "attribution: cut"

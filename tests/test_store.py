@@ -9,9 +9,17 @@ from crawler.store import ItemStore
 from kb import storage
 
 ARTICLE = Article(
-    source="s", url="http://example.org/a", fetched_url="http://example.org/a", title="On gradients",
-    author=None, published="2024-01-02", site_name="Example", language="en", description=None,
-    text="Gradient descent needs calculus.\nLinear algebra helps too.", links=[],
+    source="s",
+    url="http://example.org/a",
+    fetched_url="http://example.org/a",
+    title="On gradients",
+    author=None,
+    published="2024-01-02",
+    site_name="Example",
+    language="en",
+    description=None,
+    text="Gradient descent needs calculus.\nLinear algebra helps too.",
+    links=[],
 )
 
 

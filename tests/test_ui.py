@@ -19,8 +19,21 @@ def test_search_json_has_what_the_page_shows(datasette, sample_site):
     data = search(datasette, "q=linear+algebra&mode=keyword")
     assert data["mode"] == "keyword" and data["page"] == 1 and data["total"] == len(data["results"]) > 0
     hit = data["results"][0]
-    assert {"passage_id", "title", "url", "link", "site_name", "author", "published", "snippet", "year",
-            "speakers", "stances", "topics", "also_published_at"} <= set(hit)
+    assert {
+        "passage_id",
+        "title",
+        "url",
+        "link",
+        "site_name",
+        "author",
+        "published",
+        "snippet",
+        "year",
+        "speakers",
+        "stances",
+        "topics",
+        "also_published_at",
+    } <= set(hit)
     assert hit["link"].startswith(hit["url"] + "#:~:text=")
     assert "**" in hit["snippet"]
     assert {"person", "topic", "stance", "site", "year"} == set(data["facets"])
@@ -80,8 +93,9 @@ def test_pages_render_and_unknown_people_are_404(datasette):
     assert datasette_get(datasette, "/people/not-a-number").status_code == 404
 
 
-@pytest.mark.parametrize("feed, count", [("new_documents", 4), ("new_documents?min_relevance=0", 5),
-                                         ("new_quotes", 16)])  # 7 quotations and 9 reported statements
+@pytest.mark.parametrize(
+    "feed, count", [("new_documents", 4), ("new_documents?min_relevance=0", 5), ("new_quotes", 16)]
+)  # 7 quotations and 9 reported statements
 def test_atom_feeds(datasette, feed, count):
     """The sourdough page is not a new document of the knowledge base, unless asked for everything."""
     name, _, query = feed.partition("?")
@@ -101,7 +115,9 @@ def test_marked_escapes_before_marking():
 
 def test_text_fragment_links_open_at_the_passage():
     url = text_fragment_url("http://example.org/a#old", "Self-taught: linear algebra, then more & more words here")
-    assert url == "http://example.org/a#:~:text=Self%2Dtaught%3A%20linear%20algebra%2C%20then%20more%20%26%20more%20words"
+    assert (
+        url == "http://example.org/a#:~:text=Self%2Dtaught%3A%20linear%20algebra%2C%20then%20more%20%26%20more%20words"
+    )
     assert text_fragment_url("http://example.org/a", "") == "http://example.org/a"
 
 
@@ -169,6 +185,10 @@ def test_search_marks_a_speaker_known_only_from_reported_speech(datasette):
     hits = search(datasette, "q=usual+mathematical+background+mistakes&mode=keyword")["results"]
     koller = next(s for hit in hits for s in hit["speakers"] if s["name"] == "Daphne Koller")
     assert koller["paraphrase"] is True
-    lecun = next(s for hit in search(datasette, "q=perhaps+some+more+math&mode=keyword")["results"]
-                 for s in hit["speakers"] if s["name"] == "Yann LeCun")
+    lecun = next(
+        s
+        for hit in search(datasette, "q=perhaps+some+more+math&mode=keyword")["results"]
+        for s in hit["speakers"]
+        if s["name"] == "Yann LeCun"
+    )
     assert lecun["paraphrase"] is False

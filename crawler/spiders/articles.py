@@ -40,8 +40,14 @@ import feedparser
 import scrapy
 from scrapy import signals
 from scrapy.exceptions import (
-    CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError, DownloadFailedError,
-    DownloadTimeoutError, IgnoreRequest, ResponseDataLossError, StopDownload,
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+    StopDownload,
 )
 from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
@@ -92,8 +98,9 @@ class ArticlesSpider(scrapy.Spider):
         self.allowed_domains = sorted(config.hostnames)
         # Scrapy's link extractor skips links to .pdf files by default; PDFs are articles here.
         deny_extensions = [e for e in IGNORED_EXTENSIONS if e != "pdf"]
-        self.link_extractors = {s.name: LinkExtractor(deny=s.deny, unique=True, deny_extensions=deny_extensions)
-                                for s in config.sources}
+        self.link_extractors = {
+            s.name: LinkExtractor(deny=s.deny, unique=True, deny_extensions=deny_extensions) for s in config.sources
+        }
         self.pages_requested: dict[str, int] = {}
         self.known: dict[str, dict] = {}
         self.handled: set[str] = set()  # url_key of pages requested, or skipped by date, this run
@@ -143,23 +150,20 @@ class ArticlesSpider(scrapy.Spider):
                 if source.name not in names:
                     names.append(source.name)
         for robots_url, names in robots_hosts.items():
-            yield scrapy.Request(
-                robots_url, self.parse_robots, errback=self.robots_error, meta={"kb_sources": names}
-            )
+            yield scrapy.Request(robots_url, self.parse_robots, errback=self.robots_error, meta={"kb_sources": names})
         for source in self.config.sources:
             for url in source.sitemaps:
                 yield self.sitemap_request(url, [source.name])
             for url in source.feeds:
-                yield scrapy.Request(
-                    url, self.parse_feed, errback=self.on_error, meta={"kb_sources": [source.name]}
-                )
+                yield scrapy.Request(url, self.parse_feed, errback=self.on_error, meta={"kb_sources": [source.name]})
             for url in source.start_urls:
                 yield self.page_request(url, source, depth=0, dont_filter=True, priority=PRIORITY_LISTED)
 
     # -- requests -------------------------------------------------------
 
-    def page_request(self, url: str, source: Source, depth: int, dont_filter: bool = False,
-                     priority: int = 0) -> scrapy.Request | None:
+    def page_request(
+        self, url: str, source: Source, depth: int, dont_filter: bool = False, priority: int = 0
+    ) -> scrapy.Request | None:
         """A page request (its URL normalised), conditional when an earlier run
         stored the page with validators.
 
@@ -197,9 +201,7 @@ class ArticlesSpider(scrapy.Spider):
         )
 
     def sitemap_request(self, url: str, source_names: list[str]) -> scrapy.Request:
-        return scrapy.Request(
-            url, self.parse_sitemap, errback=self.on_error, meta={"kb_sources": source_names}
-        )
+        return scrapy.Request(url, self.parse_sitemap, errback=self.on_error, meta={"kb_sources": source_names})
 
     def entry_requests(self, entries: Iterable[tuple[str, datetime | None]], source_names: list[str]):
         """Requests for sitemap or feed entries (URL, modified date) that are articles
@@ -213,8 +215,9 @@ class ArticlesSpider(scrapy.Spider):
                     elif self.unchanged_since_fetched(url, modified):
                         self.handled.add(url_key(url))
                         self.crawler.stats.inc_value("kb/skipped_by_date")
-                        yield Revisit(source.name, normalize_url(url), "unchanged", "dated before our copy",
-                                      confirmed=False)
+                        yield Revisit(
+                            source.name, normalize_url(url), "unchanged", "dated before our copy", confirmed=False
+                        )
                     elif (request := self.page_request(url, source, depth=0)) is not None:
                         yield request
                     break
@@ -295,7 +298,8 @@ class ArticlesSpider(scrapy.Spider):
             return
         entries = (
             (response.urljoin(entry["link"]), _feed_date(entry.get("updated_parsed") or entry.get("published_parsed")))
-            for entry in feed.entries if entry.get("link")
+            for entry in feed.entries
+            if entry.get("link")
         )
         yield from self.entry_requests(entries, names)
 
@@ -316,7 +320,11 @@ class ArticlesSpider(scrapy.Spider):
         source = self.config.source(response.meta["kb_source"])
         is_article = source.is_article(response.url)
         content_type = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip()
-        if content_type.encode().lower() in PDF_TYPES or looks_like_pdf(response.body) or "kb_too_large" in response.meta:
+        if (
+            content_type.encode().lower() in PDF_TYPES
+            or looks_like_pdf(response.body)
+            or "kb_too_large" in response.meta
+        ):
             if not source.is_denied(response.url):
                 yield self.pdf_or_failure(response, source)
             return
@@ -339,8 +347,13 @@ class ArticlesSpider(scrapy.Spider):
         if relevance is not None and source.min_relevance is not None and relevance < source.min_relevance:
             self.crawler.stats.inc_value("kb/low_relevance")
             self.crawler.stats.inc_value(f"kb/low_relevance/{source.name}")
-            self.logger.info("not following the %d links of %s: relevance %.2f is below min_relevance %.2f",
-                             len(links), response.url, relevance, source.min_relevance)
+            self.logger.info(
+                "not following the %d links of %s: relevance %.2f is below min_relevance %.2f",
+                len(links),
+                response.url,
+                relevance,
+                source.min_relevance,
+            )
             return
         priority = 0 if relevance is None else round(100 * (relevance - self.relevance_scorer().config.threshold))
         for link in links:
@@ -381,22 +394,33 @@ class ArticlesSpider(scrapy.Spider):
         limit = self.config.pdf_max_mb
         size = response.meta.get("kb_too_large") or len(response.body)
         if size > limit * 2**20:
-            return FetchFailure(source.name, response.url,
-                                f"PDF of {size / 2**20:.1f} MB, larger than the {limit:g} MB limit", kind="too large")
+            return FetchFailure(
+                source.name,
+                response.url,
+                f"PDF of {size / 2**20:.1f} MB, larger than the {limit:g} MB limit",
+                kind="too large",
+            )
         if not looks_like_pdf(response.body):
             return FetchFailure(source.name, response.url, "served as a PDF but not a PDF", kind="broken PDF")
         revisit = self.same_bytes_as_stored(response, source)
         if revisit:
             return revisit
         try:
-            fields = extract_pdf(response.body, normalize_url(response.url), self.config.pdf_max_pages,
-                                 self.config.pdf_max_seconds)
+            fields = extract_pdf(
+                response.body, normalize_url(response.url), self.config.pdf_max_pages, self.config.pdf_max_seconds
+            )
         except PdfError as e:
             return FetchFailure(source.name, response.url, str(e), kind=e.kind)
         url = fields.pop("url")
-        return Article(source=source.name, url=url, fetched_url=url, **fields,
-                       etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"),
-                       body_hash=hashlib.sha256(response.body).hexdigest())
+        return Article(
+            source=source.name,
+            url=url,
+            fetched_url=url,
+            **fields,
+            etag=_header(response, "ETag"),
+            last_modified=_header(response, "Last-Modified"),
+            body_hash=hashlib.sha256(response.body).hexdigest(),
+        )
 
     def article_or_failure(self, response: HtmlResponse, source: Source) -> Article | FetchFailure:
         content_language = response.headers.get("Content-Language", b"").decode("latin-1") or None
@@ -409,8 +433,12 @@ class ArticlesSpider(scrapy.Spider):
         canonical = normalize_url(fields.pop("url"))
         url = canonical if source.owns(canonical) else fetched_url
         return Article(
-            source=source.name, url=url, fetched_url=fetched_url, **fields,
-            etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"),
+            source=source.name,
+            url=url,
+            fetched_url=fetched_url,
+            **fields,
+            etag=_header(response, "ETag"),
+            last_modified=_header(response, "Last-Modified"),
             body_hash=hashlib.sha256(response.body).hexdigest(),
         )
 

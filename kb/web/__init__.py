@@ -27,8 +27,8 @@ from datasette import hookimpl
 
 from embeddings.search import SemanticSearch
 from kb import DATABASE_NAME, PLUGIN_NAME, sqlfunctions, storage
-from kb.web import guard, ui
 from kb.keyword_index import KeywordSearch
+from kb.web import guard, ui
 
 logger = logging.getLogger(__name__)
 SNIPPET_COLUMNS = {"snippet"}

@@ -75,16 +75,18 @@ def _inline_script_hashes() -> list[str]:
     return [f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts]
 
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self' " + " ".join(_inline_script_hashes()),
-    "style-src 'self' 'unsafe-inline'",  # Datasette's templates style elements inline
-    "img-src 'self' data:",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' " + " ".join(_inline_script_hashes()),
+        "style-src 'self' 'unsafe-inline'",  # Datasette's templates style elements inline
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 SECURITY_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -202,11 +204,21 @@ async def _respond(send, path: str, status: int, message: str, headers: list | N
     else:
         body = f"{status}: {message}\n".encode()
         content_type = b"text/plain; charset=utf-8"
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", content_type), *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", content_type), *(headers or [])],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 async def _busy(send, path: str) -> None:
-    await _respond(send, path, 503, "busy with other queries; try again in a moment",
-                   [(b"retry-after", str(RETRY_AFTER_S).encode())])
+    await _respond(
+        send,
+        path,
+        503,
+        "busy with other queries; try again in a moment",
+        [(b"retry-after", str(RETRY_AFTER_S).encode())],
+    )

@@ -111,8 +111,13 @@ def workers() -> int:
     return int(value)
 
 
-def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001,
-          metadata_path: str | Path | None = None, public: bool = False) -> None:
+def serve(
+    db_path: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    metadata_path: str | Path | None = None,
+    public: bool = False,
+) -> None:
     """Serve until interrupted, in workers() processes; ``public`` for publishing (kb/web/guard.py)."""
     count = workers()
     try:
@@ -123,9 +128,17 @@ def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001,
     os.environ[_DB_ENV] = str(Path(db_path).resolve())
     os.environ[_METADATA_ENV] = str(Path(metadata_path).resolve()) if metadata_path else ""
     os.environ[_PUBLIC_ENV] = "1" if public else ""
-    config = uvicorn.Config("kb.web.serve:worker_app", factory=True, host=host, port=port, workers=count,
-                            log_level="warning", lifespan="on", http=HeaderTimeoutProtocol,
-                            timeout_keep_alive=KEEP_ALIVE_TIMEOUT_S)
+    config = uvicorn.Config(
+        "kb.web.serve:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=count,
+        log_level="warning",
+        lifespan="on",
+        http=HeaderTimeoutProtocol,
+        timeout_keep_alive=KEEP_ALIVE_TIMEOUT_S,
+    )
     sock = listening_socket(config)
     try:
         if count > 1:

@@ -80,28 +80,51 @@ async def _render(datasette, request, template: str, context: dict, status: int 
 
 
 async def home(datasette, request) -> Response:
-    counts = (await _rows(datasette, """
+    counts = (
+        await _rows(
+            datasette,
+            """
         select (select count(*) from documents) as documents, (select count(*) from quotes) as quotes,
                (select count(*) from people) as people, (select count(*) from passages) as passages
-    """))[0]
-    newest = await _rows(datasette, """
+    """,
+        )
+    )[0]
+    newest = await _rows(
+        datasette,
+        """
         select id, title, url, site_name, author, published, first_seen from documents
         where coalesce(relevance, 1) >= kb_min_relevance('')
         order by first_seen desc, id desc limit 8
-    """)
-    people = await _rows(datasette, """
+    """,
+    )
+    people = await _rows(
+        datasette,
+        """
         select people.id, people.name, people.description, count(quote_speakers.quote_id) as quotes
         from people left join quote_speakers on quote_speakers.person_id = people.id
         group by people.id order by people.verified desc, quotes desc, people.name limit 24
-    """)
-    topics = await _rows(datasette, """
+    """,
+    )
+    topics = await _rows(
+        datasette,
+        """
         select topics.name, count(passage_topics.passage_id) as passages
         from topics left join passage_topics on passage_topics.topic_id = topics.id
         group by topics.id order by passages desc, topics.name
-    """)
-    return await _render(datasette, request, "kb_home.html", {
-        "counts": counts, "newest": newest, "people": people, "topics": topics, "modes": MODES,
-    })
+    """,
+    )
+    return await _render(
+        datasette,
+        request,
+        "kb_home.html",
+        {
+            "counts": counts,
+            "newest": newest,
+            "people": people,
+            "topics": topics,
+            "modes": MODES,
+        },
+    )
 
 
 # Search
@@ -128,34 +151,62 @@ async def search(datasette, request) -> Response:
     selected = [hit for hit in hits if _matches(hit, filters)]
     pages = max(1, -(-len(selected) // PAGE_SIZE))
     page = min(page, pages)
-    shown = selected[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    shown = selected[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     data = {
-        "q": q, "mode": mode, "min_relevance": min_relevance, "filters": filters, "page": page, "pages": pages,
+        "q": q,
+        "mode": mode,
+        "min_relevance": min_relevance,
+        "filters": filters,
+        "page": page,
+        "pages": pages,
         "total": len(selected),
-        "results": shown, "facets": facets,
+        "results": shown,
+        "facets": facets,
     }
     if request.url_vars.get("format") == ".json":
         return Response.json(data)
 
     def link(**changes) -> str:
         params = {"q": q, "mode": mode, "min_relevance": raw_min_relevance, **filters, "page": page, **changes}
-        return datasette.urls.path("/search?") + urlencode({k: v for k, v in params.items() if v not in (None, "", 1) or k == "q"})
+        return datasette.urls.path("/search?") + urlencode(
+            {k: v for k, v in params.items() if v not in (None, "", 1) or k == "q"}
+        )
 
-    return await _render(datasette, request, "kb_search.html", {
-        **data, "modes": MODES, "link": link, "marked": marked, "filter_names": FILTERS,
-    })
+    return await _render(
+        datasette,
+        request,
+        "kb_search.html",
+        {
+            **data,
+            "modes": MODES,
+            "link": link,
+            "marked": marked,
+            "filter_names": FILTERS,
+        },
+    )
 
 
 async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") -> list[dict]:
     """The canned query's hits for ``q``, each with what the results page shows and filters on."""
-    hits = await _canned(datasette, SEARCH_QUERIES[mode], {
-        "q": q, "limit": str(MAX_HITS), "keyword_weight": "", "semantic_weight": "",
-        "min_relevance": min_relevance,
-    })
+    hits = await _canned(
+        datasette,
+        SEARCH_QUERIES[mode],
+        {
+            "q": q,
+            "limit": str(MAX_HITS),
+            "keyword_weight": "",
+            "semantic_weight": "",
+            "min_relevance": min_relevance,
+        },
+    )
     if not hits:
         return []
     ids = json.dumps([hit["passage_id"] for hit in hits])
-    details = {row["passage_id"]: row for row in await _rows(datasette, """
+    details = {
+        row["passage_id"]: row
+        for row in await _rows(
+            datasette,
+            """
         select passages.id as passage_id, passages.text, passages.stance as passage_stance, passages.page,
           passages.stance_confidence as passage_confidence, passages.stance_reasons as passage_reasons,
           passages.relevance as passage_relevance, passages.relevance_reasons,
@@ -170,7 +221,10 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
            where passage_topics.passage_id = passages.id) as topics
         from passages join documents on documents.id = passages.document_id
         where passages.id in (select value from json_each(:ids))
-    """, {"ids": ids})}
+    """,
+            {"ids": ids},
+        )
+    }
     results = []
     for hit in hits:
         detail = details.get(hit["passage_id"])
@@ -178,34 +232,70 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
             continue
         quotes = json.loads(detail["quotes"] or "[]")
         speakers = [qt for qt in quotes if qt["person"]]
-        judged = [{"of": "quotation" if qt["kind"] == "direct" else "reported statement", "text": qt["quote"],
-                   "stance": qt["stance"], "confidence": qt["confidence"], "reasons": qt["reasons"]}
-                  for qt in quotes if qt["stance"]]
+        judged = [
+            {
+                "of": "quotation" if qt["kind"] == "direct" else "reported statement",
+                "text": qt["quote"],
+                "stance": qt["stance"],
+                "confidence": qt["confidence"],
+                "reasons": qt["reasons"],
+            }
+            for qt in quotes
+            if qt["stance"]
+        ]
         if not judged and detail["passage_stance"]:
-            judged = [{"of": "passage", "text": None, "stance": detail["passage_stance"],
-                       "confidence": detail["passage_confidence"],
-                       "reasons": json.loads(detail["passage_reasons"] or "null")}]
+            judged = [
+                {
+                    "of": "passage",
+                    "text": None,
+                    "stance": detail["passage_stance"],
+                    "confidence": detail["passage_confidence"],
+                    "reasons": json.loads(detail["passage_reasons"] or "null"),
+                }
+            ]
         stances = {j["stance"] for j in judged}
-        results.append({
-            **{k: hit.get(k) for k in ("passage_id", "title", "url", "site_name", "author", "published", "snippet",
-                                       "score", "relevance")},
-            "link": passage_url(hit["url"], detail["text"], detail["page"]),
-            "page": detail["page"],
-            "document_id": detail["document_id"],
-            "year": detail["year"],
-            "speakers": [{"id": i, "name": n, "paraphrase": not any(s["person_id"] == i and s["kind"] == "direct"
-                                                                    for s in speakers)}
-                         for n, i in sorted({(s["person"], s["person_id"]) for s in speakers})],
-            "stances": sorted(stances),
-            "stance_reasons": judged,
-            # Why the passage has none, when it has none: abstained (and from what), too short; None when
-            # it was not judged (off the question)
-            "no_stance_reasons": None if judged else json.loads(detail["passage_reasons"] or "null"),
-            "relevance_reasons": {"passage": detail["passage_relevance"], "document": detail["document_relevance"],
-                                  "parts": json.loads(detail["relevance_reasons"] or "null")},
-            "topics": sorted(set(json.loads(detail["topics"] or "[]"))),
-            "also_published_at": json.loads(hit.get("also_published_at") or "[]"),
-        })
+        results.append(
+            {
+                **{
+                    k: hit.get(k)
+                    for k in (
+                        "passage_id",
+                        "title",
+                        "url",
+                        "site_name",
+                        "author",
+                        "published",
+                        "snippet",
+                        "score",
+                        "relevance",
+                    )
+                },
+                "link": passage_url(hit["url"], detail["text"], detail["page"]),
+                "page": detail["page"],
+                "document_id": detail["document_id"],
+                "year": detail["year"],
+                "speakers": [
+                    {
+                        "id": i,
+                        "name": n,
+                        "paraphrase": not any(s["person_id"] == i and s["kind"] == "direct" for s in speakers),
+                    }
+                    for n, i in sorted({(s["person"], s["person_id"]) for s in speakers})
+                ],
+                "stances": sorted(stances),
+                "stance_reasons": judged,
+                # Why the passage has none, when it has none: abstained (and from what), too short; None when
+                # it was not judged (off the question)
+                "no_stance_reasons": None if judged else json.loads(detail["passage_reasons"] or "null"),
+                "relevance_reasons": {
+                    "passage": detail["passage_relevance"],
+                    "document": detail["document_relevance"],
+                    "parts": json.loads(detail["relevance_reasons"] or "null"),
+                },
+                "topics": sorted(set(json.loads(detail["topics"] or "[]"))),
+                "also_published_at": json.loads(hit.get("also_published_at") or "[]"),
+            }
+        )
     return results
 
 
@@ -247,7 +337,9 @@ async def person(datasette, request) -> Response:
     rows = await _rows(datasette, "select * from people where id = :id", {"id": person_id})
     if not rows:
         return await _render(datasette, request, "kb_missing.html", {"what": f"person {person_id}"}, status=404)
-    quotes = await _rows(datasette, """
+    quotes = await _rows(
+        datasette,
+        """
         select quotes.id, quotes.quote, quotes.kind, quotes.cue, quotes.stance, quotes.stance_confidence,
           quotes.stance_reasons, documents.title, documents.url,
           documents.published, documents.year, passages.text as passage, passages.page,
@@ -258,31 +350,53 @@ async def person(datasette, request) -> Response:
           left join passages on passages.id = quotes.passage_id
         where quote_speakers.person_id = :id
         order by quotes.stance is null, quotes.stance, documents.published
-    """, {"id": person_id})
+    """,
+        {"id": person_id},
+    )
     # stance -> topic -> (kind, statement text) -> its sources (a republished statement is listed once)
     by_stance: dict[str, dict[str, dict[tuple[str, str], list[dict]]]] = {}
     for row in quotes:
         topic = (row["topics"] or "no math topic").split(", ")[0]
         sources = by_stance.setdefault(row["stance"] or "no stance", {}).setdefault(topic, {})
         sources.setdefault((row["kind"], row["quote"]), []).append(
-            {**row, "link": passage_url(row["url"], row["quote"], row["page"]),
-             "reasons": json.loads(row["stance_reasons"] or "null")})
+            {
+                **row,
+                "link": passage_url(row["url"], row["quote"], row["page"]),
+                "reasons": json.loads(row["stance_reasons"] or "null"),
+            }
+        )
     # What the summary counts: distinct statements (person_statements: a republished one once)
-    distinct = await _rows(datasette, """
+    distinct = await _rows(
+        datasette,
+        """
         select kind, coalesce(stance, 'no stance') as stance from person_statements
         where person_id = :id and kind != 'written'
-    """, {"id": person_id})
+    """,
+        {"id": person_id},
+    )
     stance_counts = Counter(row["stance"] for row in distinct)
-    documents = await _rows(datasette, """
+    documents = await _rows(
+        datasette,
+        """
         select id, title, url, site_name, published from documents where author_id = :id order by published desc
-    """, {"id": person_id})
+    """,
+        {"id": person_id},
+    )
     per_year = Counter(row["year"] for row in quotes if row["year"])
-    return await _render(datasette, request, "kb_person.html", {
-        "person": rows[0], "by_stance": by_stance, "stance_counts": stance_counts,
-        "quote_count": sum(row["kind"] == "direct" for row in distinct),
-        "reported_count": sum(row["kind"] == "indirect" for row in distinct), "documents": documents,
-        "per_year": [{"label": str(year), "value": per_year[year]} for year in sorted(per_year)],
-    })
+    return await _render(
+        datasette,
+        request,
+        "kb_person.html",
+        {
+            "person": rows[0],
+            "by_stance": by_stance,
+            "stance_counts": stance_counts,
+            "quote_count": sum(row["kind"] == "direct" for row in distinct),
+            "reported_count": sum(row["kind"] == "indirect" for row in distinct),
+            "documents": documents,
+            "per_year": [{"label": str(year), "value": per_year[year]} for year in sorted(per_year)],
+        },
+    )
 
 
 async def compare(datasette, request) -> Response:
@@ -296,13 +410,21 @@ async def compare(datasette, request) -> Response:
         by_stance.setdefault((statement["person"], statement["stance"]), []).append(statement)
     columns: dict[str, dict] = {}
     for row in rows:
-        column = columns.setdefault(row["person"], {"person": row["person"], "person_id": row.get("person_id"),
-                                                    "stances": []})
+        column = columns.setdefault(
+            row["person"], {"person": row["person"], "person_id": row.get("person_id"), "stances": []}
+        )
         column["stances"].append({**row, "by_date": by_stance.get((row["person"], row["stance"]), [])})
     all_people = await _rows(datasette, "select id, name from people order by verified desc, name")
-    return await _render(datasette, request, "kb_compare.html", {
-        "names": names, "columns": list(columns.values()), "all_people": all_people,
-    })
+    return await _render(
+        datasette,
+        request,
+        "kb_compare.html",
+        {
+            "names": names,
+            "columns": list(columns.values()),
+            "all_people": all_people,
+        },
+    )
 
 
 async def charts(datasette, request) -> Response:

@@ -53,8 +53,13 @@ def prf(true_positives: int, predicted: int, gold: int) -> dict:
     precision = true_positives / predicted if predicted else 1.0
     recall = true_positives / gold if gold else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3),
-            "gold": gold, "predicted": predicted}
+    return {
+        "precision": round(precision, 3),
+        "recall": round(recall, 3),
+        "f1": round(f1, 3),
+        "gold": gold,
+        "predicted": predicted,
+    }
 
 
 def documents(gold: dict) -> list[tuple[str, str, str | None, dict]]:
@@ -119,8 +124,11 @@ def score_stances(gold: dict) -> dict:
     classifier = StanceClassifier(load_stances(), get_embedder())
     predicted = classifier.classify_texts([item["text"] for item in items])
     correct = sum(p == item["stance"] for (p, _), item in zip(predicted, items))
-    mistakes = [f"stance of “{item['text'][:50]}”: {p}, not {item['stance']}"
-                for (p, _), item in zip(predicted, items) if p != item["stance"]]
+    mistakes = [
+        f"stance of “{item['text'][:50]}”: {p}, not {item['stance']}"
+        for (p, _), item in zip(predicted, items)
+        if p != item["stance"]
+    ]
     return {"accuracy": round(correct / len(items), 3) if items else 1.0, "gold": len(items), "mistakes": mistakes}
 
 
@@ -138,11 +146,17 @@ def main() -> None:
     every = documents(gold) + news_documents(gold) + news_documents(gold, "held_out")
     reported_extraction, reported_attribution, reported_errors = score_quotes(every, directory, "indirect")
     errors += news_errors + held_errors + reported_errors
-    report = {"quote_extraction": extraction, "quote_and_speaker": attribution,
-              "news_quote_extraction": news_extraction, "news_quote_and_speaker": news_attribution,
-              "held_out_quote_extraction": held_extraction, "held_out_quote_and_speaker": held_attribution,
-              "reported_extraction": reported_extraction, "reported_and_speaker": reported_attribution,
-              "copy_grouping": score_works(gold)}
+    report = {
+        "quote_extraction": extraction,
+        "quote_and_speaker": attribution,
+        "news_quote_extraction": news_extraction,
+        "news_quote_and_speaker": news_attribution,
+        "held_out_quote_extraction": held_extraction,
+        "held_out_quote_and_speaker": held_attribution,
+        "reported_extraction": reported_extraction,
+        "reported_and_speaker": reported_attribution,
+        "copy_grouping": score_works(gold),
+    }
     stances = score_stances(gold)
     errors += stances.pop("mistakes")
     if args.json:
@@ -150,8 +164,10 @@ def main() -> None:
         return
     print(f"{'stance':26} accuracy={stances['accuracy']:.3f} (gold {stances['gold']})")
     for name, figures in report.items():
-        print(f"{name:26} P={figures['precision']:.3f} R={figures['recall']:.3f} F1={figures['f1']:.3f} "
-              f"(gold {figures['gold']}, predicted {figures['predicted']})")
+        print(
+            f"{name:26} P={figures['precision']:.3f} R={figures['recall']:.3f} F1={figures['f1']:.3f} "
+            f"(gold {figures['gold']}, predicted {figures['predicted']})"
+        )
     for error in errors:
         print("  " + error)
 

@@ -56,8 +56,9 @@ def labelled_passages(labels: dict | None = None) -> list[Labelled]:
     labels = labels or yaml.safe_load(LABELS.read_text(encoding="utf-8"))
     count_tokens = load_token_counter(None)
     found = []
-    sources = [(f"seed {name}", (SEEDS / name).read_text(encoding="utf-8"), entry)
-               for name, entry in labels["seeds"].items()]
+    sources = [
+        (f"seed {name}", (SEEDS / name).read_text(encoding="utf-8"), entry) for name, entry in labels["seeds"].items()
+    ]
     for name, entry in labels["sample_site"].items():
         html = (SAMPLE_SITE / name).read_text(encoding="utf-8")
         sources.append((f"sample {name}", extract_article(html, f"http://127.0.0.1/{name}")["text"], entry))
@@ -76,8 +77,14 @@ def prf(predicted: list[bool], gold: list[bool]) -> dict:
     precision = true_positives / sum(predicted) if any(predicted) else 1.0
     recall = true_positives / sum(gold) if any(gold) else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3),
-            "passages": len(gold), "relevant": sum(gold), "predicted_relevant": sum(predicted)}
+    return {
+        "precision": round(precision, 3),
+        "recall": round(recall, 3),
+        "f1": round(f1, 3),
+        "passages": len(gold),
+        "relevant": sum(gold),
+        "predicted_relevant": sum(predicted),
+    }
 
 
 def evaluate(scorer: RelevanceScorer) -> dict:
@@ -87,8 +94,10 @@ def evaluate(scorer: RelevanceScorer) -> dict:
     labels = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
     items = labelled_passages(labels)
     own = scorer.score_passages([item.text for item in items])
-    documents = {document: document_score(scorer.score_passages(list(document)))
-                 for document in {item.document for item in items if item.document}}
+    documents = {
+        document: document_score(scorer.score_passages(list(document)))
+        for document in {item.document for item in items if item.document}
+    }
     in_the_ui = [max(s, documents[item.document]) if item.document else s for item, s in zip(items, own)]
     gold = [item.relevant for item in items]
     predicted = [scorer.is_relevant(s) for s in own]
@@ -97,11 +106,13 @@ def evaluate(scorer: RelevanceScorer) -> dict:
     result["threshold"] = scorer.config.threshold
     result["seed_passages_missed"] = [
         {"origin": item.origin, "score": s, "text": item.text[:80]}
-        for item, s in zip(items, in_the_ui) if item.relevant and item.origin.startswith("seed") and not scorer.is_relevant(s)
+        for item, s in zip(items, in_the_ui)
+        if item.relevant and item.origin.startswith("seed") and not scorer.is_relevant(s)
     ]
     result["errors"] = [
         {"origin": item.origin, "label": item.relevant, "score": s, "text": item.text[:100]}
-        for item, s, p in zip(items, own, predicted) if p != item.relevant
+        for item, s, p in zip(items, own, predicted)
+        if p != item.relevant
     ]
     others = labels["other_languages"]
     result["other_languages"] = [
@@ -122,19 +133,25 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return
-    print(f"relevance at threshold {result['threshold']}: precision {result['precision']}, "
-          f"recall {result['recall']}, F1 {result['f1']} ({result['passages']} passages, "
-          f"{result['relevant']} relevant, {result['predicted_relevant']} judged relevant)")
+    print(
+        f"relevance at threshold {result['threshold']}: precision {result['precision']}, "
+        f"recall {result['recall']}, F1 {result['f1']} ({result['passages']} passages, "
+        f"{result['relevant']} relevant, {result['predicted_relevant']} judged relevant)"
+    )
     ui = result["in_the_ui"]
-    print(f"in the UI (the higher of passage and document): precision {ui['precision']}, recall {ui['recall']}, "
-          f"F1 {ui['f1']}")
+    print(
+        f"in the UI (the higher of passage and document): precision {ui['precision']}, recall {ui['recall']}, "
+        f"F1 {ui['f1']}"
+    )
     print(f"seed passages about math in ML not relevant in the UI: {len(result['seed_passages_missed'])}")
     for other in result["other_languages"]:
         print(f"{other['language']} passage: flag {other['flag']!r}, score {other['score']}")
     if args.show_errors:
         for error in result["errors"]:
-            print(f"  {'relevant' if error['label'] else 'not relevant'} scored {error['score']}: "
-                  f"[{error['origin']}] {error['text']}")
+            print(
+                f"  {'relevant' if error['label'] else 'not relevant'} scored {error['score']}: "
+                f"[{error['origin']}] {error['text']}"
+            )
 
 
 if __name__ == "__main__":
