@@ -58,9 +58,12 @@ def search(
             "semantic_weight": str(semantic_weight),
             "min_relevance": "" if min_relevance is None else str(min_relevance),
         }
-        return list(db.query(sql, params))
+        rows = list(db.query(sql, params))
     finally:
         db.close()
+    for row in rows:  # JSON text in SQL; a list here, as in /search.json
+        row["also_published_at"] = json.loads(row.get("also_published_at") or "[]")
+    return rows
 
 
 _MARKED = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)

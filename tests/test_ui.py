@@ -192,3 +192,22 @@ def test_search_marks_a_speaker_known_only_from_reported_speech(datasette):
         if s["name"] == "Yann LeCun"
     )
     assert lecun["paraphrase"] is False
+
+
+def test_every_page_has_a_json_twin(datasette):
+    person = datasette_get(datasette, "/kb/people.json?_shape=array&name=Andrew+Ng").json()[0]
+    page = datasette_get(datasette, f"/people/{person['id']}.json")
+    assert page.status_code == 200
+    data = page.json()
+    assert data["person"]["name"] == "Andrew Ng" and data["statements"]
+    assert {"kind", "text", "stance", "confidence", "reasons", "topics", "url", "link"} <= set(data["statements"][0])
+    missing = datasette_get(datasette, "/people/999999.json")
+    assert missing.status_code == 404 and "no person 999999" in missing.json()["error"]
+    compared = datasette_get(datasette, "/compare.json?people=Andrew+Ng,Yann+LeCun").json()
+    assert {column["person"] for column in compared["columns"]} <= {"Andrew Ng", "Yann LeCun"} and compared["columns"]
+    charts = datasette_get(datasette, "/charts.json").json()
+    assert set(charts) == {"documents_per_month", "quotes_per_person", "topics_per_person"}
+    as_array = datasette_get(datasette, "/search.json?q=math&mode=keyword&_shape=array").json()
+    full = datasette_get(datasette, "/search.json?q=math&mode=keyword").json()
+    assert isinstance(as_array, list) and as_array == full["results"]
+    assert all(isinstance(hit["also_published_at"], list) for hit in as_array)

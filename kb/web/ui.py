@@ -163,8 +163,8 @@ async def search(datasette, request) -> Response:
         "results": shown,
         "facets": facets,
     }
-    if request.url_vars.get("format") == ".json":
-        return Response.json(data)
+    if _wants_json(request):
+        return Response.json(shown if request.args.get("_shape") == "array" else data)
 
     def link(**changes) -> str:
         params = {"q": q, "mode": mode, "min_relevance": raw_min_relevance, **filters, "page": page, **changes}
@@ -332,11 +332,11 @@ def _facet_counts(hits: list[dict], filters: dict) -> dict[str, list[tuple[str, 
 async def person(datasette, request) -> Response:
     person_id = request.url_vars["id"]
     if not person_id.isdigit() or int(person_id) >= 2**63:  # beyond SQLite's integers
-        return await _render(datasette, request, "kb_missing.html", {"what": "such person"}, status=404)
+        return await _missing(datasette, request, "such person")
     person_id = int(person_id)
     rows = await _rows(datasette, "select * from people where id = :id", {"id": person_id})
     if not rows:
-        return await _render(datasette, request, "kb_missing.html", {"what": f"person {person_id}"}, status=404)
+        return await _missing(datasette, request, f"person {person_id}")
     quotes = await _rows(
         datasette,
         """
@@ -383,6 +383,18 @@ async def person(datasette, request) -> Response:
         {"id": person_id},
     )
     per_year = Counter(row["year"] for row in quotes if row["year"])
+    if _wants_json(request):
+        return Response.json(
+            {
+                "person": rows[0],
+                "stance_counts": dict(stance_counts),
+                "quote_count": sum(row["kind"] == "direct" for row in distinct),
+                "reported_count": sum(row["kind"] == "indirect" for row in distinct),
+                "statements": [_statement(row) for row in quotes],
+                "documents": documents,
+                "per_year": {str(year): per_year[year] for year in sorted(per_year)},
+            }
+        )
     return await _render(
         datasette,
         request,
@@ -414,6 +426,8 @@ async def compare(datasette, request) -> Response:
             row["person"], {"person": row["person"], "person_id": row.get("person_id"), "stances": []}
         )
         column["stances"].append({**row, "by_date": by_stance.get((row["person"], row["stance"]), [])})
+    if _wants_json(request):
+        return Response.json({"people": names, "columns": list(columns.values())})
     all_people = await _rows(datasette, "select id, name from people order by verified desc, name")
     return await _render(
         datasette,
@@ -431,13 +445,44 @@ async def charts(datasette, request) -> Response:
     context = {}
     for name in ("documents_per_month", "quotes_per_person", "topics_per_person"):
         context[name] = await _canned(datasette, name, {"min_relevance": ""})
+    if _wants_json(request):
+        return Response.json(context)
     return await _render(datasette, request, "kb_charts.html", context)
 
 
+def _statement(row: dict) -> dict:
+    """One of a person's statements as the person page's JSON lists it."""
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "text": row["quote"],
+        "stance": row["stance"],
+        "confidence": row["stance_confidence"],
+        "reasons": json.loads(row["stance_reasons"] or "null"),
+        "topics": row["topics"].split(", ") if row["topics"] else [],
+        "title": row["title"],
+        "url": row["url"],
+        "published": row["published"],
+        "link": passage_url(row["url"], row["quote"], row["page"]),
+    }
+
+
+def _wants_json(request) -> bool:
+    return request.url_vars.get("format") == ".json"
+
+
+async def _missing(datasette, request, what: str) -> Response:
+    if _wants_json(request):
+        error = {"ok": False, "error": f"There is no {what} in this knowledge base.", "status": 404}
+        return Response.json(error, status=404)
+    return await _render(datasette, request, "kb_missing.html", {"what": what}, status=404)
+
+
+# Every page but the home page has a JSON twin: the same data, `.json` added to the path.
 ROUTES = [
     (r"^/$", home),
     (r"^/search(?P<format>\.json)?$", search),
-    (r"^/people/(?P<id>[^/]+)$", person),
-    (r"^/compare$", compare),
-    (r"^/charts$", charts),
+    (r"^/people/(?P<id>[^/]+?)(?P<format>\.json)?$", person),
+    (r"^/compare(?P<format>\.json)?$", compare),
+    (r"^/charts(?P<format>\.json)?$", charts),
 ]
