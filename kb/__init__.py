@@ -13,3 +13,15 @@ SEARCH_QUERIES = {"keyword": "search", "semantic": "semantic_search", "hybrid": 
 # The Datasette plugin's name (pyproject's entry point): its settings live under
 # metadata's plugins: kb: (`kb serve --public` sets public: true there).
 PLUGIN_NAME = "kb"
+
+__all__ = ["KnowledgeBase", "KbError", "Locked"]
+
+
+def __getattr__(name: str):
+    """`from kb import KnowledgeBase` (kb/api.py), loaded on first use: the crawler and the
+    plugin import this package too, and need none of it."""
+    if name in __all__:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'kb' has no attribute {name!r}")

@@ -8,10 +8,10 @@ crawl holds the database's lock (nothing was done).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from . import storage
+from .api import KbError, KnowledgeBase, Locked
 from .keyword_index import sync_index
 from .people import DEFAULT_PEOPLE_FILE, PeopleError, load_people
 from .relevance import DEFAULT_RELEVANCE_FILE
@@ -27,8 +28,6 @@ from .stance import DEFAULT_STANCES_FILE
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
-# With embedding after it, the crawl gets this share of --time-budget.
-CRAWL_SHARE_OF_BUDGET = 0.8
 FETCH_MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -132,20 +131,9 @@ def crawl(
     """
     if seed and not redis_url:
         fail("--seed needs --redis URL")
-    from crawler.run import run_crawl
-    from crawler.sources import SourcesError, load_sources
-    from embeddings.embed import resolve_model
-
-    from .analyze import check_config
-    from .nlp import PipelineError
-    from .yamlfile import YamlFileError
-
-    started = time.monotonic()
-    try:
-        config = load_sources(sources_path)
-        check_config(people_path)
-    except (SourcesError, YamlFileError, PipelineError) as e:
-        fail(str(e))
+    kb = KnowledgeBase(db_path, model=model, people=people_path)
+    with user_errors():
+        config = kb.crawl_config(sources_path)
     if not config.names_contact and not quiet:
         click.echo(
             f"warning: {sources_path}: user_agent names no contact URL or e-mail address; site owners cannot reach you",
@@ -154,60 +142,42 @@ def crawl(
     if redis_url:
         run_redis_worker(config, redis_url, seed, log_level, time_budget, log_file, quiet)
         return
+    # With a log file Scrapy writes there, not to the terminal: keep the full log.
+    scrapy_level = "ERROR" if quiet and not log_file else log_level.upper()
+    with user_errors():
+        report = kb.crawl(
+            config,
+            embed=not no_embed,
+            time_budget=time_budget,
+            log_level=scrapy_level,
+            log_file=log_file,
+            progress=not quiet,
+        )
+    finish(report, quiet=quiet, log_file=log_file)
+
+
+@contextlib.contextmanager
+def user_errors():
+    """The API's exceptions as the documented exit codes: 3 locked, 2 any other mistake."""
     try:
-        with storage.writer_lock(db_path):
-            # Created or migrated under the lock: a second run never touches the file.
-            storage.open_db(db_path).close()
-            model = resolve_model(db_path, model)
-            crawl_budget = time_budget * (1.0 if no_embed else CRAWL_SHARE_OF_BUDGET) if time_budget else None
-            # With a log file Scrapy writes there, not to the terminal: keep the full log.
-            scrapy_level = "ERROR" if quiet and not log_file else log_level.upper()
-            run_id = run_crawl(
-                config, db_path, log_level=scrapy_level, model=model, time_budget=crawl_budget, log_file=log_file
-            )
-            run = storage.open_db(db_path)["crawl_runs"].get(run_id) if run_id else None
-            if run is None:
-                fail("the crawl did not start (see the log above)", EXIT_INCOMPLETE)
-            lines = [run_summary(run)]
-            problems = [f"source '{name}' failed entirely" for name in failed_sources(run, config)]
-            if run["status"] != "completed":
-                problems.insert(0, f"the crawl was {run['status']}")
-            deadline = started + time_budget if time_budget else None
-            more_lines, more_problems = index_embed_analyze(
-                db_path, model, people_path, embed=not no_embed, deadline=deadline, progress=not quiet
-            )
-            lines += more_lines
-            problems += more_problems
-    except storage.LockedError as e:
+        yield
+    except Locked as e:
         fail(str(e), EXIT_LOCKED)
-    except storage.StorageError as e:
+    except KbError as e:
         fail(str(e))
-    lines += [f"problem: {p}" for p in problems]
+
+
+def finish(report, quiet: bool = False, log_file: str | None = None) -> None:
+    """Print a run's summary (and log it); exit 1 if it did not complete."""
+    lines = report.lines + [f"problem: {p}" for p in report.problems]
     if log_file:
         with open(log_file, "a", encoding="utf-8") as log:
             log.write("".join(f"{storage.now()} [kb] {line}\n" for line in lines))
-    if problems or not quiet:
+    if report.problems or not quiet:
         for line in lines:
             click.echo(line, err=True)
-    if problems:
+    if report.problems:
         sys.exit(EXIT_INCOMPLETE)
-
-
-def index_embed_analyze(
-    db_path: str, model: str, people_path: str, embed: bool = True, deadline: float | None = None, progress: bool = True
-) -> tuple[list[str], list[str]]:
-    """What follows storing a run's pages (`kb crawl`, `kb ingest`): the keyword index, the
-    vectors, then the analysis. Returns summary lines and problems (the caller holds the lock)."""
-    lines, problems = [], []
-    try:
-        lines.append(sync_index(db_path))
-    except (OSError, ValueError) as e:  # tantivy reports its failures as ValueError
-        problems.append(f"the keyword index was not updated ({e}); `kb embed --rebuild-index` rebuilds it")
-    if embed:
-        lines.append(run_embed(db_path, model, deadline=deadline, progress=progress))
-    # After embedding: stances use the vectors. Skipped when nothing changed.
-    lines.append(run_analyze(db_path, people_path, only_if_changed=True))
-    return lines, problems
 
 
 def redis_client(redis_url: str):
@@ -270,42 +240,14 @@ def ingest(redis_url: str, db_path: str, idle_seconds: float, no_embed: bool, pe
     """
     import signal
 
-    from crawler.distributed import ingest as ingest_items
-    from embeddings.embed import resolve_model
-
     client = redis_client(redis_url)
     stop = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.append(True))
-    try:
-        with storage.writer_lock(db_path):
-            storage.open_db(db_path).close()
-            model = resolve_model(db_path, None)
-            run_id = ingest_items(client, db_path, idle_seconds, model=model, should_stop=lambda: bool(stop))
-            run = storage.open_db(db_path)["crawl_runs"].get(run_id)
-            lines, problems = index_embed_analyze(db_path, model, people_path, embed=not no_embed, progress=False)
-            lines.insert(0, run_summary(run))
-            if run["status"] != "completed":
-                problems.insert(0, f"the run was {run['status']}")
-    except storage.LockedError as e:
-        fail(str(e), EXIT_LOCKED)
-    except storage.StorageError as e:
-        fail(str(e))
-    for line in lines + [f"problem: {p}" for p in problems]:
-        click.echo(line, err=True)
-    if problems:
-        sys.exit(EXIT_INCOMPLETE)
-
-
-def failed_sources(run: dict, config) -> list[str]:
-    """Sources of which every page this run tried failed."""
-    counts = json.loads(run["per_source"] or "{}")
-    return [
-        s.name
-        for s in config.sources
-        if counts.get(s.name, {}).get("failed")
-        and not any(counts[s.name].get(k) for k in ("new", "changed", "unchanged", "gone"))
-    ]
+    kb = KnowledgeBase(db_path, people=people_path)
+    with user_errors():
+        report = kb.ingest(client, idle_seconds, embed=not no_embed, should_stop=lambda: bool(stop))
+    finish(report)
 
 
 @cli.command("analyze")
@@ -336,10 +278,9 @@ def failed_sources(run: dict, config) -> list[str]:
 )
 def analyze_command(db_path: str, people_path: str, stances_path: str, relevance_path: str) -> None:
     """People, republished copies, quotations with speakers, math topics, relevance and stances."""
-    if not Path(db_path).is_file():
-        fail(f"{db_path}: database not found")
-    refuse_foreign_db(db_path)
-    click.echo(run_analyze(db_path, people_path, stances_path=stances_path, relevance_path=relevance_path), err=True)
+    kb = KnowledgeBase(db_path, people=people_path, stances=stances_path, relevance=relevance_path)
+    with user_errors():
+        click.echo(kb.analyze(), err=True)
 
 
 def quote_record(name: str, quote) -> dict:
@@ -360,29 +301,6 @@ def quote_record(name: str, quote) -> dict:
         "cue_start": quote.cue_start,
         "cites": quote.cites,
     }
-
-
-def run_analyze(
-    db_path: str,
-    people_path: str,
-    only_if_changed: bool = False,
-    stances_path: str = str(DEFAULT_STANCES_FILE),
-    relevance_path: str = str(DEFAULT_RELEVANCE_FILE),
-) -> str:
-    from .analyze import analyze_and_record
-    from .nlp import PipelineError
-    from .yamlfile import YamlFileError
-
-    try:
-        return analyze_and_record(
-            db_path,
-            people_path,
-            stances_path=stances_path,
-            relevance_path=relevance_path,
-            only_if_changed=only_if_changed,
-        )
-    except (YamlFileError, PipelineError) as e:  # people.yml, topics.yml, stances.yml; the spaCy pipeline
-        fail(str(e))
 
 
 @cli.command("quotes")
@@ -446,56 +364,23 @@ def quotes_command(files: tuple[str, ...], jsonl: bool, author: str | None, peop
 )
 def embed(db_path: str, model: str | None, rebuild_index: bool) -> None:
     """Embed every passage that has no vector for the model yet."""
-    from embeddings.embed import resolve_model
-
-    if not Path(db_path).is_file():
-        fail(f"{db_path}: database not found")
-    refuse_foreign_db(db_path)
-    if rebuild_index:
-        from embeddings.embed import rebuild_indexes
-
-        try:
-            with storage.writer_lock(db_path):
-                click.echo(rebuild_indexes(db_path), err=True)
-                click.echo(sync_index(db_path, rebuild=True), err=True)
-        except storage.LockedError as e:
-            fail(str(e), EXIT_LOCKED)
-        except (storage.StorageError, ValueError) as e:
-            fail(str(e))
+    kb = KnowledgeBase(db_path, model=model)
+    if not rebuild_index:
+        with user_errors():
+            click.echo(kb.embed(), err=True)
         return
-    click.echo(run_embed(db_path, resolve_model(db_path, model)), err=True)
+    from embeddings.embed import rebuild_indexes
 
-
-def run_embed(db_path: str, model: str, deadline: float | None = None, progress: bool = True) -> str:
-    from embeddings.embed import embed_new_passages
-    from embeddings.model import ModelError
-
-    try:
-        return embed_new_passages(db_path, model, deadline=deadline, progress=progress).summary()
-    except ModelError as e:
-        fail(str(e))
-
-
-@cli.command("llm-export")
-@click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
-@click.option("--collection", default=storage.LLM_COLLECTION, show_default=True, help="llm collection to write.")
-def llm_export(db_path: str, collection: str) -> None:
-    """Copy the passages' vectors into llm's tables in the same file (`llm similar COLLECTION ID -d DB`)."""
     if not Path(db_path).is_file():
         fail(f"{db_path}: database not found")
-    refuse_foreign_db(db_path)
     try:
         with storage.writer_lock(db_path):
-            db = storage.open_db(db_path)
-            try:
-                count = storage.export_to_llm(db, collection)
-            finally:
-                db.close()
+            click.echo(rebuild_indexes(db_path), err=True)
+            click.echo(sync_index(db_path, rebuild=True), err=True)
     except storage.LockedError as e:
         fail(str(e), EXIT_LOCKED)
-    except storage.StorageError as e:
+    except (storage.StorageError, ValueError) as e:
         fail(str(e))
-    click.echo(f"{count} passage vectors in llm's collection '{collection}' of {db_path}", err=True)
 
 
 @cli.command("search")
@@ -541,26 +426,19 @@ def search_command(
     metadata_path: str | None,
 ) -> None:
     """Search the passages: keyword (BM25), semantic (embeddings) or hybrid (both, fused)."""
-    from embeddings.search import SearchError
+    from .search import highlighted, who_and_stance
 
-    from .search import highlighted, search, who_and_stance
-    from .web.serve import ServeError
-
-    if not query.strip():
-        fail("empty query")
-    if not Path(db_path).is_file():
-        fail(f"{db_path}: database not found")
-    refuse_foreign_db(db_path)
-    if mode != "keyword":
-        db = storage.connect(db_path)
-        has_vectors = bool(storage.embedding_models(db))
-        db.close()
-        if not has_vectors:
-            fail(f"no passage has a vector yet: run `kb embed --db {db_path}` (or use --mode keyword)")
-    try:
-        rows = search(db_path, query, mode, limit, keyword_weight, semantic_weight, metadata_path, min_relevance)
-    except (SearchError, ServeError, storage.StorageError) as e:
-        fail(str(e))
+    kb = KnowledgeBase(db_path, metadata=metadata_path)
+    with user_errors():
+        hits = kb.search(
+            query,
+            mode,
+            limit,
+            min_relevance=min_relevance,
+            keyword_weight=keyword_weight,
+            semantic_weight=semantic_weight,
+        )
+    rows = [hit.as_dict() for hit in hits]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -584,16 +462,6 @@ def search_command(
         snippet = snippet[:300] + ("…" if len(snippet) > 300 else "")
         # click drops the bold when the output is not a terminal, leaving the plain words
         click.echo(f"    {highlighted(snippet, lambda word: click.style(word, bold=True))}\n")
-
-
-def run_summary(run: dict) -> str:
-    counts = ", ".join(f"{run[k]} {k}" for k in ("fetched", "new", "changed", "unchanged", "gone", "failed", "skipped"))
-    errors = json.loads(run.get("errors") or "{}")
-    by_kind = "; ".join(f"{n} {kind}" for kind, n in sorted(errors.items(), key=lambda e: (-e[1], e[0])))
-    low = f", {run['low_relevance']} low relevance" if run.get("low_relevance") else ""
-    return f"crawl run {run['id']} {run['status']} in {run['duration_s']:.1f}s: {counts}{low}" + (
-        f" (failures: {by_kind})" if by_kind else ""
-    )
 
 
 @cli.command()

@@ -22,6 +22,58 @@ def canned_query_sql(name: str, metadata_path: str | Path | None = None) -> str:
     return load_metadata(metadata_path)["databases"][DATABASE_NAME]["queries"][name]["sql"]
 
 
+class Searcher:
+    """The canned search queries over one database file, with the model, the vector index and the
+    keyword index loaded once (on first use) and kept for every later search."""
+
+    def __init__(self, db_path: str | Path, metadata_path: str | Path | None = None):
+        self.db_path = db_path
+        self.metadata_path = metadata_path
+        self.semantic = SemanticSearch(db_path)
+        self.keyword = KeywordSearch(db_path)
+
+    def search(
+        self,
+        query: str,
+        mode: str = "hybrid",
+        limit: int = 10,
+        keyword_weight: float = 0.02,
+        semantic_weight: float = 1.0,
+        min_relevance: float | None = None,
+    ) -> list[dict]:
+        """Ranked passages for ``query``; raises ValueError for an empty query or unknown mode.
+
+        ``min_relevance`` None searches what is relevant by relevance.yml's threshold; 0 everything.
+        ``keyword_weight`` and ``semantic_weight`` weigh the two scores that hybrid search adds up.
+        """
+        if mode not in SEARCH_QUERIES:
+            raise ValueError(f"unknown mode '{mode}' (choose from {', '.join(SEARCH_QUERIES)})")
+        if not query or not query.strip():
+            raise ValueError("empty query")
+        sql = canned_query_sql(SEARCH_QUERIES[mode], self.metadata_path)
+        if mode != "keyword":
+            context_weight()  # SearchError for a mistake in $KB_CONTEXT_WEIGHT, before any SQL runs
+            self.semantic.model  # loads the model; SearchError for a database of mixed vectors
+        db = storage.connect(self.db_path)
+        try:
+            sqlfunctions.register(db.conn)
+            self.keyword.register(db.conn)
+            self.semantic.register(db.conn)
+            params = {
+                "q": query,
+                "limit": str(limit),
+                "keyword_weight": str(keyword_weight),
+                "semantic_weight": str(semantic_weight),
+                "min_relevance": "" if min_relevance is None else str(min_relevance),
+            }
+            rows = list(db.query(sql, params))
+        finally:
+            db.close()
+        for row in rows:  # JSON text in SQL; a list here, as in /search.json
+            row["also_published_at"] = json.loads(row.get("also_published_at") or "[]")
+        return rows
+
+
 def search(
     db_path: str | Path,
     query: str,
@@ -32,38 +84,8 @@ def search(
     metadata_path: str | Path | None = None,
     min_relevance: float | None = None,
 ) -> list[dict]:
-    """Ranked passages for ``query``; raises ValueError for an empty query or unknown mode.
-
-    ``min_relevance`` None searches what is relevant by relevance.yml's threshold; 0 everything.
-    ``keyword_weight`` and ``semantic_weight`` weigh the two scores that hybrid search adds up.
-    """
-    if mode not in SEARCH_QUERIES:
-        raise ValueError(f"unknown mode '{mode}' (choose from {', '.join(SEARCH_QUERIES)})")
-    if not query or not query.strip():
-        raise ValueError("empty query")
-    sql = canned_query_sql(SEARCH_QUERIES[mode], metadata_path)
-    semantic = SemanticSearch(db_path)
-    if mode != "keyword":
-        context_weight()  # SearchError for a mistake in $KB_CONTEXT_WEIGHT, before any SQL runs
-        semantic.model  # loads the model; SearchError for a database of mixed vectors
-    db = storage.connect(db_path)
-    try:
-        sqlfunctions.register(db.conn)
-        KeywordSearch(db_path).register(db.conn)
-        semantic.register(db.conn)
-        params = {
-            "q": query,
-            "limit": str(limit),
-            "keyword_weight": str(keyword_weight),
-            "semantic_weight": str(semantic_weight),
-            "min_relevance": "" if min_relevance is None else str(min_relevance),
-        }
-        rows = list(db.query(sql, params))
-    finally:
-        db.close()
-    for row in rows:  # JSON text in SQL; a list here, as in /search.json
-        row["also_published_at"] = json.loads(row.get("also_published_at") or "[]")
-    return rows
+    """One search with a Searcher of its own (kb.api.KnowledgeBase keeps one for many)."""
+    return Searcher(db_path, metadata_path).search(query, mode, limit, keyword_weight, semantic_weight, min_relevance)
 
 
 _MARKED = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
