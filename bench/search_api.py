@@ -40,7 +40,7 @@ from bench.common import KbServer, percentile_ms, write_results  # noqa: E402
 from bench.vector_search import CACHE, QUESTIONS, all_vectors, build, recall_at_10  # noqa: E402
 from embeddings.model import get_embedder  # noqa: E402
 from kb import storage  # noqa: E402
-from kb.keyword_index import sync_index  # noqa: E402
+from kb.search.keyword_index import sync_index  # noqa: E402
 
 ENDPOINTS = {"keyword": "/kb/search.json", "semantic": "/kb/semantic_search.json", "hybrid": "/kb/hybrid_search.json"}
 ROUNDS = 5  # rounds of QUESTIONS per mode: 50 timed queries

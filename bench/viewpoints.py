@@ -78,7 +78,7 @@ def relevant_passages(conn: sqlite3.Connection, threshold: float) -> list[tuple[
 
 
 def judge_with(stance_set, embedder, passages) -> dict[int, str | None]:
-    from kb.stance import StanceClassifier
+    from kb.analysis.stance import StanceClassifier
 
     classifier = StanceClassifier(stance_set, embedder)
     judged = classifier.judge([t for _, t, _ in passages], np.stack([v for _, _, v in passages]))
@@ -97,7 +97,7 @@ def logistic_regression(stance_set, embedder, passages) -> dict[int, str | None]
 
 def alternatives(stance_set) -> dict:
     """Each alternative: a function of (embedder, passages) giving every passage's stance."""
-    from kb.stance import Scope
+    from kb.analysis.stance import Scope
 
     no_cues = dataclasses.replace(
         stance_set, stances=tuple(dataclasses.replace(s, cues=()) for s in stance_set.stances), min_confidence=0.0
@@ -124,7 +124,7 @@ def main() -> None:
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
     args = parser.parse_args()
     from embeddings.model import get_embedder
-    from kb.stance import load_stances
+    from kb.analysis.stance import load_stances
 
     eval_dir = Path(args.eval)
     threshold = yaml.safe_load((ROOT / "relevance.yml").read_text())["threshold"]

@@ -27,9 +27,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from . import storage
-from .people import DEFAULT_PEOPLE_FILE
-from .relevance import DEFAULT_RELEVANCE_FILE
-from .stance import DEFAULT_STANCES_FILE
+from .analysis.people import DEFAULT_PEOPLE_FILE
+from .analysis.relevance import DEFAULT_RELEVANCE_FILE
+from .analysis.stance import DEFAULT_STANCES_FILE
 
 # With embedding after it, the crawl gets this share of a time budget.
 CRAWL_SHARE_OF_BUDGET = 0.8
@@ -172,8 +172,8 @@ class KnowledgeBase:
         """The sources file read and checked, with people.yml (what `crawl` runs with); KbError if wrong."""
         from crawler.sources import SourcesError, load_sources
 
-        from .analyze import check_config
-        from .nlp import PipelineError
+        from .analysis.analyze import check_config
+        from .analysis.nlp import PipelineError
         from .yamlfile import YamlFileError
 
         try:
@@ -213,8 +213,8 @@ class KnowledgeBase:
 
     def analyze(self, *, only_if_changed: bool = False) -> str:
         """People, copies, statements, topics, relevance and stances; a summary line."""
-        from .analyze import analyze_and_record
-        from .nlp import PipelineError
+        from .analysis.analyze import analyze_and_record
+        from .analysis.nlp import PipelineError
         from .yamlfile import YamlFileError
 
         try:
@@ -227,6 +227,18 @@ class KnowledgeBase:
             )
         except (YamlFileError, PipelineError) as e:  # people.yml, topics.yml, stances.yml; the spaCy pipeline
             raise KbError(str(e)) from None
+
+    def llm_export(self, collection: str = storage.LLM_COLLECTION) -> int:
+        """Copy the vectors into llm's tables of the same file (storage.export_to_llm); how many."""
+        path = self._existing_file()
+        with self._writer_lock():
+            db = storage.open_db(path)
+            try:
+                return storage.export_to_llm(db, collection)
+            except storage.StorageError as e:
+                raise KbError(str(e)) from None
+            finally:
+                db.close()
 
     # Reading
 
@@ -351,7 +363,7 @@ class KnowledgeBase:
     ) -> None:
         """What follows storing pages: the keyword index, the vectors, then the analysis
         (which uses the vectors, and is skipped when nothing changed)."""
-        from .keyword_index import sync_index
+        from .search.keyword_index import sync_index
 
         try:
             report.lines.append(sync_index(self._file()))

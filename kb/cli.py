@@ -19,11 +19,11 @@ from pathlib import Path
 import click
 
 from . import storage
+from .analysis.people import DEFAULT_PEOPLE_FILE, PeopleError, load_people
+from .analysis.relevance import DEFAULT_RELEVANCE_FILE
+from .analysis.stance import DEFAULT_STANCES_FILE
 from .api import KbError, KnowledgeBase, Locked
-from .keyword_index import sync_index
-from .people import DEFAULT_PEOPLE_FILE, PeopleError, load_people
-from .relevance import DEFAULT_RELEVANCE_FILE
-from .stance import DEFAULT_STANCES_FILE
+from .search.keyword_index import sync_index
 
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
@@ -317,9 +317,9 @@ def quote_record(name: str, quote) -> dict:
 )
 def quotes_command(files: tuple[str, ...], jsonl: bool, author: str | None, people_path: str) -> None:
     """Extract quotations, reported speech and their speakers from plain-text files."""
-    from .nlp import PipelineError
-    from .people import Directory
-    from .quotes import DocumentText, extract_many
+    from .analysis.nlp import PipelineError
+    from .analysis.people import Directory
+    from .analysis.quotes import DocumentText, extract_many
 
     try:
         directory = Directory(load_people(people_path))
@@ -381,6 +381,16 @@ def embed(db_path: str, model: str | None, rebuild_index: bool) -> None:
         fail(str(e), EXIT_LOCKED)
     except (storage.StorageError, ValueError) as e:
         fail(str(e))
+
+
+@cli.command("llm-export")
+@click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--collection", default=storage.LLM_COLLECTION, show_default=True, help="llm collection to write.")
+def llm_export(db_path: str, collection: str) -> None:
+    """Copy the passages' vectors into llm's tables in the same file (`llm similar COLLECTION ID -d DB`)."""
+    with user_errors():
+        count = KnowledgeBase(db_path).llm_export(collection)
+    click.echo(f"{count} passage vectors in llm's collection '{collection}' of {db_path}", err=True)
 
 
 @cli.command("search")
@@ -539,7 +549,7 @@ def read_input(item: str) -> tuple[bytes, str, str | None, str | None]:
 )
 def serve(db_path: str, host: str, port: int, metadata_path: str | None, public: bool) -> None:
     """Publish the database with Datasette (UI and JSON API)."""
-    from .relevance import RelevanceError, load_relevance
+    from .analysis.relevance import RelevanceError, load_relevance
     from .web.serve import ServeError
     from .web.serve import serve as serve_datasette
 

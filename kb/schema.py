@@ -308,7 +308,7 @@ def m011_facet_indexes(db: Database) -> None:
 
 @migrations()
 def m012_relevance(db: Database) -> None:
-    """Relevance to the knowledge base's question (kb/relevance.py), written by `kb analyze`.
+    """Relevance to the knowledge base's question (kb/analysis/relevance.py), written by `kb analyze`.
 
     Scores are 0..1 (null until analysed); relevance_band is the score's
     tenth (0.0, 0.1, ... 0.9) so the UI can facet by it; relevance_flag says
@@ -379,7 +379,7 @@ def m014_statements(db: Database) -> None:
     cue's offset in documents.text. quote_speakers lists every person a
     statement belongs to (quotes.person_id is the first of them).
     documents.analysis_note says when the analysis of a document was cut
-    short (its parse is capped, kb.quotes.MAX_PARSE_CHARS).
+    short (its parse is capped, kb.analysis.quotes.MAX_PARSE_CHARS).
     """
     db["quotes"].add_column("kind", str, not_null_default="direct")
     db["quotes"].add_column("speaker_type", str)
@@ -401,7 +401,7 @@ def m014_statements(db: Database) -> None:
 
 @migrations()
 def m015_reasons(db: Database) -> None:
-    """Why each judgement of `kb analyze` was made, as JSON (kb/stance.py, kb/relevance.py).
+    """Why each judgement of `kb analyze` was made, as JSON (kb/analysis/stance.py, kb/analysis/relevance.py).
 
     stance_reasons (passages, quotes): what decided (``by``: cues, examples,
     too short, nothing close, not about the question), the cue phrases

@@ -616,7 +616,7 @@ def embeddings_by_id(db: Database, ids: Sequence[int], batch_size: int = 5000):
 
 
 def save_people(db: Database, people: Iterable) -> None:
-    """Upsert the curated people (kb.people.Person objects) as verified."""
+    """Upsert the curated people (kb.analysis.people.Person objects) as verified."""
     timestamp = now()
     with db.atomic():
         for person in people:
@@ -725,7 +725,7 @@ def prune_people(db: Database) -> int:
 
 
 def save_topics(db: Database, topics: Iterable, passage_topics: Mapping[int, Mapping[str, int]]) -> None:
-    """Replace the taxonomy (kb.topics.Topic objects) and every passage's topics."""
+    """Replace the taxonomy (kb.analysis.topics.Topic objects) and every passage's topics."""
     topics = list(topics)
     with db.atomic():
         db.execute("delete from passage_topics")

@@ -1,7 +1,7 @@
 """YAML files people edit by hand, loaded so that every error can name its line.
 
 Mappings and lists come back as dict/list subclasses that remember the line of
-each key and item; checkers (crawler/sources.py, kb/people.py) use them to say
+each key and item; checkers (crawler/sources.py, kb/analysis/people.py) use them to say
 ``FILE:LINE: what is wrong``.
 """
 

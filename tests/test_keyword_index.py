@@ -1,4 +1,4 @@
-"""kb.keyword_index: the tantivy BM25 index follows the passages table and ranks like FTS5."""
+"""kb.search.keyword_index: the tantivy BM25 index follows the passages table and ranks like FTS5."""
 
 import json
 
@@ -6,8 +6,8 @@ import pytest
 
 from embeddings.chunking import split_passages
 from kb import storage
-from kb.keyword_index import KeywordIndex, KeywordSearch, sync_index
-from kb.sqlfunctions import SNIPPET_WORDS, snippet
+from kb.search.keyword_index import KeywordIndex, KeywordSearch, sync_index
+from kb.search.sqlfunctions import SNIPPET_WORDS, snippet
 
 from .conftest import run_kb
 

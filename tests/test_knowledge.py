@@ -5,8 +5,8 @@ import shutil
 import pytest
 import sqlite_utils
 
-from kb.people import Directory, load_people
-from kb.works import group_copies
+from kb.analysis.people import Directory, load_people
+from kb.analysis.works import group_copies
 
 from .conftest import ROOT, crawl, datasette_get, run_kb
 from .sites import Page, RoutedSite, html_page
@@ -64,8 +64,8 @@ CONFIG_MISTAKES = [
 
 @pytest.mark.parametrize("which, text, line, fragment", CONFIG_MISTAKES)
 def test_config_file_mistakes_name_the_line(tmp_path, which, text, line, fragment):
-    from kb.stance import load_stances
-    from kb.topics import load_topics
+    from kb.analysis.stance import load_stances
+    from kb.analysis.topics import load_topics
     from kb.yamlfile import YamlFileError
 
     loader = {"people": load_people, "topics": load_topics, "stances": load_stances}[which]
@@ -263,7 +263,7 @@ def test_quotes_are_facetable_by_person_and_kind_in_datasette(datasette):
 
 
 def test_stance_classifier_on_clear_statements(embedder):
-    from kb.stance import StanceClassifier, load_stances
+    from kb.analysis.stance import StanceClassifier, load_stances
 
     classifier = StanceClassifier(load_stances(), embedder)
     labels = [

@@ -12,7 +12,7 @@ import pytest
 import sqlite_utils
 
 from crawler.pdf import PdfError, extract_pdf, looks_like_pdf, pdf_date
-from kb.relevance import load_relevance
+from kb.analysis.relevance import load_relevance
 
 from .conftest import crawl, datasette_get
 from .pdfs import image_only_pdf, make_pdf

@@ -14,8 +14,8 @@ import time
 import pytest
 
 from crawler.extract import extract_article
-from kb.people import Directory, load_people
-from kb.quotes import MAX_PARSE_CHARS, DocumentText, extract_many, extract_quotes
+from kb.analysis.people import Directory, load_people
+from kb.analysis.quotes import MAX_PARSE_CHARS, DocumentText, extract_many, extract_quotes
 
 from .conftest import ROOT, run_kb
 

@@ -1,4 +1,4 @@
-"""The relevance score (kb/relevance.py): configuration, scoring, the labelled set."""
+"""The relevance score (kb/analysis/relevance.py): configuration, scoring, the labelled set."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crawler.extract import extract_article
-from kb.relevance import (
+from kb.analysis.relevance import (
     BUILTIN,
     RelevanceError,
     RelevanceScorer,
@@ -121,14 +121,14 @@ def test_topics_terms_are_math_terms(tmp_path):
 def test_empty_description_falls_back_to_the_builtin_one(tmp_path, caplog, content):
     path = tmp_path / "relevance.yml"
     path.write_text(content)
-    with caplog.at_level(logging.WARNING, logger="kb.relevance"):
+    with caplog.at_level(logging.WARNING, logger="kb.analysis.relevance"):
         config = load_relevance(path)
     assert config.question == BUILTIN.question and config.builtin
     assert "built-in description" in caplog.text and str(path) in caplog.text
 
 
 def test_missing_file_falls_back_to_the_builtin_one(tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="kb.relevance"):
+    with caplog.at_level(logging.WARNING, logger="kb.analysis.relevance"):
         config = load_relevance(tmp_path / "nowhere.yml")
     assert config.builtin and config.examples == BUILTIN.examples
     assert "not found" in caplog.text

@@ -1,10 +1,10 @@
-"""Stances (kb/stance.py, stances.yml): what a statement argues, abstentions, reasons, and bad input."""
+"""Stances (kb/analysis/stance.py, stances.yml): what a statement argues, abstentions, reasons, and bad input."""
 
 import json
 
 import pytest
 
-from kb.stance import StanceClassifier, StancesError, load_stances
+from kb.analysis.stance import StanceClassifier, StancesError, load_stances
 
 from .conftest import datasette_get, run_kb
 

@@ -122,7 +122,7 @@ def test_text_fragment_links_open_at_the_passage():
 
 
 def test_off_topic_page_is_hidden_by_default_and_found_with_the_switch(datasette):
-    from kb.relevance import load_relevance
+    from kb.analysis.relevance import load_relevance
 
     threshold = load_relevance().threshold
     for mode in ("keyword", "semantic", "hybrid"):

@@ -16,7 +16,7 @@ with a page becomes a FetchFailure item with its reason, and the crawl goes on.
 
 Focused sources (``focus``, ``min_relevance`` in the sources file) score each
 article they extract for relevance to the knowledge base's question
-(kb/relevance.py, the score `kb analyze` stores): its links are queued with a
+(kb/analysis/relevance.py, the score `kb analyze` stores): its links are queued with a
 priority that grows with the score, so relevant pages' links are fetched
 first, and below ``min_relevance`` they are not followed at all (counted as
 low relevance). Start URLs are always fetched, first, whatever their score.
@@ -60,7 +60,7 @@ from twisted.python.failure import Failure
 from embeddings.chunking import split_passages
 from embeddings.model import load_token_counter
 from kb import storage
-from kb.relevance import DEFAULT_RELEVANCE_FILE, RelevanceScorer, document_score, load_relevance
+from kb.analysis.relevance import DEFAULT_RELEVANCE_FILE, RelevanceScorer, document_score, load_relevance
 
 from ..distributed import load_validators, releases_lease
 from ..extract import ExtractionError, extract_page, looks_binary

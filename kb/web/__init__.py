@@ -2,7 +2,7 @@
 registered through the ``datasette`` entry point.
 
 - Loads sqlite-vec on every connection (vec_passages is a vec0 table) and
-  registers kb_fts_query() (kb.sqlfunctions), kb_bm25() (kb.keyword_index),
+  registers kb_fts_query() (kb.search.sqlfunctions), kb_bm25() (kb.search.keyword_index),
   kb_embed() and kb_knn() (embeddings.search), so all the canned queries run
   in plain SQL.
 - Loads the embedding model and the vector index at startup, so the first
@@ -26,8 +26,9 @@ import logging
 from datasette import hookimpl
 
 from embeddings.search import SemanticSearch
-from kb import DATABASE_NAME, PLUGIN_NAME, sqlfunctions, storage
-from kb.keyword_index import KeywordSearch
+from kb import DATABASE_NAME, PLUGIN_NAME, storage
+from kb.search import sqlfunctions
+from kb.search.keyword_index import KeywordSearch
 from kb.web import guard, ui
 
 logger = logging.getLogger(__name__)

@@ -31,7 +31,8 @@ from urllib.parse import parse_qsl, urlencode
 
 import datasette
 
-from kb import DATABASE_NAME, sqlfunctions
+from kb import DATABASE_NAME
+from kb.search import sqlfunctions
 
 LENGTH_LIMIT = 10 * 2**20  # bytes; the crawler stores no page larger (DOWNLOAD_MAXSIZE)
 PUBLIC_TIME_LIMIT_MS = 1000

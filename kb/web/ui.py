@@ -32,7 +32,8 @@ from urllib.parse import quote, urlencode
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
-from kb import DATABASE_NAME, SEARCH_QUERIES, sqlfunctions
+from kb import DATABASE_NAME, SEARCH_QUERIES
+from kb.search import sqlfunctions
 
 MODES = ("hybrid", "keyword", "semantic")  # as the mode switch lists them
 FILTERS = ("person", "topic", "stance", "site", "year")

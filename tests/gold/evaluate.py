@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from crawler.extract import extract_article  # noqa: E402
-from kb.people import Directory, load_people  # noqa: E402
-from kb.quotes import extract_quotes  # noqa: E402
-from kb.works import group_copies  # noqa: E402
+from kb.analysis.people import Directory, load_people  # noqa: E402
+from kb.analysis.quotes import extract_quotes  # noqa: E402
+from kb.analysis.works import group_copies  # noqa: E402
 
 GOLD = Path(__file__).with_name("seeds.yml")
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -118,7 +118,7 @@ def score_works(gold: dict) -> dict:
 
 def score_stances(gold: dict) -> dict:
     from embeddings.model import get_embedder
-    from kb.stance import StanceClassifier, load_stances
+    from kb.analysis.stance import StanceClassifier, load_stances
 
     items = gold.get("stances") or []
     classifier = StanceClassifier(load_stances(), get_embedder())

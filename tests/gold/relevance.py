@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from crawler.extract import extract_article  # noqa: E402
 from embeddings.chunking import split_passages  # noqa: E402
 from embeddings.model import load_token_counter  # noqa: E402
-from kb.relevance import RelevanceScorer, document_score, language_flag, load_relevance  # noqa: E402
+from kb.analysis.relevance import RelevanceScorer, document_score, language_flag, load_relevance  # noqa: E402
 
 LABELS = Path(__file__).with_name("relevance.yml")
 SEEDS = ROOT.parent / "shared" / "seeds"

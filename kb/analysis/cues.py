@@ -1,7 +1,7 @@
 """The vocabulary and the parse patterns of attribution: reporting verbs, nouns of saying, and who the
 subject of a reporting verb is in spaCy's dependency parse.
 
-kb.quotes (quotations) and kb.reported (reported speech) read the parse through these functions;
+kb.analysis.quotes (quotations) and kb.analysis.reported (reported speech) read the parse through these functions;
 they take and return spaCy tokens.
 """
 

@@ -13,12 +13,14 @@ from pathlib import Path
 
 from embeddings.search import SemanticSearch, context_weight
 
-from . import SEARCH_QUERIES, sqlfunctions, storage
+from .. import DATABASE_NAME, SEARCH_QUERIES, storage
+from . import sqlfunctions
 from .keyword_index import KeywordSearch
-from .web.serve import DATABASE_NAME, load_metadata
 
 
 def canned_query_sql(name: str, metadata_path: str | Path | None = None) -> str:
+    from ..web.serve import load_metadata  # (kb.web, the Datasette plugin, imports this package)
+
     return load_metadata(metadata_path)["databases"][DATABASE_NAME]["queries"][name]["sql"]
 
 

@@ -9,7 +9,7 @@ import re
 
 import tantivy
 
-from .relevance import BUILTIN, RelevanceError, load_relevance
+from ..analysis.relevance import BUILTIN, RelevanceError, load_relevance
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ X, …``, a verb of position with its object or infinitive (``X urged students t
 speech that quotes some of its words is a partial quotation, a direct statement; reported speech
 inside someone else's (``He said Obama hopes that …``) is part of it, not a statement of its own.
 
-``ReportedSpeech`` is a part of kb.quotes' document: it reads the document's parse (``_tokens``,
-``_at``, ``_span_of``) and names speakers through kb.speakers' ``MentionResolver``.
+``ReportedSpeech`` is a part of kb.analysis.quotes' document: it reads the document's parse (``_tokens``,
+``_at``, ``_span_of``) and names speakers through kb.analysis.speakers' ``MentionResolver``.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ _PRONOUNS = {
 
 
 class ReportedSpeech:
-    """Reported speech and partial quotations of a parsed document (a part of kb.quotes' _Document)."""
+    """Reported speech and partial quotations of a parsed document (a part of kb.analysis.quotes' _Document)."""
 
     def _indirect(self, paragraph) -> tuple[list[Quote], list[Quote]]:
         """Reported speech in a paragraph, and partial quotations: reported speech that quotes some of

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import storage
+from .. import storage
 from .nlp import check_pipeline, pipeline_signature
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
 from .quotes import DocumentText, extract_many
@@ -43,7 +43,7 @@ class AnalyzeReport:
     quotes: int  # statements: quotations and reported speech
     attributed: int  # statements given to a person
     reported: int  # of them reported speech
-    cut: int  # documents whose attribution was cut short (kb.quotes.MAX_PARSE_CHARS)
+    cut: int  # documents whose attribution was cut short (kb.analysis.quotes.MAX_PARSE_CHARS)
     tagged_passages: int
     stances: int | None  # passages and quotes with a stance; None: no vectors yet
     relevant: tuple[int, int] | None = None  # (relevant documents, scored documents); None: no vectors yet

@@ -4,11 +4,11 @@ A statement is ``direct`` (words in quotation marks) or ``indirect``
 (reported speech: "Koller says that ...", "according to LeCun, ..."). Each
 has its content span, the cue that links it to a speaker (a reporting verb,
 ``according to``, a colon or a dash) and the speaker's mention in the text,
-resolved by kb.speakers to people (several for "LeCun and Quiñonero Candela"),
+resolved by kb.analysis.speakers to people (several for "LeCun and Quiñonero Candela"),
 an organisation or something else.
 
 Paragraphs are read as blocks: code, JSON and shell samples, reference lists
-and headings hold no statements. The rest is parsed with spaCy (kb.nlp) where
+and headings hold no statements. The rest is parsed with spaCy (kb.analysis.nlp) where
 it can hold one: a paragraph with a quotation mark, a reporting verb or
 "according to". A document's parse is capped at ``MAX_PARSE_CHARS``; the
 rest of a longer one is left out and the cut is reported.
@@ -34,9 +34,9 @@ sentence of five words or more); titles (``“The Steve Harvey Morning
 Show”``), terms and scare quotes (``so-called “attention”``, ``e.g. “the
 cat sat on the mat”``) and code are never statements.
 
-Reported speech is kb.reported's; who a speaker mention is, kb.speakers';
-the vocabulary and parse patterns both use, kb.cues; paragraphs and
-quotation marks, kb.textblocks.
+Reported speech is kb.analysis.reported's; who a speaker mention is, kb.analysis.speakers';
+the vocabulary and parse patterns both use, kb.analysis.cues; paragraphs and
+quotation marks, kb.analysis.textblocks.
 """
 
 from __future__ import annotations

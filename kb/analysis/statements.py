@@ -1,5 +1,5 @@
-"""A statement: what was said, where in the text, and by whom. The record kb.quotes, kb.reported and
-kb.speakers pass around, and kb.analyze stores in the quotes table."""
+"""A statement: what was said, where in the text, and by whom. The record kb.analysis.quotes, kb.analysis.reported and
+kb.analysis.speakers pass around, and kb.analysis.analyze stores in the quotes table."""
 
 from __future__ import annotations
 

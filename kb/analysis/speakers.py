@@ -1,6 +1,6 @@
 """Who a speaker mention is: names, surnames, pronouns and descriptors resolved within one document.
 
-kb.quotes finds the words that name a speaker (the subject of a reporting
+kb.analysis.quotes finds the words that name a speaker (the subject of a reporting
 verb, the name after a dash...); this module decides what they refer to:
 
 - a name in people.yml (any alias) is that person;
@@ -695,7 +695,7 @@ class DocumentPeople:
 
 
 class MentionResolver:
-    """Who the speaker mentions of a parsed document are (a part of kb.quotes' _Document, whose parse,
+    """Who the speaker mentions of a parsed document are (a part of kb.analysis.quotes' _Document, whose parse,
     ``people`` (a DocumentPeople), ``directory`` and ``labels`` it reads)."""
 
     def _note_people(self) -> None:

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .defaults import default_file
+from ..defaults import default_file
+from ..yamlfile import Mapping, Sequence, YamlFileError, read_yaml_file, unknown_key_message
 from .topics import DEFAULT_TOPICS_FILE, load_topics
-from .yamlfile import Mapping, Sequence, YamlFileError, read_yaml_file, unknown_key_message
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .defaults import default_file
-from .yamlfile import YamlFileError, read_list_file
+from ..defaults import default_file
+from ..yamlfile import YamlFileError, read_list_file
 
 PERSON_KEYS = ("name", "aliases", "signoff", "pronoun", "description", "affiliation")
 PRONOUNS = ("he", "she", "they")

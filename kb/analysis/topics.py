@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .defaults import default_file
-from .yamlfile import YamlFileError, read_list_file
+from ..defaults import default_file
+from ..yamlfile import YamlFileError, read_list_file
 
 DEFAULT_TOPICS_FILE = default_file("topics.yml")
 TOPIC_KEYS = ("name", "terms")

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import tantivy
 
-from . import storage
+from .. import storage
 from .sqlfunctions import fts_query, query_terms
 
 logger = logging.getLogger(__name__)

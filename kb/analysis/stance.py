@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .defaults import default_file
-from .yamlfile import Mapping, YamlFileError, read_list_file, unknown_key_message
+from ..defaults import default_file
+from ..yamlfile import Mapping, YamlFileError, read_list_file, unknown_key_message
 
 DEFAULT_STANCES_FILE = default_file("stances.yml")
 TOP_KEYS = ("question", "min_similarity", "min_confidence", "min_words", "scope", "stances")

@@ -9,7 +9,7 @@ pipeline (the official ``en_core_web_sm``, or a larger one such as
 Only the parts attribution uses are loaded: the tagger (Penn tags), the
 dependency parser (which also splits sentences) and the named-entity
 recogniser. The rule lemmatizer and the attribute ruler are left out:
-reporting verbs are recognised by their forms (kb.quotes), and leaving
+reporting verbs are recognised by their forms (kb.analysis.quotes), and leaving
 them out saves a quarter of the parse time.
 """
 
