@@ -44,6 +44,41 @@ def refuse_foreign_db(db_path: str) -> None:
         fail(str(e))
 
 
+# Options several commands share, declared once.
+db_option = click.option(
+    "--db",
+    "db_path",
+    default="kb.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The knowledge base's SQLite file.",
+)
+people_option = click.option(
+    "--people",
+    "people_path",
+    default=str(DEFAULT_PEOPLE_FILE),
+    show_default="people.yml",
+    type=click.Path(dir_okay=False),
+    help="The curated list of people.",
+)
+stances_option = click.option(
+    "--stances",
+    "stances_path",
+    default=str(DEFAULT_STANCES_FILE),
+    show_default="stances.yml",
+    type=click.Path(dir_okay=False),
+    help="The viewpoints, with their cues and examples.",
+)
+relevance_option = click.option(
+    "--relevance",
+    "relevance_path",
+    default=str(DEFAULT_RELEVANCE_FILE),
+    show_default="relevance.yml",
+    type=click.Path(dir_okay=False),
+    help="The question, with examples and counterexamples.",
+)
+
+
 @click.group()
 @click.version_option(package_name="math-ml-kb")
 def cli() -> None:
@@ -75,14 +110,7 @@ MODEL_HELP = (
 )
 @click.option("--no-embed", is_flag=True, help="Do not embed the new passages (run `kb embed` later).")
 @click.option("--model", default=None, help=MODEL_HELP)
-@click.option(
-    "--people",
-    "people_path",
-    default=str(DEFAULT_PEOPLE_FILE),
-    show_default="people.yml",
-    type=click.Path(dir_okay=False),
-    help="The curated list of people.",
-)
+@people_option
 @click.option(
     "--time-budget",
     type=click.FloatRange(min=1),
@@ -213,7 +241,7 @@ def run_redis_worker(
 
 @cli.command()
 @click.option("--redis", "redis_url", required=True, metavar="URL", help="Redis the workers push items to.")
-@click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
+@db_option
 @click.option(
     "--idle",
     "idle_seconds",
@@ -223,14 +251,7 @@ def run_redis_worker(
     help="Stop after the items list has been empty this many seconds.",
 )
 @click.option("--no-embed", is_flag=True, help="Do not embed the new passages (run `kb embed` later).")
-@click.option(
-    "--people",
-    "people_path",
-    default=str(DEFAULT_PEOPLE_FILE),
-    show_default="people.yml",
-    type=click.Path(dir_okay=False),
-    help="The curated list of people.",
-)
+@people_option
 def ingest(redis_url: str, db_path: str, idle_seconds: float, no_embed: bool, people_path: str) -> None:
     """The single writer of a distributed crawl: store the items workers pushed to Redis.
 
@@ -251,31 +272,10 @@ def ingest(redis_url: str, db_path: str, idle_seconds: float, no_embed: bool, pe
 
 
 @cli.command("analyze")
-@click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
-@click.option(
-    "--people",
-    "people_path",
-    default=str(DEFAULT_PEOPLE_FILE),
-    show_default="people.yml",
-    type=click.Path(dir_okay=False),
-    help="The curated list of people.",
-)
-@click.option(
-    "--stances",
-    "stances_path",
-    default=str(DEFAULT_STANCES_FILE),
-    show_default="stances.yml",
-    type=click.Path(dir_okay=False),
-    help="The viewpoints, with their cues and examples.",
-)
-@click.option(
-    "--relevance",
-    "relevance_path",
-    default=str(DEFAULT_RELEVANCE_FILE),
-    show_default="relevance.yml",
-    type=click.Path(dir_okay=False),
-    help="The question, with examples and counterexamples.",
-)
+@db_option
+@people_option
+@stances_option
+@relevance_option
 def analyze_command(db_path: str, people_path: str, stances_path: str, relevance_path: str) -> None:
     """People, republished copies, quotations with speakers, math topics, relevance and stances."""
     kb = KnowledgeBase(db_path, people=people_path, stances=stances_path, relevance=relevance_path)
@@ -307,14 +307,7 @@ def quote_record(name: str, quote) -> dict:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--jsonl", is_flag=True, help="One JSON object per quotation, for scripts.")
 @click.option("--author", default=None, help="Who wrote the files (for quotations in the first person).")
-@click.option(
-    "--people",
-    "people_path",
-    default=str(DEFAULT_PEOPLE_FILE),
-    show_default="people.yml",
-    type=click.Path(dir_okay=False),
-    help="The curated list of people.",
-)
+@people_option
 def quotes_command(files: tuple[str, ...], jsonl: bool, author: str | None, people_path: str) -> None:
     """Extract quotations, reported speech and their speakers from plain-text files."""
     from .analysis.nlp import PipelineError
@@ -355,7 +348,7 @@ def quotes_command(files: tuple[str, ...], jsonl: bool, author: str | None, peop
 
 
 @cli.command()
-@click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
+@db_option
 @click.option("--model", default=None, help=MODEL_HELP)
 @click.option(
     "--rebuild-index",
@@ -384,7 +377,7 @@ def embed(db_path: str, model: str | None, rebuild_index: bool) -> None:
 
 
 @cli.command("llm-export")
-@click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
+@db_option
 @click.option("--collection", default=storage.LLM_COLLECTION, show_default=True, help="llm collection to write.")
 def llm_export(db_path: str, collection: str) -> None:
     """Copy the passages' vectors into llm's tables in the same file (`llm similar COLLECTION ID -d DB`)."""
@@ -395,7 +388,7 @@ def llm_export(db_path: str, collection: str) -> None:
 
 @cli.command("search")
 @click.argument("query")
-@click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
+@db_option
 @click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["keyword", "semantic", "hybrid"]))
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 200))
 @click.option(
@@ -535,7 +528,7 @@ def read_input(item: str) -> tuple[bytes, str, str | None, str | None]:
 
 
 @cli.command()
-@click.option("--db", "db_path", default="kb.db", show_default=True, type=click.Path(dir_okay=False))
+@db_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=int)
 @click.option(
