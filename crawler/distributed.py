@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -240,6 +239,29 @@ def releases_lease(method):
     return wrapper
 
 
+def worker_spider_class():
+    """The articles spider as a scrapy-redis worker: its start URLs come from Redis unless it
+    seeds the frontier, its validators from Redis (the writer keeps them there, a worker reads
+    no SQLite), and every callback and errback ends by releasing its request's leases."""
+    from .spiders.articles import ArticlesSpider
+
+    class ArticlesWorker(ArticlesSpider):
+        parse_robots = releases_lease(ArticlesSpider.parse_robots)
+        robots_error = releases_lease(ArticlesSpider.robots_error)
+        parse_sitemap = releases_lease(ArticlesSpider.parse_sitemap)
+        parse_feed = releases_lease(ArticlesSpider.parse_feed)
+        parse_page = releases_lease(ArticlesSpider.parse_page)
+        on_error = releases_lease(ArticlesSpider.on_error)
+
+        def seeds_the_frontier(self) -> bool:
+            return self.settings.getbool("KB_REDIS_SEED")  # `kb crawl --redis URL --seed`
+
+        def load_known_pages(self) -> dict[str, dict]:
+            return load_validators(self.settings.get("REDIS_URL"))
+
+    return ArticlesWorker
+
+
 class RedisItemsPipeline:
     """A worker's only pipeline: items go to the Redis items list, LeaseDone releases leases."""
 
@@ -269,19 +291,17 @@ class RedisItemsPipeline:
 def _url_key_dupefilter_class():
     from scrapy_redis.dupefilter import RFPDupeFilter
 
-    from .urls import url_key
+    from .urls import loops_back, request_key
 
     class UrlKeyDupeFilter(RFPDupeFilter):
-        """scrapy-redis's shared seen-set, keyed as the local crawl keys requests (crawler.urls.url_key)."""
+        """scrapy-redis's shared seen-set, keyed and letting redirect loops through as the
+        local crawl's RedirectLoopDupeFilter does (crawler.urls)."""
 
         def request_fingerprint(self, request):
-            return hashlib.sha1(url_key(request.url).encode()).hexdigest()
+            return request_key(request).hex()  # scrapy-redis keeps hex strings
 
         def request_seen(self, request) -> bool:
-            chain = request.meta.get("redirect_urls")  # as RedirectLoopDupeFilter: loops are recorded, not dropped
-            if chain and url_key(request.url) in {url_key(u) for u in chain}:
-                return False
-            return super().request_seen(request)
+            return False if loops_back(request) else super().request_seen(request)
 
     return UrlKeyDupeFilter
 

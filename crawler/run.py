@@ -88,14 +88,14 @@ def run_worker(
     sources' start requests pushed: a new crawl begins. Items go to Redis for
     `kb ingest`; this process opens no database.
     """
-    from .distributed import worker_settings
+    from .distributed import worker_settings, worker_spider_class
 
     settings = crawl_settings(config, "", log_level, None, time_budget, log_file)
     settings.setdict(
         {**worker_settings(redis_url), "SCHEDULER_FLUSH_ON_START": seed, "KB_REDIS_SEED": seed}, priority="cmdline"
     )
     process = CrawlerProcess(settings)
-    crawler = process.create_crawler(ArticlesSpider)
+    crawler = process.create_crawler(worker_spider_class())
     process.crawl(crawler, config=config)
     process.start()
     return crawler.stats.get_stats()

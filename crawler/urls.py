@@ -105,28 +105,37 @@ def trap_reason(url: str) -> str | None:
     return None
 
 
+def request_key(request) -> bytes:
+    """A request's fingerprint wherever requests are deduplicated (Scrapy's fingerprinter,
+    the local duplicate filter, the workers' shared seen-set in Redis): its method and
+    ``url_key``, so every spelling of a page is one request."""
+    return hashlib.sha1(f"{request.method} {url_key(request.url)}".encode()).digest()
+
+
+def loops_back(request) -> bool:
+    """Whether a request is a redirect back into its own chain.
+
+    Duplicate filters drop such a request silently, so a redirect loop would
+    leave neither a page nor a failure. Let through, it is followed until
+    REDIRECT_MAX_TIMES, and the crawl records the loop as a failure.
+    """
+    chain = request.meta.get("redirect_urls")
+    return bool(chain) and url_key(request.url) in {url_key(u) for u in chain}
+
+
 class UrlKeyFingerprinter:
-    """Scrapy request fingerprinter (REQUEST_FINGERPRINTER_CLASS) keyed on ``url_key``,
-    so the duplicate filter treats every spelling of a page as one request."""
+    """Scrapy request fingerprinter (REQUEST_FINGERPRINTER_CLASS): ``request_key``."""
 
     @classmethod
     def from_crawler(cls, crawler) -> "UrlKeyFingerprinter":
         return cls()
 
     def fingerprint(self, request) -> bytes:
-        return hashlib.sha1(f"{request.method} {url_key(request.url)}".encode()).digest()
+        return request_key(request)
 
 
 class RedirectLoopDupeFilter(RFPDupeFilter):
-    """Scrapy's duplicate filter, except for a redirect back into its own chain.
-
-    The plain filter drops such a request silently, so a redirect loop would
-    leave neither a page nor a failure. Let through, it is followed until
-    REDIRECT_MAX_TIMES, and the crawl records the loop as a failure.
-    """
+    """Scrapy's duplicate filter, letting a redirect loop through (``loops_back``)."""
 
     def request_seen(self, request) -> bool:
-        chain = request.meta.get("redirect_urls")
-        if chain and url_key(request.url) in {url_key(u) for u in chain}:
-            return False
-        return super().request_seen(request)
+        return False if loops_back(request) else super().request_seen(request)

@@ -62,7 +62,6 @@ from embeddings.model import load_token_counter
 from kb import storage
 from kb.analysis.relevance import DEFAULT_RELEVANCE_FILE, RelevanceScorer, document_score, load_relevance
 
-from ..distributed import load_validators, releases_lease
 from ..extract import ExtractionError, extract_page, looks_binary
 from ..items import Article, FetchFailure, Revisit
 from ..middlewares import OffsiteRedirect, RefusedRequest, TooLarge, retry_after_seconds
@@ -119,16 +118,18 @@ class ArticlesSpider(scrapy.Spider):
     async def start(self):
         self.known = self.load_known_pages()
         self.revisit_after = timedelta(days=self.settings.getfloat("KB_REVISIT_AFTER_DAYS"))
-        if self.settings.get("REDIS_URL") and not self.settings.getbool("KB_REDIS_SEED"):
-            return  # a worker: the start URLs are in Redis already (`kb crawl --redis URL --seed`)
+        if not self.seeds_the_frontier():
+            return
         for request in self.start_requests_for_config():
             yield request
+
+    def seeds_the_frontier(self) -> bool:
+        """Whether this crawl starts from the sources' start URLs (a distributed worker may not)."""
+        return True
 
     def load_known_pages(self) -> dict[str, dict]:
         """What earlier runs stored per fetched URL (validators, body hash, last fetch):
         cross-run state lives in SQLite."""
-        if self.settings.get("REDIS_URL"):  # a worker reads no SQLite: the writer keeps validators in Redis
-            return load_validators(self.settings.get("REDIS_URL"))
         path = self.settings.get("KB_DB")
         try:
             db = storage.connect(path)
@@ -239,7 +240,6 @@ class ArticlesSpider(scrapy.Spider):
 
     # -- callbacks ------------------------------------------------------
 
-    @releases_lease
     def parse_robots(self, response: Response):
         if not isinstance(response, TextResponse):
             return
@@ -249,12 +249,10 @@ class ArticlesSpider(scrapy.Spider):
             if owners:
                 yield self.sitemap_request(url, owners)
 
-    @releases_lease
     def robots_error(self, failure: Failure):
         # A site without robots.txt is normal: nothing to discover, nothing failed.
         self.logger.debug("no robots.txt at %s: %s", failure.request.url, failure.getErrorMessage())
 
-    @releases_lease
     def parse_sitemap(self, response: Response):
         names = response.meta["kb_sources"]
         body = self.sitemap_body(response)
@@ -288,7 +286,6 @@ class ArticlesSpider(scrapy.Spider):
             return response.body
         return None
 
-    @releases_lease
     def parse_feed(self, response: Response):
         names = response.meta["kb_sources"]
         feed = feedparser.parse(response.body)
@@ -315,7 +312,6 @@ class ArticlesSpider(scrapy.Spider):
         if content_type and content_type not in PAGE_TYPES + PDF_TYPES + MAYBE_PDF_TYPES:
             raise StopDownload(fail=False)
 
-    @releases_lease
     def parse_page(self, response: Response):
         source = self.config.source(response.meta["kb_source"])
         is_article = source.is_article(response.url)
@@ -442,7 +438,6 @@ class ArticlesSpider(scrapy.Spider):
             body_hash=hashlib.sha256(response.body).hexdigest(),
         )
 
-    @releases_lease
     def on_error(self, failure: Failure):
         request = failure.request
         source = request.meta.get("kb_source") or request.meta.get("kb_sources", [None])[0]
