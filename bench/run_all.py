@@ -29,6 +29,7 @@ BENCHMARKS = {
     "search_api": ([], ["--sizes", "10000"]),
     "serving": ([], ["--seconds", "5"]),
     "abuse": ([], ["--seconds", "5"]),
+    "cli_search": ([], ["--repeat", "1"]),
     "recrawl": ([], ["--pages", "30", "--repeat", "1"]),
     "distributed": ([], ["--pages", "20", "--repeat", "1"]),
     "focus": ([], ["--relevant", "10", "--off-topic", "30", "--repeat", "1"]),

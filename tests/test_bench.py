@@ -86,6 +86,12 @@ def test_serving_benchmark_runs(tmp_path, synthetic_cache):
         assert isinstance(row["non_200"], int) and isinstance(row["exceptions"], int)
 
 
+def test_cli_search_benchmark_runs(tmp_path):
+    data = run_benchmark("cli_search", tmp_path, "--repeat", 1, timeout=600)
+    assert set(data["median_wall_s"]) == {"python", "torch", "sentence_transformers", "keyword", "semantic", "hybrid"}
+    assert all(seconds > 0 for seconds in data["median_wall_s"].values())
+
+
 def test_abuse_benchmark_runs(tmp_path, synthetic_cache):
     data = run_benchmark(
         "abuse", tmp_path, "--size", 1000, "--seconds", 2, "--clients", 8, "--cache", synthetic_cache, timeout=600
