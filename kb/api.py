@@ -19,6 +19,7 @@ per KnowledgeBase. kb/cli.py is a thin click layer over this module.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -126,6 +127,7 @@ class KnowledgeBase:
         self.people_path, self.stances_path, self.relevance_path = str(people), str(stances), str(relevance)
         self.metadata = metadata
         self._searcher = None
+        self._checked = False
 
     # Writing
 
@@ -328,10 +330,12 @@ class KnowledgeBase:
             db.close()
 
     def _file(self) -> str:
+        """The database file, checked to be a knowledge base once it exists (once per KnowledgeBase)."""
         if self.path is None:
             raise KbError("this needs a database file (the knowledge base is in memory)")
-        if self.path.is_file():
+        if not self._checked and self.path.is_file():
             _check(self.path)
+            self._checked = True
         return str(self.path)
 
     def _existing_file(self) -> str:
@@ -351,7 +355,7 @@ class KnowledgeBase:
     def _has_vectors(self) -> bool:
         db = storage.connect(self._existing_file())
         try:
-            return bool(storage.embedding_models(db))
+            return storage.has_vectors(db)
         finally:
             db.close()
 
@@ -374,22 +378,16 @@ class KnowledgeBase:
         report.lines.append(self.analyze(only_if_changed=True))
 
 
-class _translated_lock:
-    """storage.writer_lock, its errors as the API's."""
-
-    def __init__(self, path: str):
-        self._lock = storage.writer_lock(path)
-
-    def __enter__(self):
-        try:
-            return self._lock.__enter__()
-        except storage.LockedError as e:
-            raise Locked(str(e)) from None
-        except storage.StorageError as e:
-            raise KbError(str(e)) from None
-
-    def __exit__(self, *exc):
-        return self._lock.__exit__(*exc)
+@contextlib.contextmanager
+def _translated_lock(path: str):
+    """storage.writer_lock; its errors, and storage errors of the work done under it, as the API's."""
+    try:
+        with storage.writer_lock(path):
+            yield
+    except storage.LockedError as e:
+        raise Locked(str(e)) from None
+    except storage.StorageError as e:
+        raise KbError(str(e)) from None
 
 
 def _check(path: Path) -> None:

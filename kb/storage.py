@@ -432,6 +432,11 @@ def finish_run(
 # -- embeddings ---------------------------------------------------------------
 
 
+def has_vectors(db: Database) -> bool:
+    """Whether any passage has a vector (one row read, where embedding_models counts them all)."""
+    return db.execute("select 1 from passage_vectors limit 1").fetchone() is not None
+
+
 def embedding_models(db: Database) -> list[dict]:
     """The models (and dimensions) the stored vectors came from, with counts."""
     return list(

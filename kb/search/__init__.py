@@ -33,6 +33,7 @@ class Searcher:
         self.metadata_path = metadata_path
         self.semantic = SemanticSearch(db_path)
         self.keyword = KeywordSearch(db_path)
+        self._sql: dict[str, str] = {}
 
     def search(
         self,
@@ -52,7 +53,9 @@ class Searcher:
             raise ValueError(f"unknown mode '{mode}' (choose from {', '.join(SEARCH_QUERIES)})")
         if not query or not query.strip():
             raise ValueError("empty query")
-        sql = canned_query_sql(SEARCH_QUERIES[mode], self.metadata_path)
+        if mode not in self._sql:  # metadata.yml is read once per mode, not per search
+            self._sql[mode] = canned_query_sql(SEARCH_QUERIES[mode], self.metadata_path)
+        sql = self._sql[mode]
         if mode != "keyword":
             context_weight()  # SearchError for a mistake in $KB_CONTEXT_WEIGHT, before any SQL runs
             self.semantic.model  # loads the model; SearchError for a database of mixed vectors
