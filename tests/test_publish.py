@@ -223,6 +223,20 @@ def test_public_table_pages_get_the_short_time_limit():
     assert seen == ["_facet=a&_facet=b&_timelimit=1000", "_timelimit=1", "_timelimit=200", "q=x"]
 
 
+def test_the_public_limits_hold_under_a_base_url():
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(scope["query_string"].decode())
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    wrapped = guard.Guard(app, public=True, base_url="/research/")
+    hidden, table = asyncio.run(_get_all(wrapped, ["/research/-/databases.json", "/research/kb/passages?_sort=text"]))
+    assert hidden.status_code == 404 and table.status_code == 200
+    assert seen == ["_sort=text&_timelimit=1000"]
+
+
 @pytest.mark.parametrize(
     "params, problem",
     [

@@ -125,7 +125,9 @@ def asgi_wrapper(datasette):
     queries = datasette.metadata("queries", database=DATABASE_NAME) or {}
 
     def wrap(app):
-        return guard.Guard(app, public=bool(config.get("public")), canned_queries=queries)
+        return guard.Guard(
+            app, public=bool(config.get("public")), canned_queries=queries, base_url=datasette.setting("base_url")
+        )
 
     return wrap
 

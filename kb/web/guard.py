@@ -111,10 +111,11 @@ def parameter_problem(params: dict[str, str]) -> str | None:
 class Guard:
     """ASGI middleware: security headers, parameter checks and, in public mode, the limits above."""
 
-    def __init__(self, app, public: bool = False, canned_queries: dict[str, dict] | None = None):
+    def __init__(self, app, public: bool = False, canned_queries: dict[str, dict] | None = None, base_url: str = "/"):
         self.app = app
         self.public = public
         self.canned_queries = canned_queries or {}
+        self.base_url = base_url
         self._slots: asyncio.Semaphore | None = None
         self._waiting = 0
 
@@ -123,6 +124,8 @@ class Guard:
             return await self.app(scope, receive, send)
         send = _with_headers(send)
         path = scope["path"]
+        if self.base_url != "/" and path.startswith(self.base_url):  # routed as Datasette routes it
+            path = "/" + path[len(self.base_url) :]
         pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
         params: dict[str, str] = {}
         for name, value in pairs:
