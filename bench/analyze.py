@@ -69,9 +69,9 @@ def articles(split: Path, count: int) -> list[dict]:
 def build(split: Path, count: int, cache: Path = CACHE) -> Path:
     """The stored, embedded, not yet analysed database (cached by article count)."""
     from embeddings.chunking import split_passages
-    from embeddings.embed import embed_pending
     from embeddings.model import get_embedder, load_token_counter
     from kb import storage
+    from kb.vectors import embed_pending
 
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / f"analyze-{count}.db"

@@ -2,7 +2,7 @@
 
 For each size (10k, 100k, 1M passages by default) it builds, once, a
 synthetic knowledge base in bench/cache/ through kb.storage and
-embeddings.ann, exactly as `kb embed` would, then times
+kb.vectors, exactly as `kb embed` would, then times
 
 - hnsw: SemanticSearch.knn, the path behind kb_knn() and the semantic and
   hybrid canned queries (embed the query, search the usearch graph);
@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import percentile_ms, remove_database, write_results  # noqa: E402
-from embeddings.ann import AnnIndex  # noqa: E402
 from embeddings.model import get_embedder  # noqa: E402
-from embeddings.search import SemanticSearch  # noqa: E402
 from kb import storage  # noqa: E402
+from kb.search.semantic import SemanticSearch  # noqa: E402
+from kb.vectors import PassageIndex  # noqa: E402
 
 CACHE = ROOT / "bench" / "cache"
 PASSAGES_PER_DOCUMENT = 100
@@ -107,7 +107,7 @@ def build(size: int, embedder, rng, cache: Path = CACHE) -> Path:
                 f"[{size}] {(d + 1) * PASSAGES_PER_DOCUMENT} passages in {time.monotonic() - started:.0f}s", flush=True
             )
     started = time.monotonic()
-    AnnIndex(path, embedder.dimensions).sync(db)
+    PassageIndex(path, embedder.dimensions).sync(db)
     print(f"[{size}] HNSW built in {time.monotonic() - started:.0f}s", flush=True)
     db.close()
     return path

@@ -1,28 +1,23 @@
-"""An approximate-nearest-neighbour index (usearch HNSW) kept in sync with SQLite.
+"""An approximate-nearest-neighbour index: a usearch HNSW graph of keyed vectors, kept in a file.
 
-The passage_vectors table is the truth; vec_passages (sqlite-vec) answers exact
-KNN in SQL. Exact search reads every vector, which stops being interactive
-somewhere past a hundred thousand passages (about 600 ms at a million, see
-BENCHMARKS.md), so semantic search goes through this HNSW graph instead.
+Exact search reads every vector, which stops being interactive somewhere past
+a hundred thousand passages (about 600 ms at a million, see BENCHMARKS.md),
+so semantic search goes through this graph instead. The index knows keys and
+vectors only; kb.vectors.PassageIndex keeps it in line with a database.
 
-The graph lives in a file next to the database (``kb.db.usearch``), written
-only by the process that writes vectors (`kb embed`, `kb crawl`). Its keys
-are passage_vectors.id, which changes whenever a vector is replaced, so syncing is
-a set difference: remove keys that are gone, add rows that are new. A small
-JSON file beside it remembers the passage_vectors signature it was synced at, so
-an up-to-date index is loaded without reading any vectors.
+The graph is saved to ``path`` with a small JSON file beside it
+(``path + ".json"``) holding the caller's state, so an index whose state says
+it is up to date is loaded without reading any vectors. Not thread-safe:
+callers that share one index hold a lock.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import numpy as np
 from usearch.index import Index
-
-from kb import storage
 
 CONNECTIVITY = 16
 EXPANSION_ADD = 128
@@ -31,14 +26,11 @@ EXPANSION_SEARCH = 512
 
 
 class AnnIndex:
-    def __init__(self, db_path: str | Path, dimensions: int):
-        self.path = Path(f"{db_path}.usearch")
-        self.state_path = Path(f"{db_path}.usearch.json")
+    def __init__(self, path: str | Path, dimensions: int):
+        self.path = Path(path)
+        self.state_path = Path(f"{path}.json")
         self.dimensions = dimensions
-        self.lock = threading.RLock()
         self.index = self._new_index()
-        self.passage_of: dict[int, int] = {}
-        self.signature: tuple[int, int] | None = None
 
     def _new_index(self) -> Index:
         return Index(
@@ -50,66 +42,48 @@ class AnnIndex:
             expansion_search=EXPANSION_SEARCH,
         )
 
-    def load(self, db) -> bool:
-        """Load the saved graph, if any; sync() then applies what changed since."""
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def load(self) -> dict | None:
+        """Load the saved graph; its saved state, or None when there is none usable."""
         try:
             state = json.loads(self.state_path.read_text())
             if state.get("dimensions") != self.dimensions:
-                return False
+                return None
             index = self._new_index()
             index.load(str(self.path))
         except (OSError, ValueError, RuntimeError):
-            return False
-        with self.lock:
-            self.index = index
-            # np.asarray reads all keys at once; iterating index.keys is one C call per key.
-            self.passage_of = dict.fromkeys(np.asarray(index.keys).tolist(), -1)  # filled in by sync()
-            self.signature = None
-        self.sync(db, save=False)
-        return True
+            return None
+        self.index = index
+        return state
 
-    def sync(self, db, save: bool = True) -> tuple[int, int]:
-        """Bring the graph in line with the embeddings table; returns (added, removed)."""
-        signature = storage.embeddings_signature(db)
-        if signature == self.signature:
-            return 0, 0
-        current = {row[0]: row[1] for row in db.execute("select id, passage_id from passage_vectors")}
-        with self.lock:
-            removed = [key for key in self.passage_of if key not in current]
-            if removed:
-                self.index.remove(np.array(removed, dtype=np.uint64))
-            missing = sorted(key for key in current if key not in self.passage_of)
-            for rows in storage.embeddings_by_id(db, missing):
-                keys = np.array([r[0] for r in rows], dtype=np.uint64)
-                vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
-                self.index.add(keys, vectors)
-            self.passage_of = current
-            self.signature = signature
-            if save:
-                self.save()
-        return len(missing), len(removed)
+    def save(self, state: dict) -> None:
+        """Write the graph, then ``state`` beside it (atomically)."""
+        self.index.save(str(self.path))
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**state, "dimensions": self.dimensions, "size": len(self.index)}))
+        tmp.replace(self.state_path)
 
-    def save(self) -> None:
-        with self.lock:
-            self.index.save(str(self.path))
-            state = {
-                "dimensions": self.dimensions,
-                "size": len(self.index),
-                "signature": list(self.signature or (0, 0)),
-            }
-            tmp = self.state_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(state))
-            tmp.replace(self.state_path)
+    def remove_files(self) -> None:
+        for path in (self.path, self.state_path):
+            path.unlink(missing_ok=True)
+
+    def keys(self) -> list[int]:
+        # np.asarray reads all keys at once; iterating index.keys is one C call per key.
+        return np.asarray(self.index.keys).tolist()
+
+    def add(self, keys: list[int], vectors: np.ndarray) -> None:
+        self.index.add(np.array(keys, dtype=np.uint64), vectors)
+
+    def remove(self, keys: list[int]) -> None:
+        if keys:
+            self.index.remove(np.array(keys, dtype=np.uint64))
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(passage id, cosine distance) of the k nearest passages, nearest first."""
-        with self.lock:
-            if len(self.index) == 0:
-                return []
-            self.index.expansion_search = max(EXPANSION_SEARCH, 2 * k)
-            matches = self.index.search(vector, min(k, len(self.index)))
-            return [
-                (self.passage_of[int(key)], float(distance))
-                for key, distance in zip(matches.keys, matches.distances)
-                if int(key) in self.passage_of
-            ]
+        """(key, cosine distance) of the k nearest vectors, nearest first."""
+        if len(self.index) == 0:
+            return []
+        self.index.expansion_search = max(EXPANSION_SEARCH, 2 * k)
+        matches = self.index.search(vector, min(k, len(self.index)))
+        return [(int(key), float(distance)) for key, distance in zip(matches.keys, matches.distances)]

@@ -203,8 +203,9 @@ class KnowledgeBase:
 
     def embed(self, *, deadline: float | None = None, progress: bool = True) -> str:
         """Embed every passage that has no vector for the model yet; a summary line."""
-        from embeddings.embed import embed_new_passages
         from embeddings.model import ModelError
+
+        from .vectors import embed_new_passages
 
         try:
             return embed_new_passages(
@@ -258,9 +259,8 @@ class KnowledgeBase:
 
         ``min_relevance`` None: what relevance.yml's threshold calls relevant; 0: everything.
         """
-        from embeddings.search import SearchError
-
         from .search import Searcher
+        from .search.semantic import SearchError
         from .web.serve import ServeError
 
         if not query or not query.strip():
@@ -348,7 +348,7 @@ class KnowledgeBase:
         return _translated_lock(self._file())
 
     def _resolve_model(self) -> str:
-        from embeddings.embed import resolve_model
+        from .vectors import resolve_model
 
         return resolve_model(self._file(), self.model)
 

@@ -362,7 +362,7 @@ def embed(db_path: str, model: str | None, rebuild_index: bool) -> None:
         with user_errors():
             click.echo(kb.embed(), err=True)
         return
-    from embeddings.embed import rebuild_indexes
+    from .vectors import rebuild_indexes
 
     if not Path(db_path).is_file():
         fail(f"{db_path}: database not found")

@@ -14,12 +14,11 @@ import numpy as np
 import pytest
 import sqlite_utils
 
-from embeddings.ann import AnnIndex
-from embeddings.embed import embed_pending
 from embeddings.model import DEFAULT_MODEL, model_path
-from embeddings.search import SearchError, SemanticSearch
 from kb import storage
 from kb.search import search
+from kb.search.semantic import SearchError, SemanticSearch
+from kb.vectors import PassageIndex, embed_pending
 
 from .conftest import ROOT, datasette_get, run_kb
 
@@ -180,7 +179,7 @@ def test_progress_bar_on_a_terminal(db_copy):
 
 def test_ann_index_agrees_with_exact_search(crawled_db, embedder):
     db = storage.connect(crawled_db)
-    ann = AnnIndex(crawled_db, embedder.dimensions)
+    ann = PassageIndex(crawled_db, embedder.dimensions)
     ann.sync(db, save=False)
     query = embedder.encode_query("how much mathematics should an engineer learn")
     exact = [
@@ -192,14 +191,14 @@ def test_ann_index_agrees_with_exact_search(crawled_db, embedder):
 
 def test_ann_file_follows_changes(db_copy, embedder):
     db = storage.open_db(db_copy)
-    ann = AnnIndex(db_copy, embedder.dimensions)
+    ann = PassageIndex(db_copy, embedder.dimensions)
     ann.sync(db)
     removed_passage = next(db.query("select passage_id from passage_vectors limit 1"))["passage_id"]
     db.execute("delete from passage_vectors where passage_id = ?", [removed_passage])
     db.conn.commit()
-    reloaded = AnnIndex(db_copy, embedder.dimensions)
+    reloaded = PassageIndex(db_copy, embedder.dimensions)
     assert reloaded.load(db)
-    assert len(reloaded.index) == db["passage_vectors"].count
+    assert len(reloaded.ann) == db["passage_vectors"].count
     assert removed_passage not in {p for p, _ in reloaded.search(embedder.encode_query("math"), 50)}
 
 

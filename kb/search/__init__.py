@@ -11,11 +11,10 @@ import json
 import re
 from pathlib import Path
 
-from embeddings.search import SemanticSearch, context_weight
-
 from .. import DATABASE_NAME, SEARCH_QUERIES, storage
 from . import sqlfunctions
 from .keyword_index import KeywordSearch
+from .semantic import SemanticSearch, context_weight
 
 
 def canned_query_sql(name: str, metadata_path: str | Path | None = None) -> str:

@@ -3,7 +3,7 @@ registered through the ``datasette`` entry point.
 
 - Loads sqlite-vec on every connection (vec_passages is a vec0 table) and
   registers kb_fts_query() (kb.search.sqlfunctions), kb_bm25() (kb.search.keyword_index),
-  kb_embed() and kb_knn() (embeddings.search), so all the canned queries run
+  kb_embed() and kb_knn() (kb.search.semantic), so all the canned queries run
   in plain SQL.
 - Loads the embedding model and the vector index at startup, so the first
   query is not slow.
@@ -25,10 +25,10 @@ import logging
 
 from datasette import hookimpl
 
-from embeddings.search import SemanticSearch
 from kb import DATABASE_NAME, PLUGIN_NAME, storage
 from kb.search import sqlfunctions
 from kb.search.keyword_index import KeywordSearch
+from kb.search.semantic import SemanticSearch
 from kb.web import guard, ui
 
 logger = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from datasette.utils.asgi import AsgiLifespan
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.supervisors import Multiprocess
 
-from embeddings.search import SearchError, context_weight
 from kb import DATABASE_NAME, PLUGIN_NAME, storage
 from kb.defaults import default_file
+from kb.search.semantic import SearchError, context_weight
 
 DEFAULT_METADATA = default_file("metadata.yml")
 # Measured with bench/serving.py (16 clients, 2 cores). Suggested facets cost a

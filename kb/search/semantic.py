@@ -31,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import storage
+from embeddings.model import MAX_QUERY_CHARS, Embedder, get_embedder, model_name
 
-from .ann import AnnIndex
-from .model import MAX_QUERY_CHARS, Embedder, get_embedder, model_name
+from .. import storage
+from ..vectors import PassageIndex
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class SemanticSearch:
         self.requested_model = model
         self.lock = threading.RLock()
         self._embedder: Embedder | None = None
-        self._ann: AnnIndex | None = None
+        self._ann: PassageIndex | None = None
         self._signature: tuple[int, int] | None = None
         self._checked = 0.0
         self.embed_text = lru_cache(maxsize=2048)(self._embed_text)
@@ -91,7 +91,7 @@ class SemanticSearch:
                         self.embed_text.cache_clear()
                         self._ann = None
                     if self._ann is None:
-                        self._ann = AnnIndex(self.db_path, self._embedder.dimensions)
+                        self._ann = PassageIndex(self.db_path, self._embedder.dimensions)
                         if not self._ann.load(db):
                             self._ann.sync(db, save=False)
                     else:

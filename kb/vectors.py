@@ -1,21 +1,34 @@
-"""Incremental embedding: vectors for the passages that have none for the model.
+"""The database's vectors: incremental embedding, and the HNSW graph kept in line with them.
 
-A passage needs a vector when no passage_vectors row has its current content hash
-for the model in use, so a second run on an unchanged database encodes
+A passage needs a vector when no passage_vectors row has its current content
+hash for the model in use, so a second run on an unchanged database encodes
 nothing. Vectors from another model are dropped first: never mixed.
+
+passage_vectors is the truth; vec_passages (sqlite-vec) answers exact KNN in
+SQL, and PassageIndex keeps an HNSW graph (embeddings.ann) in a file next to
+the database (``kb.db.usearch``), written only by the process that writes
+vectors (`kb embed`, `kb crawl`). Its keys are passage_vectors.id, which
+changes whenever a vector is replaced, so syncing is a set difference: remove
+keys that are gone, add rows that are new. The state saved beside the graph
+remembers the passage_vectors signature it was synced at, so an up-to-date
+graph is loaded without reading any vectors.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb import storage
+import numpy as np
 
-from .ann import AnnIndex
-from .model import Embedder
+from embeddings.ann import AnnIndex
+from embeddings.model import Embedder, get_embedder, model_name
+
+from . import storage
 
 BATCH_SIZE = 256  # passages written per transaction
 
@@ -113,7 +126,7 @@ def embed_pending(
                 bar.update(len(batch))
         finally:
             bar.close()
-        AnnIndex(db_path, embedder.dimensions).sync(db)
+        PassageIndex(db_path, embedder.dimensions).sync(db)
     finally:
         db.close()
     return EmbedReport(embedder.name, encoded, dropped, time.monotonic() - started, len(pending) - encoded)
@@ -135,22 +148,16 @@ def embed_new_passages(
         if current and storage.count_passages_to_embed(db, model) == 0:
             dimensions = storage.vector_index_dimensions(db)
             if dimensions:
-                AnnIndex(db_path, dimensions).sync(db)
+                PassageIndex(db_path, dimensions).sync(db)
             return EmbedReport(model, 0, 0, time.monotonic() - started)
     finally:
         db.close()
-    from .model import get_embedder
-
     return embed_pending(db_path, get_embedder(model), deadline=deadline, progress=progress)
 
 
 def resolve_model(db_path: str | Path, requested: str | None = None) -> str:
     """The model to embed with: the one asked for, else the one the database's
     vectors already use (so a plain run never switches models), else the default."""
-    import os
-
-    from .model import model_name
-
     if requested or os.environ.get("KB_MODEL"):
         return model_name(requested)
     if Path(db_path).is_file():
@@ -170,9 +177,57 @@ def rebuild_indexes(db_path: str | Path) -> str:
     try:
         count = storage.rebuild_vector_index(db)
         dimensions = storage.vector_index_dimensions(db)
-        for path in (Path(f"{db_path}.usearch"), Path(f"{db_path}.usearch.json")):
-            path.unlink(missing_ok=True)
-        AnnIndex(db_path, dimensions).sync(db)
+        index = PassageIndex(db_path, dimensions)
+        index.ann.remove_files()
+        index.sync(db)
     finally:
         db.close()
     return f"rebuilt the vector indexes from {count} vectors"
+
+
+class PassageIndex:
+    """The HNSW graph of one database's passage_vectors: nearest passages to a vector (thread-safe)."""
+
+    def __init__(self, db_path: str | Path, dimensions: int):
+        self.ann = AnnIndex(f"{db_path}.usearch", dimensions)
+        self.lock = threading.RLock()
+        self.passage_of: dict[int, int] = {}  # vector id -> passage id
+        self.signature: tuple[int, int] | None = None
+
+    def load(self, db) -> bool:
+        """Load the saved graph, if any, and apply what changed since it was saved."""
+        with self.lock:
+            if self.ann.load() is None:
+                return False
+            self.passage_of = dict.fromkeys(self.ann.keys(), -1)  # filled in by sync()
+            self.signature = None
+        self.sync(db, save=False)
+        return True
+
+    def sync(self, db, save: bool = True) -> tuple[int, int]:
+        """Bring the graph in line with passage_vectors; returns (added, removed)."""
+        signature = storage.embeddings_signature(db)
+        if signature == self.signature:
+            return 0, 0
+        current = {row[0]: row[1] for row in db.execute("select id, passage_id from passage_vectors")}
+        with self.lock:
+            removed = [key for key in self.passage_of if key not in current]
+            self.ann.remove(removed)
+            missing = sorted(key for key in current if key not in self.passage_of)
+            for rows in storage.embeddings_by_id(db, missing):
+                vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
+                self.ann.add([r[0] for r in rows], vectors)
+            self.passage_of = current
+            self.signature = signature
+            if save:
+                self.ann.save({"signature": list(signature)})
+        return len(missing), len(removed)
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(passage id, cosine distance) of the k nearest passages, nearest first."""
+        with self.lock:
+            return [
+                (self.passage_of[key], distance)
+                for key, distance in self.ann.search(vector, k)
+                if key in self.passage_of
+            ]
