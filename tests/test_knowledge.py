@@ -134,9 +134,7 @@ def test_search_shows_a_republished_passage_once(datasette, name):
     assert len(quoted) == 1
     (hit,) = quoted
     assert hit["url"].endswith("/articles/how-much-math.html")  # the original, published first
-    assert [u.rsplit("/", 1)[1] for u in __import__("json").loads(hit["also_published_at"])] == [
-        "how-much-math-reprint.html"
-    ]
+    assert [u.rsplit("/", 1)[1] for u in hit["also_published_at"]] == ["how-much-math-reprint.html"]
 
 
 # -- quotes, authors and topics in the database ------------------------------------------------

@@ -211,3 +211,19 @@ def test_every_page_has_a_json_twin(datasette):
     full = datasette_get(datasette, "/search.json?q=math&mode=keyword").json()
     assert isinstance(as_array, list) and as_array == full["results"]
     assert all(isinstance(hit["also_published_at"], list) for hit in as_array)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/kb/search.json?q=math&_shape=array",
+        "/kb/semantic_search.json?q=math&_shape=array",
+        "/kb/hybrid_search.json?q=math&_shape=array",
+        "/kb/passage_details.json?_shape=array&_size=50",
+        "/kb/search.json?q=math&_shape=array&_json=snippet",  # a column the caller names is kept
+    ],
+)
+def test_also_published_at_is_a_list_in_every_json_answer(datasette, path):
+    rows = datasette_get(datasette, path).json()
+    assert rows and all(isinstance(row["also_published_at"], list) for row in rows)
+    assert any(row["also_published_at"] for row in rows) or "passage_details" not in path

@@ -126,10 +126,32 @@ def asgi_wrapper(datasette):
 
     def wrap(app):
         return guard.Guard(
-            app, public=bool(config.get("public")), canned_queries=queries, base_url=datasette.setting("base_url")
+            _decode_json_columns(app),
+            public=bool(config.get("public")),
+            canned_queries=queries,
+            base_url=datasette.setting("base_url"),
         )
 
     return wrap
+
+
+# Columns holding JSON text in SQL that every JSON answer gives as a list, as /search.json,
+# `kb search --json` and the Python API do (one type per field).
+JSON_COLUMNS = ("also_published_at",)
+
+
+def _decode_json_columns(app):
+    """Datasette's own ``_json=COLUMN`` parameter, on by default for JSON_COLUMNS in the
+    knowledge base's JSON (canned queries, tables, views); columns a request names are kept."""
+    extra = "&".join(f"_json={column}" for column in JSON_COLUMNS).encode()
+
+    async def app_with_json_columns(scope, receive, send):
+        if scope["type"] == "http" and scope["path"].endswith(".json") and f"/{DATABASE_NAME}/" in scope["path"]:
+            query = scope["query_string"]
+            scope = {**scope, "query_string": query + b"&" + extra if query else extra}
+        await app(scope, receive, send)
+
+    return app_with_json_columns
 
 
 @hookimpl
