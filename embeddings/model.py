@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import openvino_backend
-from .openvino_backend import FastPathUnavailable, OpenVinoEncoder
+from .openvino_backend import CompiledQueryEncoder, FastPathUnavailable, OpenVinoEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +158,30 @@ class Embedder:
 def get_embedder(name: str | None = None) -> Embedder:
     """One loaded model per name per process: loading takes seconds, encoding milliseconds."""
     return Embedder(model_name(name))
+
+
+@lru_cache(maxsize=4)
+def get_query_encoder(name: str | None = None) -> CompiledQueryEncoder | Embedder:
+    """What encodes questions (``name``, ``dimensions``, ``encode_query``), once per process.
+
+    The compiled model a previous process prepared, if any: no torch import,
+    so a `kb search` from a shell answers in about a second. Otherwise the
+    model itself, which prepares the compiled one for the processes after
+    this one (seconds, once per machine and model; openvino_backend says
+    how). Only a model in a local directory (the packaged default is one)
+    and a backend other than ``torch`` take the compiled path.
+    """
+    name = model_name(name)
+    path = model_path(name)
+    compiled_allowed = backend_setting() != "torch" and Path(path).is_dir()
+    if compiled_allowed:
+        encoder = CompiledQueryEncoder.from_cache(name, path)
+        if encoder is not None:
+            return encoder
+    embedder = get_embedder(name)
+    if compiled_allowed:
+        openvino_backend.prepare_query_encoder(embedder.model, name, path)
+    return embedder
 
 
 def load_token_counter(name: str | None = None):

@@ -88,8 +88,12 @@ def test_serving_benchmark_runs(tmp_path, synthetic_cache):
 
 def test_cli_search_benchmark_runs(tmp_path):
     data = run_benchmark("cli_search", tmp_path, "--repeat", 1, timeout=600)
-    assert set(data["median_wall_s"]) == {"python", "torch", "sentence_transformers", "keyword", "semantic", "hybrid"}
+    assert set(data["median_wall_s"]) == {
+        *("python", "torch", "sentence_transformers"),
+        *("first_semantic", "semantic_torch", "keyword", "semantic", "hybrid"),
+    }
     assert all(seconds > 0 for seconds in data["median_wall_s"].values())
+    assert data["semantic_speedup_vs_torch"] > 0
 
 
 def test_abuse_benchmark_runs(tmp_path, synthetic_cache):

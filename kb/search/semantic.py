@@ -15,7 +15,8 @@ passages') / (1 + w), w being $KB_CONTEXT_WEIGHT (default 0.2; 0 turns it
 off). Measured on a real blog with paraphrased questions (bench/retrieval.py):
 semantic MRR@10 0.48 -> 0.52.
 
-The model is the one the database's vectors were made with, loaded once per
+The model is the one the database's vectors were made with (its compiled copy
+where a previous process prepared one: embeddings.model.get_query_encoder), loaded once per
 process; query vectors are cached, and queries are capped in length.
 """
 
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.model import MAX_QUERY_CHARS, Embedder, get_embedder, model_name
+from embeddings.model import MAX_QUERY_CHARS, get_query_encoder, model_name
 
 from .. import storage
 from ..vectors import PassageIndex
@@ -69,7 +70,7 @@ class SemanticSearch:
         self.db_path = str(db_path)
         self.requested_model = model
         self.lock = threading.RLock()
-        self._embedder: Embedder | None = None
+        self._encoder = None  # embeddings.model.get_query_encoder()
         self._ann: PassageIndex | None = None
         self._signature: tuple[int, int] | None = None
         self._checked = 0.0
@@ -79,19 +80,19 @@ class SemanticSearch:
         """Follow the database: its model, and new or replaced vectors (every few seconds)."""
         with self.lock:
             now = time.monotonic()
-            if self._embedder is not None and now - self._checked < REFRESH_SECONDS:
+            if self._encoder is not None and now - self._checked < REFRESH_SECONDS:
                 return
             db = storage.connect(self.db_path)
             try:
                 signature = storage.embeddings_signature(db)
-                if self._embedder is None or signature != self._signature:
+                if self._encoder is None or signature != self._signature:
                     wanted = self._model_of(db)
-                    if self._embedder is None or self._embedder.name != wanted:
-                        self._embedder = get_embedder(wanted)
+                    if self._encoder is None or self._encoder.name != wanted:
+                        self._encoder = get_query_encoder(wanted)
                         self.embed_text.cache_clear()
                         self._ann = None
                     if self._ann is None:
-                        self._ann = PassageIndex(self.db_path, self._embedder.dimensions)
+                        self._ann = PassageIndex(self.db_path, self._encoder.dimensions)
                         if not self._ann.load(db):
                             self._ann.sync(db, save=False)
                     else:
@@ -112,10 +113,10 @@ class SemanticSearch:
     @property
     def model(self) -> str:
         self._refresh()
-        return self._embedder.name
+        return self._encoder.name
 
     def _embed_text(self, text: str) -> bytes:
-        return self._embedder.encode_query(text).astype("<f4").tobytes()
+        return self._encoder.encode_query(text).astype("<f4").tobytes()
 
     def query_vector(self, text) -> bytes | None:
         """The query's vector, or None for an empty query."""
@@ -173,7 +174,7 @@ class SemanticSearch:
         """
         self._refresh()
         for words in range(1, 41):
-            self._embedder.encode_query(" ".join(["math"] * words))
+            self._encoder.encode_query(" ".join(["math"] * words))
 
     def register(self, conn) -> None:
         """Add kb_embed() and kb_knn() to a SQLite connection."""
