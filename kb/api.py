@@ -150,25 +150,21 @@ class KnowledgeBase:
 
         started = time.monotonic()
         config = self.crawl_config(sources) if isinstance(sources, (str, Path)) else sources
-        path = self._file()
-        with self._writer_lock():
-            storage.open_db(path).close()  # created or migrated under the lock
-            model = self._resolve_model()
-            crawl_budget = time_budget * (1.0 if not embed else CRAWL_SHARE_OF_BUDGET) if time_budget else None
-            run_id = run_crawl(
+        crawl_budget = time_budget * (1.0 if not embed else CRAWL_SHARE_OF_BUDGET) if time_budget else None
+
+        def crawl(path: str, model: str) -> int | None:
+            return run_crawl(
                 config, path, log_level=log_level, model=model, time_budget=crawl_budget, log_file=log_file
             )
-            run = self._run(run_id)
-            if run is None:
-                return RunReport(problems=["the crawl did not start (see the log above)"])
-            report = RunReport(
-                [run_summary(run)], [f"source '{name}' failed entirely" for name in failed_sources(run, config)], run
-            )
-            if run["status"] != "completed":
-                report.problems.insert(0, f"the crawl was {run['status']}")
-            deadline = started + time_budget if time_budget else None
-            self._after_storing(report, model, embed=embed, deadline=deadline, progress=progress)
-        return report
+
+        return self._store_then_process(
+            "crawl",
+            crawl,
+            failed=lambda run: [f"source '{name}' failed entirely" for name in failed_sources(run, config)],
+            embed=embed,
+            deadline=started + time_budget if time_budget else None,
+            progress=progress,
+        )
 
     def crawl_config(self, sources: str | Path):
         """The sources file read and checked, with people.yml (what `crawl` runs with); KbError if wrong."""
@@ -189,17 +185,10 @@ class KnowledgeBase:
         """Store the items distributed workers pushed to Redis (the single writer), then as after a crawl."""
         from crawler.distributed import ingest as ingest_items
 
-        path = self._file()
-        with self._writer_lock():
-            storage.open_db(path).close()
-            model = self._resolve_model()
-            run_id = ingest_items(redis_client, path, idle_seconds, model=model, should_stop=should_stop)
-            run = self._run(run_id)
-            report = RunReport([run_summary(run)], [], run)
-            self._after_storing(report, model, embed=embed, progress=False)
-            if run["status"] != "completed":
-                report.problems.insert(0, f"the run was {run['status']}")
-        return report
+        def ingest(path: str, model: str) -> int | None:
+            return ingest_items(redis_client, path, idle_seconds, model=model, should_stop=should_stop)
+
+        return self._store_then_process("run", ingest, embed=embed, progress=False)
 
     def embed(self, *, deadline: float | None = None, progress: bool = True) -> str:
         """Embed every passage that has no vector for the model yet; a summary line."""
@@ -259,9 +248,9 @@ class KnowledgeBase:
 
         ``min_relevance`` None: what relevance.yml's threshold calls relevant; 0: everything.
         """
+        from .metadata import MetadataError
         from .search import Searcher
         from .search.semantic import SearchError
-        from .web.serve import ServeError
 
         if not query or not query.strip():
             raise KbError("empty query")
@@ -272,7 +261,7 @@ class KnowledgeBase:
             if self._searcher is None:
                 self._searcher = Searcher(path, self.metadata)
             rows = self._searcher.search(query, mode, limit, keyword_weight, semantic_weight, min_relevance)
-        except (SearchError, ServeError, storage.StorageError, ValueError) as e:
+        except (SearchError, MetadataError, storage.StorageError, ValueError) as e:
             raise KbError(str(e)) from None
         known = set(Hit.__dataclass_fields__) - {"extra"}
         return [
@@ -361,6 +350,24 @@ class KnowledgeBase:
 
     def _run(self, run_id: int | None) -> dict | None:
         return storage.open_db(self._file())["crawl_runs"].get(run_id) if run_id else None
+
+    def _store_then_process(
+        self, what: str, store, *, failed=lambda run: [], embed: bool, deadline=None, progress: bool = True
+    ) -> RunReport:
+        """Under the writer lock: ``store(path, model)`` (a crawl or an ingest, returning its run id),
+        then the keyword index, vectors and analysis; the run's report."""
+        path = self._file()
+        with self._writer_lock():
+            storage.open_db(path).close()  # created or migrated under the lock
+            model = self._resolve_model()
+            run = self._run(store(path, model))
+            if run is None:
+                return RunReport(problems=[f"the {what} did not start (see the log above)"])
+            report = RunReport([run_summary(run)], failed(run), run)
+            if run["status"] != "completed":
+                report.problems.insert(0, f"the {what} was {run['status']}")
+            self._after_storing(report, model, embed=embed, deadline=deadline, progress=progress)
+        return report
 
     def _after_storing(
         self, report: RunReport, model: str, *, embed: bool, deadline: float | None = None, progress: bool = True

@@ -12,14 +12,13 @@ import re
 from pathlib import Path
 
 from .. import DATABASE_NAME, SEARCH_QUERIES, storage
+from ..metadata import load_metadata
 from . import sqlfunctions
 from .keyword_index import KeywordSearch
 from .semantic import SemanticSearch, context_weight
 
 
 def canned_query_sql(name: str, metadata_path: str | Path | None = None) -> str:
-    from ..web.serve import load_metadata  # (kb.web, the Datasette plugin, imports this package)
-
     return load_metadata(metadata_path)["databases"][DATABASE_NAME]["queries"][name]["sql"]
 
 

@@ -26,6 +26,7 @@ import logging
 from datasette import hookimpl
 
 from kb import DATABASE_NAME, PLUGIN_NAME, storage
+from kb.metadata import load_metadata
 from kb.search import sqlfunctions
 from kb.search.keyword_index import KeywordSearch
 from kb.search.semantic import SemanticSearch
@@ -61,9 +62,7 @@ def serves_knowledge_base(datasette) -> bool:
 
 @functools.cache
 def _project_metadata() -> dict:
-    from kb.web import serve  # it imports datasette.app, which loads this plugin
-
-    return serve.load_metadata()
+    return load_metadata()
 
 
 @hookimpl

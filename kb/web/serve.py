@@ -15,17 +15,15 @@ from pathlib import Path
 
 import h11
 import uvicorn
-import yaml
 from datasette.app import Database, Datasette
 from datasette.utils.asgi import AsgiLifespan
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.supervisors import Multiprocess
 
 from kb import DATABASE_NAME, PLUGIN_NAME, storage
-from kb.defaults import default_file
+from kb.metadata import MetadataError, load_metadata
 from kb.search.semantic import SearchError, context_weight
 
-DEFAULT_METADATA = default_file("metadata.yml")
 # Measured with bench/serving.py (16 clients, 2 cores). Suggested facets cost a
 # GROUP BY per column on every table page: /kb/passages.json at 100k passages
 # served 3.6 pages/s with them, 84 without. Searches of a million passages
@@ -50,20 +48,6 @@ class ServeError(Exception):
     pass
 
 
-def load_metadata(path: str | Path | None = None) -> dict:
-    path = Path(path) if path else DEFAULT_METADATA
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ServeError(f"{path}: metadata file not found (pass --metadata)") from None
-    except yaml.MarkedYAMLError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else "?"
-        raise ServeError(f"{path}:{line}: not valid YAML: {e.problem}") from None
-    if not isinstance(data, dict):
-        raise ServeError(f"{path}:1: expected a mapping of Datasette metadata")
-    return data
-
-
 def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None, public: bool = False) -> Datasette:
     """A Datasette instance serving ``db_path`` as ``kb`` with the project's metadata.
 
@@ -76,7 +60,10 @@ def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None,
         storage.check_knowledge_base(db_path)
     except storage.StorageError as e:
         raise ServeError(str(e)) from None
-    metadata = load_metadata(metadata_path)
+    try:
+        metadata = load_metadata(metadata_path)
+    except MetadataError as e:
+        raise ServeError(str(e)) from None
     plugins = metadata.setdefault("plugins", {})  # plugins: kb: marks the knowledge base's Datasette
     plugins[PLUGIN_NAME] = {**(plugins.get(PLUGIN_NAME) or {}), "public": public}
     ds = Datasette([], metadata=metadata, settings=PUBLIC_SETTINGS if public else SETTINGS)
