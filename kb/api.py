@@ -31,6 +31,7 @@ from . import storage
 from .analysis.people import DEFAULT_PEOPLE_FILE
 from .analysis.relevance import DEFAULT_RELEVANCE_FILE
 from .analysis.stance import DEFAULT_STANCES_FILE
+from .analysis.topics import DEFAULT_TOPICS_FILE
 
 # With embedding after it, the crawl gets this share of a time budget.
 CRAWL_SHARE_OF_BUDGET = 0.8
@@ -119,12 +120,14 @@ class KnowledgeBase:
         people: str | Path = DEFAULT_PEOPLE_FILE,
         stances: str | Path = DEFAULT_STANCES_FILE,
         relevance: str | Path = DEFAULT_RELEVANCE_FILE,
+        topics: str | Path = DEFAULT_TOPICS_FILE,
         metadata: str | Path | None = None,
     ):
         self._db = db if isinstance(db, Database) else None
         self.path = _file_of(db) if isinstance(db, Database) else Path(db)  # checked by each method
         self.model = model
         self.people_path, self.stances_path, self.relevance_path = str(people), str(stances), str(relevance)
+        self.topics_path = str(topics)
         self.metadata = metadata
         self._searcher = None
         self._checked = False
@@ -192,6 +195,11 @@ class KnowledgeBase:
 
     def embed(self, *, deadline: float | None = None, progress: bool = True) -> str:
         """Embed every passage that has no vector for the model yet; a summary line."""
+        self._existing_file()
+        with self._writer_lock():
+            return self._embed(deadline=deadline, progress=progress)
+
+    def _embed(self, *, deadline: float | None = None, progress: bool = True) -> str:
         from embeddings.model import ModelError
 
         from .vectors import embed_new_passages
@@ -203,22 +211,49 @@ class KnowledgeBase:
         except ModelError as e:
             raise KbError(str(e)) from None
 
-    def analyze(self, *, only_if_changed: bool = False) -> str:
-        """People, copies, statements, topics, relevance and stances; a summary line."""
+    def analyze(
+        self, *, everything: bool = False, time_budget: float | None = None, progress: bool = True
+    ) -> RunReport:
+        """Derive what changed since the last analysis: people, copies, statements, topics, relevance
+        and stances (``everything``: all of it again). Stopped by ``time_budget`` (seconds), it is
+        incomplete (a problem in the report) and the next analysis goes on from there."""
+        self._existing_file()
+        deadline = time.monotonic() + time_budget if time_budget else None
+        report = RunReport()
+        with self._writer_lock():
+            self._analyze(report, everything=everything, deadline=deadline, progress=progress)
+        return report
+
+    def _analyze(
+        self,
+        report: RunReport,
+        *,
+        only_if_changed: bool = False,
+        everything: bool = False,
+        deadline: float | None = None,
+        progress: bool = False,
+    ) -> None:
         from .analysis.analyze import analyze_and_record
         from .analysis.nlp import PipelineError
         from .yamlfile import YamlFileError
 
         try:
-            return analyze_and_record(
+            summary, left = analyze_and_record(
                 self._existing_file(),
                 self.people_path,
+                topics_path=self.topics_path,
                 stances_path=self.stances_path,
                 relevance_path=self.relevance_path,
                 only_if_changed=only_if_changed,
+                everything=everything,
+                deadline=deadline,
+                progress=progress,
             )
         except (YamlFileError, PipelineError) as e:  # people.yml, topics.yml, stances.yml; the spaCy pipeline
             raise KbError(str(e)) from None
+        report.lines.append(summary)
+        if left:
+            report.problems.append(f"the analysis stopped at the time budget; {left} documents left for the next one")
 
     def llm_export(self, collection: str = storage.LLM_COLLECTION) -> int:
         """Copy the vectors into llm's tables of the same file (storage.export_to_llm); how many."""
@@ -381,8 +416,8 @@ class KnowledgeBase:
         except (OSError, ValueError) as e:  # tantivy reports its failures as ValueError
             report.problems.append(f"the keyword index was not updated ({e}); `kb embed --rebuild-index` rebuilds it")
         if embed:
-            report.lines.append(self.embed(deadline=deadline, progress=progress))
-        report.lines.append(self.analyze(only_if_changed=True))
+            report.lines.append(self._embed(deadline=deadline, progress=progress))
+        self._analyze(report, only_if_changed=True, deadline=deadline, progress=progress)
 
 
 @contextlib.contextmanager

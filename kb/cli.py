@@ -22,6 +22,7 @@ from . import storage
 from .analysis.people import DEFAULT_PEOPLE_FILE, PeopleError, load_people
 from .analysis.relevance import DEFAULT_RELEVANCE_FILE
 from .analysis.stance import DEFAULT_STANCES_FILE
+from .analysis.topics import DEFAULT_TOPICS_FILE
 from .api import KbError, KnowledgeBase, Locked
 from .search.keyword_index import sync_index
 
@@ -68,6 +69,14 @@ stances_option = click.option(
     show_default="stances.yml",
     type=click.Path(dir_okay=False),
     help="The viewpoints, with their cues and examples.",
+)
+topics_option = click.option(
+    "--topics",
+    "topics_path",
+    default=str(DEFAULT_TOPICS_FILE),
+    show_default="topics.yml",
+    type=click.Path(dir_okay=False),
+    help="The math topics passages are tagged with.",
 )
 relevance_option = click.option(
     "--relevance",
@@ -274,13 +283,39 @@ def ingest(redis_url: str, db_path: str, idle_seconds: float, no_embed: bool, pe
 @cli.command("analyze")
 @db_option
 @people_option
+@topics_option
 @stances_option
 @relevance_option
-def analyze_command(db_path: str, people_path: str, stances_path: str, relevance_path: str) -> None:
-    """People, republished copies, quotations with speakers, math topics, relevance and stances."""
-    kb = KnowledgeBase(db_path, people=people_path, stances=stances_path, relevance=relevance_path)
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Derive everything again, not only what changed (an interrupted one: a plain `kb analyze` goes on).",
+)
+@click.option(
+    "--time-budget",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Seconds the statements step may take; cut short, it exits 1 and the next analysis goes on.",
+)
+def analyze_command(
+    db_path: str,
+    people_path: str,
+    topics_path: str,
+    stances_path: str,
+    relevance_path: str,
+    everything: bool,
+    time_budget: float | None,
+) -> None:
+    """People, republished copies, statements with speakers, math topics, relevance and stances.
+
+    Only what changed since the last analysis is derived again: documents
+    that changed, passages whose text or topics.yml changed.
+    """
+    kb = KnowledgeBase(db_path, people=people_path, topics=topics_path, stances=stances_path, relevance=relevance_path)
     with user_errors():
-        click.echo(kb.analyze(), err=True)
+        report = kb.analyze(everything=everything, time_budget=time_budget, progress=True)
+    finish(report)
 
 
 def quote_record(name: str, quote) -> dict:

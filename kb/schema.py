@@ -425,6 +425,21 @@ def m016_passage_vectors(db: Database) -> None:
     db.rename_table("embeddings", "passage_vectors")
 
 
+@migrations()
+def m017_analysis_keys(db: Database) -> None:
+    """What each derived row was derived from, so `kb analyze` redoes only what changed.
+
+    documents.statements_key: the statements (quotes, quote_speakers) and the
+    resolved author were derived from this version of the document with this
+    people.yml, parser and rules (kb.analysis.analyze.statements_digest and
+    the document's content_hash). passages.topics_key: likewise for the
+    passage's topics (topics.yml and the passage's content_hash). NULL: not
+    derived yet, or `kb analyze --all` asked for it again.
+    """
+    db["documents"].add_column("statements_key", str)
+    db["passages"].add_column("topics_key", str)
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

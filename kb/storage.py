@@ -16,7 +16,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
@@ -669,15 +669,69 @@ def person_id(db: Database, name: str, verified: bool = False) -> int:
     return db["people"].insert({"name": name, "aliases": "[]", "verified": int(verified), "first_seen": now()}).last_pk
 
 
+def documents_to_derive(db: Database, digest: str) -> list[int]:
+    """Documents (status ok) whose statements were not derived from their current version with ``digest``."""
+    return [
+        row[0]
+        for row in db.execute(
+            "select id from documents where status = 'ok' and statements_key is not (? || ':' || content_hash) "
+            "order by id",
+            [digest],
+        )
+    ]
+
+
+def documents_by_id(db: Database, ids: Sequence[int], batch_size: int = 200) -> Iterator[dict]:
+    """The documents ``ids`` (id, text, author, links, content_hash), read ``batch_size`` at a time."""
+    for i in range(0, len(ids), batch_size):
+        yield from list(  # read whole, so the caller may write before the next batch
+            db.query(
+                "select id, text, author, links, content_hash from documents "
+                "where id in (select value from json_each(?)) order by id",
+                [json.dumps(list(ids[i : i + batch_size]))],
+            )
+        )
+
+
+def document_texts(db: Database) -> Iterator[tuple[int, str]]:
+    """(id, text) of every document (status ok), by id, one row at a time."""
+    yield from db.execute("select id, text from documents where status = 'ok' order by id")
+
+
+def statement_counts(db: Database) -> dict[str, int]:
+    """What the analysis found, over the documents (status ok): statements, attributed, reported,
+    documents cut short, and passages with topics."""
+    row = db.execute("""
+        select count(*), count(quotes.person_id), coalesce(sum(quotes.kind = 'indirect'), 0)
+        from quotes join documents on documents.id = quotes.document_id where documents.status = 'ok'
+    """).fetchone()
+    cut = db.execute("select count(*) from documents where status = 'ok' and analysis_note is not null").fetchone()[0]
+    tagged = db.execute("select count(distinct passage_id) from passage_topics").fetchone()[0]
+    return {"statements": row[0], "attributed": row[1], "reported": row[2], "cut": cut, "tagged_passages": tagged}
+
+
+def forget_analysis(db: Database) -> None:
+    """Mark everything derived as to be derived again (`kb analyze --all`); the rows stay until replaced."""
+    with db.atomic():
+        db.execute("update documents set statements_key = null where statements_key is not null")
+        db.execute("update passages set topics_key = null where topics_key is not null")
+
+
 def save_quotes(
-    db: Database, document_id: int, quotes: Iterable[Mapping], author: str | None, note: str | None = None
+    db: Database,
+    document_id: int,
+    quotes: Iterable[Mapping],
+    author: str | None,
+    note: str | None = None,
+    statements_key: str | None = None,
 ) -> int:
     """Replace one document's statements (and set its resolved author and analysis note), in one transaction.
 
     Each statement has the quotes table's columns, with ``speakers`` (the
     names of the people it belongs to, first the one quotes.person_id
     keeps) instead of person_id; names not yet in people become unverified
-    people. ``note`` says when the document's analysis was cut short.
+    people. ``note`` says when the document's analysis was cut short;
+    ``statements_key`` what they were derived from (documents.statements_key).
     """
     quotes = list(quotes)
     with db.atomic():
@@ -708,7 +762,12 @@ def save_quotes(
                 [(cursor.lastrowid, p) for p in people],
             )
         db["documents"].update(
-            document_id, {"author_id": person_id(db, author) if author else None, "analysis_note": note}
+            document_id,
+            {
+                "author_id": person_id(db, author) if author else None,
+                "analysis_note": note,
+                "statements_key": statements_key,
+            },
         )
     return len(quotes)
 
@@ -729,15 +788,20 @@ def prune_people(db: Database) -> int:
     return cursor.rowcount
 
 
-def save_topics(db: Database, topics: Iterable, passage_topics: Mapping[int, Mapping[str, int]]) -> None:
-    """Replace the taxonomy (kb.analysis.topics.Topic objects) and every passage's topics."""
+def save_topics(db: Database, topics: Iterable) -> dict[str, int]:
+    """Replace the taxonomy (kb.analysis.topics.Topic objects); topic name -> id.
+
+    A topic no longer in the file loses its passages' rows with it.
+    """
     topics = list(topics)
     with db.atomic():
-        db.execute("delete from passage_topics")
+        names = json.dumps([t.name for t in topics])
         db.execute(
-            "delete from topics where name not in (select value from json_each(?))",
-            [json.dumps([t.name for t in topics])],
+            "delete from passage_topics where topic_id in "
+            "(select id from topics where name not in (select value from json_each(?)))",
+            [names],
         )
+        db.execute("delete from topics where name not in (select value from json_each(?))", [names])
         ids = {}
         for topic in topics:
             existing = next(db.query("select id from topics where name = ?", [topic.name]), None)
@@ -747,10 +811,47 @@ def save_topics(db: Database, topics: Iterable, passage_topics: Mapping[int, Map
                 ids[topic.name] = existing["id"]
             else:
                 ids[topic.name] = db["topics"].insert({"name": topic.name, "terms": terms}).last_pk
-        db["passage_topics"].insert_all(
-            {"passage_id": pid, "topic_id": ids[name], "mentions": count}
-            for pid, found in passage_topics.items()
-            for name, count in found.items()
+    return ids
+
+
+def passages_to_tag(db: Database, digest: str, batch_size: int = 5000) -> Iterator[list[tuple[int, str, str]]]:
+    """Batches of (id, text, content_hash) of the passages whose topics were not derived from their
+    current text with ``digest``.
+
+    Each batch is read after the one before it was saved, by id, so the
+    caller may write between batches.
+    """
+    after = 0
+    while True:
+        rows = db.execute(
+            "select id, text, content_hash from passages where id > ? "
+            "and topics_key is not (? || ':' || content_hash) order by id limit ?",
+            [after, digest, batch_size],
+        ).fetchall()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+
+
+def save_passage_topics(
+    db: Database,
+    topic_ids: Mapping[str, int],
+    digest: str,
+    passages: Sequence[tuple[int, str]],
+    found: Mapping[int, Mapping[str, int]],
+) -> None:
+    """Replace the topics of ``passages`` ((id, content_hash) pairs) with ``found`` (passage id ->
+    {topic name: mentions}), and record what they were derived from."""
+    ids = json.dumps([pid for pid, _ in passages])
+    with db.atomic():
+        db.execute("delete from passage_topics where passage_id in (select value from json_each(?))", [ids])
+        db.conn.executemany(
+            "insert into passage_topics (passage_id, topic_id, mentions) values (?, ?, ?)",
+            [(pid, topic_ids[name], count) for pid, names in found.items() for name, count in names.items()],
+        )
+        db.conn.executemany(
+            "update passages set topics_key = ? where id = ?", [(f"{digest}:{h}", pid) for pid, h in passages]
         )
 
 

@@ -17,7 +17,6 @@ graph is loaded without reading any vectors.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from embeddings.ann import AnnIndex
 from embeddings.model import Embedder, get_embedder, model_name
 
 from . import storage
+from .progress import Progress
 
 BATCH_SIZE = 256  # passages written per transaction
 
@@ -48,41 +48,6 @@ class EmbedReport:
         return (
             f"embedded {self.encoded} passages with {self.model} in {self.seconds:.1f}s ({rate:.1f}/s){dropped}{left}"
         )
-
-
-class Progress:
-    """A tqdm bar (rate and ETA) on a terminal; a plain line every few seconds otherwise."""
-
-    def __init__(self, total: int, stream=None, interval: float = 10.0, enabled: bool = True):
-        self.total, self.done, self.enabled = total, 0, enabled
-        self.stream = stream or sys.stderr
-        self.interval = interval
-        self.started = self.last = time.monotonic()
-        self.bar = None
-        if enabled and self.stream.isatty() and total:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="passage", desc="embedding", file=self.stream)
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-            return
-        now = time.monotonic()
-        if self.enabled and (now - self.last >= self.interval or self.done == self.total):
-            self.last = now
-            rate = self.done / max(now - self.started, 1e-9)
-            eta = (self.total - self.done) / rate if rate else 0
-            print(
-                f"embedded {self.done}/{self.total} passages ({rate:.1f}/s, ETA {eta:.0f}s)",
-                file=self.stream,
-                flush=True,
-            )
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def embed_pending(
@@ -105,7 +70,7 @@ def embed_pending(
         pending = storage.passages_to_embed(db, embedder.name)
         # Longest first: batches of similar length pad less, and the ETA is pessimistic, not rosy.
         pending.sort(key=lambda row: len(row["text"]), reverse=True)
-        bar = Progress(len(pending), progress_stream, enabled=progress)
+        bar = Progress(len(pending), "passages", "embedded", progress_stream, enabled=progress)
         encoded = 0
         try:
             for i in range(0, len(pending), batch_size):

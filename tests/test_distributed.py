@@ -220,7 +220,7 @@ def test_two_workers_one_killed_and_one_writer_store_every_page_exactly_once(red
     with GeneratedSite(pages, validators=False) as site:
         sources = tmp_path / "sources.yml"
         sources.write_text(
-            'user_agent: "kb-test (+https://example.org/kb)"\ndownload_delay: 0.05\nsources:\n'
+            'user_agent: "kb-test (+https://example.org/kb)"\ndownload_delay: 0.2\nsources:\n'
             f"  - name: generated\n    start_urls: ['{site.base_url}/']\n    allow: ['/articles/']\n"
             "    max_pages: 100000\n"
         )
@@ -237,7 +237,9 @@ def test_two_workers_one_killed_and_one_writer_store_every_page_exactly_once(red
 
         writer = kb("ingest", "--redis", url, "--db", db, "--idle", "6", "--no-embed")
         first = kb("crawl", "--redis", url, "--seed", "--sources", sources)
-        deadline = time.monotonic() + 60
+        # The delay keeps the first worker busy for 40 s alone: on a loaded machine the second one
+        # takes seconds to start, and must still find pages left to take.
+        deadline = time.monotonic() + 90
         while redis.llen(ITEMS_KEY) + redis.zcard("articles:requests:leases") == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         second_log = tmp_path / "second.log"

@@ -9,12 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import storage
+from ..progress import Progress
+from . import cues, nlp, people, quotes, reported, speakers, statements, textblocks
+from . import topics as topics_module
 from .nlp import check_pipeline, pipeline_signature
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
 from .quotes import DocumentText, extract_many
@@ -30,6 +34,8 @@ from .stance import DEFAULT_STANCES_FILE, StanceClassifier, load_stances
 from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
 from .works import group_copies
 
+# The modules whose code decides what statements a document has (statements_digest).
+STATEMENT_RULES = (cues, nlp, people, quotes, reported, speakers, statements, textblocks)
 # Documents from which parsing in worker processes pays for their start (a few seconds), and how many.
 PARALLEL_FROM = 200
 PARSERS = min(2, os.cpu_count() or 1)
@@ -47,6 +53,8 @@ class AnalyzeReport:
     tagged_passages: int
     stances: int | None  # passages and quotes with a stance; None: no vectors yet
     relevant: tuple[int, int] | None = None  # (relevant documents, scored documents); None: no vectors yet
+    derived: int = 0  # documents whose statements were derived in this analysis
+    left: int = 0  # documents left for the next analysis (time budget)
 
     def summary(self) -> str:
         stances = (
@@ -59,8 +67,9 @@ class AnalyzeReport:
             if self.relevant is None
             else f"{self.relevant[0]} of {self.relevant[1]} documents relevant"
         )
+        left = f", {self.left} left for the next analysis (time budget)" if self.left else ""
         return (
-            f"analyzed: {self.people} people, {self.works} works ({self.republished} published more than once), "
+            f"analyzed: statements of {self.derived} new or changed documents derived{left}; {self.people} people, {self.works} works ({self.republished} published more than once), "
             f"{self.quotes} statements ({self.quotes - self.reported} quotations, {self.reported} reported; "
             f"{self.attributed} attributed to people{f'; {self.cut} documents cut short' if self.cut else ''}), "
             f"{self.tagged_passages} passages with math topics, "
@@ -83,58 +92,118 @@ def check_config(
     load_relevance(relevance_path, topics_path)
 
 
+def statements_digest(people: list) -> str:
+    """What every document's statements depend on besides the document: the people of people.yml,
+    the parser, and the code of the rules (an upgrade that changes them derives everything again)."""
+    digest = hashlib.sha256(repr(people).encode())
+    digest.update(pipeline_signature().encode())
+    for module in STATEMENT_RULES:
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def topics_digest(topics: list) -> str:
+    """What every passage's topics depend on besides its text: topics.yml's topics and the tagger."""
+    digest = hashlib.sha256(repr(topics).encode())
+    digest.update(Path(topics_module.__file__).read_bytes())
+    return digest.hexdigest()[:32]
+
+
 def analyze(
     db_path: str | Path,
     people_path: str | Path = DEFAULT_PEOPLE_FILE,
     topics_path: str | Path = DEFAULT_TOPICS_FILE,
     stances_path: str | Path = DEFAULT_STANCES_FILE,
     relevance_path: str | Path = DEFAULT_RELEVANCE_FILE,
+    *,
+    everything: bool = False,
+    deadline: float | None = None,
+    progress: bool = False,
 ) -> AnalyzeReport:
+    """Derive what changed since the last analysis (``everything``: all of it again).
+
+    Statements are derived once per version of a document and configuration,
+    topics once per version of a passage and topics.yml; copies, stances and
+    relevance are then brought up to date over the whole knowledge base. With
+    a ``deadline`` (time.monotonic()) the statements step stops between
+    documents once it has passed; the next analysis goes on from there.
+    """
     check_pipeline()  # config errors before anything is written
     people = load_people(people_path)
     topics = load_topics(topics_path)
     stance_set = load_stances(stances_path)
     relevance = load_relevance(relevance_path, topics_path)
-    directory = Directory(people)
     db = storage.open_db(db_path)
     try:
+        if everything:
+            storage.forget_analysis(db)
         storage.save_people(db, people)
-        documents = list(db.query("select id, text, author, links from documents where status = 'ok'"))
-        groups = group_copies((d["id"], d["text"]) for d in documents)
+        groups = group_copies(storage.document_texts(db))
         storage.save_works(db, groups)
-        quotes = attributed = reported = cut = 0
-        texts = (DocumentText(d["text"], d["author"], json.loads(d["links"]) if d["links"] else []) for d in documents)
-        processes = PARSERS if len(documents) >= PARALLEL_FROM else 1
-        for document, found in zip(documents, extract_many(texts, directory, processes=processes)):
-            author = found.author.name if found.author else None
-            storage.save_quotes(db, document["id"], [_record(q) for q in found.quotes], author, found.note)
-            quotes += len(found.quotes)
-            attributed += sum(bool(q.people) for q in found.quotes)
-            reported += sum(q.kind == "indirect" for q in found.quotes)
-            cut += found.note is not None
+        derived, left = _derive_statements(db, people, deadline, progress)
         storage.prune_people(db)
-        passage_topics = {}
-        for passage_id, text in db.execute("select id, text from passages"):
-            found = tag(text, topics)
-            if found:
-                passage_topics[passage_id] = found
-        storage.save_topics(db, topics, passage_topics)
+        _derive_topics(db, topics)
         vectors = PassageVectors.load(db)  # stances and relevance both read every vector: once
         relevant = _relevance(db, relevance, vectors) if vectors else None
+        counts = storage.statement_counts(db)
         return AnalyzeReport(
             people=db["people"].count,
             works=len(groups),
             republished=sum(len(g) > 1 for g in groups),
-            quotes=quotes,
-            attributed=attributed,
-            reported=reported,
-            cut=cut,
-            tagged_passages=len(passage_topics),
+            quotes=counts["statements"],
+            attributed=counts["attributed"],
+            reported=counts["reported"],
+            cut=counts["cut"],
+            tagged_passages=counts["tagged_passages"],
             stances=_stances(db, stance_set, vectors, relevant[2]) if vectors else None,
             relevant=relevant[:2] if vectors else None,
+            derived=derived,
+            left=left,
         )
     finally:
         db.close()
+
+
+def _derive_statements(db, people: list, deadline: float | None, progress: bool) -> tuple[int, int]:
+    """Statements, speakers and authors of the documents whose version or configuration changed;
+    (documents derived, documents left for the next analysis by the deadline)."""
+    digest = statements_digest(people)
+    pending = storage.documents_to_derive(db, digest)
+    if not pending:
+        return 0, 0
+    directory = Directory(people)
+    read = []  # (id, content_hash) of the documents handed to the parser, in order
+
+    def documents():
+        for row in storage.documents_by_id(db, pending):
+            read.append((row["id"], row["content_hash"]))
+            yield DocumentText(row["text"], row["author"], json.loads(row["links"]) if row["links"] else [])
+
+    processes = PARSERS if len(pending) >= PARALLEL_FROM else 1
+    bar = Progress(len(pending), "documents", "analysed", enabled=progress)
+    derived = 0
+    try:
+        for found in extract_many(documents(), directory, processes=processes):
+            document_id, content_hash = read[derived]
+            author = found.author.name if found.author else None
+            records = [_record(q) for q in found.quotes]
+            storage.save_quotes(db, document_id, records, author, found.note, f"{digest}:{content_hash}")
+            derived += 1
+            bar.update(1)
+            if deadline is not None and time.monotonic() > deadline:
+                break
+    finally:
+        bar.close()
+    return derived, len(pending) - derived
+
+
+def _derive_topics(db, topics: list) -> None:
+    """Tag the passages whose text or topics.yml changed since they were tagged."""
+    digest = topics_digest(topics)
+    topic_ids = storage.save_topics(db, topics)
+    for batch in storage.passages_to_tag(db, digest):
+        found = {pid: names for pid, text, _ in batch if (names := tag(text, topics))}
+        storage.save_passage_topics(db, topic_ids, digest, [(pid, h) for pid, _, h in batch], found)
 
 
 def analyze_and_record(
@@ -144,13 +213,19 @@ def analyze_and_record(
     stances_path: str | Path = DEFAULT_STANCES_FILE,
     relevance_path: str | Path = DEFAULT_RELEVANCE_FILE,
     only_if_changed: bool = False,
-) -> str:
-    """Run ``analyze`` and record what it read (in ``analyses``); returns the summary.
+    *,
+    everything: bool = False,
+    deadline: float | None = None,
+    progress: bool = False,
+) -> tuple[str, int]:
+    """Run ``analyze`` and record what it read (in ``analyses``); the summary, and how many documents
+    the deadline left for the next analysis.
 
     ``only_if_changed`` skips it when neither the database's documents and
-    vectors nor the configuration files changed since the last
+    vectors nor the configuration files changed since the last complete
     analysis: what makes a re-crawl of an unchanged site cheap (the analysis
-    loads the embedding model to judge quotes).
+    loads the embedding model to judge quotes). An analysis the deadline cut
+    short is not recorded, so the next one goes on.
     """
     db = storage.open_db(db_path)
     try:
@@ -162,15 +237,26 @@ def analyze_and_record(
         last = storage.last_analysis(db)
     finally:
         db.close()
-    if only_if_changed and last and last["input_signature"] == signature:
-        return f"analysis up to date (nothing changed since {last['finished']})"
-    summary = analyze(db_path, people_path, topics_path, stances_path, relevance_path).summary()
-    db = storage.open_db(db_path)
-    try:
-        storage.record_analysis(db, signature, summary)
-    finally:
-        db.close()
-    return summary
+    if only_if_changed and not everything and last and last["input_signature"] == signature:
+        return f"analysis up to date (nothing changed since {last['finished']})", 0
+    report = analyze(
+        db_path,
+        people_path,
+        topics_path,
+        stances_path,
+        relevance_path,
+        everything=everything,
+        deadline=deadline,
+        progress=progress,
+    )
+    summary = report.summary()
+    if not report.left:
+        db = storage.open_db(db_path)
+        try:
+            storage.record_analysis(db, signature, summary)
+        finally:
+            db.close()
+    return summary, report.left
 
 
 def _record(quote) -> dict:

@@ -1,0 +1,165 @@
+"""`kb analyze` derives only what changed, and ends where a from-scratch analysis ends.
+
+The sample site's crawled database is changed the ways months of cron runs
+change it (a page edited, a page added, a page gone), the configuration
+files are edited, an analysis is cut short by its time budget; then the
+tables of the incremental analyses are compared, table by table, with those
+of `--all` (everything derived again) on the same data.
+"""
+
+import shutil
+
+import pytest
+import sqlite_utils
+
+from embeddings.chunking import split_passages
+from kb import KnowledgeBase, storage
+from kb.analysis.people import DEFAULT_PEOPLE_FILE
+from kb.analysis.topics import DEFAULT_TOPICS_FILE
+
+from .conftest import run_kb
+
+ADDED_TEXT = (
+    "Sample content written for the tests.\n\n"
+    '"You can learn the calculus you need in a weekend," Yann LeCun said at a workshop.\n\n'
+    "Matrix multiplication and gradient descent are the two ideas the course returns to.\n\n"
+    '"Proofs are optional for most practitioners," said Professor Quill, who teaches the sample course.'
+)
+
+
+def edit_document(db, document_id: int, text: str) -> None:
+    row = db["documents"].get(document_id)
+    document = {**row, "text": text, "url": row["url"], "source": row["source"]}
+    storage.save_document(db, document, split_passages(text))
+
+
+def add_document(db, url: str, text: str) -> None:
+    document = {"url": url, "source": "sample", "title": "Added page", "author": "Daphne Koller", "text": text}
+    storage.save_document(db, document, split_passages(text))
+
+
+def snapshot(path) -> dict[str, list]:
+    """Every derived table, as sorted rows without the ids a new row gets."""
+    db = sqlite_utils.Database(path)
+
+    def rows(sql: str) -> list:
+        return sorted(tuple(r) for r in db.execute(sql).fetchall())
+
+    return {
+        "quotes": rows(
+            "select q.document_id, q.quote, q.kind, q.char_start, q.char_end, q.passage_id, p.name, q.speaker_mention,"
+            " q.speaker_type, q.cue, q.stance, round(q.stance_confidence, 6) from quotes q"
+            " left join people p on p.id = q.person_id"
+        ),
+        "quote_speakers": rows(
+            "select q.document_id, q.char_start, p.name from quote_speakers s join quotes q on q.id = s.quote_id"
+            " join people p on p.id = s.person_id"
+        ),
+        "people": rows("select name, verified, aliases from people"),
+        "documents": rows(
+            "select d.id, p.name, d.analysis_note, d.work_id is not null, round(d.relevance, 6), d.relevance_flag"
+            " from documents d left join people p on p.id = d.author_id"
+        ),
+        "passage_topics": rows(
+            "select pt.passage_id, t.name, pt.mentions from passage_topics pt join topics t on t.id = pt.topic_id"
+        ),
+        "topics": rows("select name, terms from topics"),
+        "passages": rows("select id, stance, round(stance_confidence, 6), round(relevance, 6) from passages"),
+    }
+
+
+@pytest.fixture
+def config(tmp_path):
+    """Editable copies of people.yml and topics.yml."""
+    people, topics = tmp_path / "people.yml", tmp_path / "topics.yml"
+    shutil.copy(DEFAULT_PEOPLE_FILE, people)
+    shutil.copy(DEFAULT_TOPICS_FILE, topics)
+    return people, topics
+
+
+def analyze(path, people, topics=DEFAULT_TOPICS_FILE, **options):
+    return KnowledgeBase(path, people=people, topics=topics).analyze(progress=False, **options)
+
+
+def test_unchanged_database_derives_nothing(db_copy, config):
+    people, _ = config
+    analyze(db_copy, people)
+    report = analyze(db_copy, people)
+    assert report.complete and "statements of 0 new or changed documents" in report.lines[0]
+
+
+def test_incremental_analyses_end_where_a_full_one_does(db_copy, config, embedder):
+    people, topics = config
+    analyze(db_copy, people)
+    db = storage.open_db(db_copy)
+    first, second, third = [r[0] for r in db.execute("select id from documents where status = 'ok' order by id")][:3]
+    edit_document(db, first, db["documents"].get(first)["text"] + "\n\n" + ADDED_TEXT)
+    add_document(db, "https://sample.invalid/added", ADDED_TEXT)
+    storage.mark_gone(db, db["documents"].get(second)["url"])
+    db.close()
+    KnowledgeBase(db_copy).embed(progress=False)
+
+    changed = analyze(db_copy, people)
+    assert "statements of 2 new or changed documents" in changed.lines[0]
+
+    # people.yml edited: every document's statements again, cut short by the time budget, then finished.
+    people.write_text(people.read_text() + "  - name: Ada Quill\n    aliases: [Quill, Professor Quill]\n")
+    cut = analyze(db_copy, people, time_budget=0.001)
+    assert not cut.complete and "left for the next" in cut.problems[0]
+    finished = analyze(db_copy, people)
+    assert finished.complete
+    assert ("Ada Quill", 1) in {(q[6], 1) for q in snapshot(db_copy)["quotes"]}  # the edit reached the statements
+
+    # topics.yml edited: topics again, statements not.
+    topics.write_text(topics.read_text() + "  - name: sample-topic\n    terms: [weekend]\n")
+    incremental = analyze(db_copy, people, topics)
+    assert "statements of 0 new or changed documents" in incremental.lines[0]
+    assert any(name == "sample-topic" for _, name, _ in snapshot(db_copy)["passage_topics"])
+    after_incremental = snapshot(db_copy)
+
+    full = analyze(db_copy, people, topics, everything=True)
+    assert full.complete and "statements of" in full.lines[0]
+    after_full = snapshot(db_copy)
+    for table in after_full:
+        assert after_incremental[table] == after_full[table], table
+    assert after_full["quotes"] and after_full["passage_topics"]
+
+
+def test_gone_document_keeps_its_statements(db_copy, config):
+    people, _ = config
+    analyze(db_copy, people)
+    db = storage.open_db(db_copy)
+    document_id, url = db.execute(
+        "select d.id, d.url from documents d join quotes q on q.document_id = d.id limit 1"
+    ).fetchone()
+    before = db.execute("select count(*) from quotes where document_id = ?", [document_id]).fetchone()[0]
+    storage.mark_gone(db, url)
+    db.close()
+    analyze(db_copy, people)
+    db = storage.open_db(db_copy)
+    assert db.execute("select count(*) from quotes where document_id = ?", [document_id]).fetchone()[0] == before
+
+
+def test_time_budget_and_all_on_the_command_line(db_copy):
+    interrupted = run_kb("analyze", "--db", db_copy, "--all", "--time-budget", "1", timeout=300)
+    assert interrupted.returncode in (0, 1), interrupted.stderr[-2000:]
+    resumed = run_kb("analyze", "--db", db_copy, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    pending = (
+        sqlite_utils.Database(db_copy)
+        .execute("select count(*) from documents where status = 'ok' and statements_key is null")
+        .fetchone()[0]
+    )
+    assert pending == 0
+
+
+@pytest.mark.parametrize("args, message", [(["--time-budget", "0"], "time-budget"), (["--all", "x"], "unexpected")])
+def test_bad_options_are_one_line(db_copy, args, message):
+    result = run_kb("analyze", "--db", db_copy, *args)
+    assert result.returncode == 2 and message in result.stderr.lower() and "Traceback" not in result.stderr
+
+
+def test_analysis_waits_for_no_one_while_a_crawl_writes(db_copy):
+    with storage.writer_lock(db_copy):
+        result = run_kb("analyze", "--db", db_copy)
+    assert result.returncode == 3 and "Traceback" not in result.stderr
