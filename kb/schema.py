@@ -440,6 +440,28 @@ def m017_analysis_keys(db: Database) -> None:
     db["passages"].add_column("topics_key", str)
 
 
+@migrations()
+def m018_copy_candidates(db: Database) -> None:
+    """Republished copies kept up to date document by document.
+
+    minhash_bands: each document's LSH band keys (kb.analysis.works.band_keys);
+    documents sharing a key are candidate copies. copy_pairs: candidate pairs
+    confirmed on their shingles (a < b). documents.copies_key: the version of
+    the document (and of the rules) its keys and pairs were computed for.
+    """
+    db["documents"].add_column("copies_key", str)
+    db.execute(
+        "create table minhash_bands (key integer not null, document_id integer not null references documents(id), "
+        "primary key (key, document_id)) without rowid"
+    )
+    db.execute("create index idx_minhash_bands_document_id on minhash_bands (document_id)")
+    db.execute(
+        "create table copy_pairs (a integer not null references documents(id), "
+        "b integer not null references documents(id), primary key (a, b)) without rowid"
+    )
+    db.execute("create index idx_copy_pairs_b on copy_pairs (b)")
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

@@ -640,25 +640,98 @@ def save_people(db: Database, people: Iterable) -> None:
                 db["people"].insert({**record, "first_seen": timestamp})
 
 
-def save_works(db: Database, groups: Sequence[Sequence[int]]) -> None:
-    """Replace the works: each group of document ids is one work, its id the lowest document id."""
+def forget_copies_of_unlisted(db: Database) -> None:
+    """Documents no longer ok (gone) leave the copy candidates; back, they are compared again."""
     with db.atomic():
-        db.execute("update documents set work_id = null")
-        db.execute("delete from works")
-        for group in groups:
-            ids = sorted(group)
-            marks = ",".join("?" * len(ids))
-            first = next(
-                db.query(
-                    f"select title, published from documents where id in ({marks}) "
-                    "order by published is null, published, id limit 1",
-                    ids,
-                )
-            )
-            db["works"].insert(
-                {"id": ids[0], "title": first["title"], "first_published": first["published"], "copies": len(ids)}
-            )
-            db.execute(f"update documents set work_id = ? where id in ({marks})", [ids[0], *ids])
+        unlisted = "select id from documents where status != 'ok'"
+        db.execute(f"delete from minhash_bands where document_id in ({unlisted})")
+        db.execute(f"delete from copy_pairs where a in ({unlisted}) or b in ({unlisted})")
+        db.execute("update documents set copies_key = null where status != 'ok' and copies_key is not null")
+
+
+def documents_to_compare(db: Database, digest: str) -> list[int]:
+    """Documents (status ok) whose band keys and copy pairs are not those of their current version."""
+    return [
+        row[0]
+        for row in db.execute(
+            "select id from documents where status = 'ok' and copies_key is not (? || ':' || content_hash) order by id",
+            [digest],
+        )
+    ]
+
+
+def save_band_keys(db: Database, keys: Mapping[int, Sequence[int]]) -> None:
+    """Replace the band keys of documents (id -> keys), dropping their pairs and copies_key until compared."""
+    ids = json.dumps(list(keys))
+    with db.atomic():
+        db.execute("delete from minhash_bands where document_id in (select value from json_each(?))", [ids])
+        db.execute(
+            "delete from copy_pairs where a in (select value from json_each(?)) or b in (select value from json_each(?))",
+            [ids, ids],
+        )
+        db.execute("update documents set copies_key = null where id in (select value from json_each(?))", [ids])
+        db.conn.executemany(
+            "insert or ignore into minhash_bands (key, document_id) values (?, ?)",
+            [(key, document_id) for document_id, document_keys in keys.items() for key in document_keys],
+        )
+
+
+def copy_candidates(db: Database, document_id: int) -> list[int]:
+    """Documents (status ok) sharing a band key with ``document_id``."""
+    return [
+        row[0]
+        for row in db.execute(
+            "select distinct other.document_id from minhash_bands own "
+            "join minhash_bands other on other.key = own.key and other.document_id != own.document_id "
+            "join documents on documents.id = other.document_id and documents.status = 'ok' "
+            "where own.document_id = ? order by 1",
+            [document_id],
+        )
+    ]
+
+
+def save_copy_pairs(db: Database, document_id: int, copies: Iterable[int], copies_key: str) -> None:
+    """Record the documents ``document_id`` is a copy of, and that it was compared (its copies_key)."""
+    with db.atomic():
+        db.conn.executemany(
+            "insert or ignore into copy_pairs (a, b) values (?, ?)",
+            [(min(document_id, other), max(document_id, other)) for other in copies],
+        )
+        db.execute("update documents set copies_key = ? where id = ?", [copies_key, document_id])
+
+
+def copy_pairs(db: Database) -> Iterator[tuple[int, int]]:
+    yield from db.execute("select a, b from copy_pairs")
+
+
+def ok_document_ids(db: Database) -> list[int]:
+    return [row[0] for row in db.execute("select id from documents where status = 'ok' order by id")]
+
+
+def save_works(db: Database, groups: Sequence[Sequence[int]]) -> None:
+    """Bring the works in line with ``groups`` of document ids, writing only what differs.
+
+    Each group is one work, its id the lowest document id, its title and date
+    those of its earliest dated copy; documents in no group have no work.
+    """
+    documents = {row[0]: row[1:] for row in db.execute("select id, title, published, work_id from documents")}
+    work_of: dict[int, int] = {}
+    works: dict[int, tuple] = {}
+    for group in groups:
+        ids = sorted(group)
+        first = min(ids, key=lambda i: (documents[i][1] is None, documents[i][1] or "", i))
+        works[ids[0]] = (documents[first][0], documents[first][1], len(ids))
+        work_of.update(dict.fromkeys(ids, ids[0]))
+    current = {row[0]: tuple(row[1:]) for row in db.execute("select id, title, first_published, copies from works")}
+    moved = [(work_of.get(i), i) for i, row in documents.items() if row[2] != work_of.get(i)]
+    with db.atomic():
+        db.conn.executemany("update documents set work_id = null where id = ?", [(i,) for _, i in moved])
+        db.conn.executemany("delete from works where id = ?", [(i,) for i in current if i not in works])
+        db.conn.executemany(
+            "insert or replace into works (id, title, first_published, copies) values (?, ?, ?, ?)",
+            [(i, *row) for i, row in works.items() if current.get(i) != row],
+        )
+        db.conn.executemany("update documents set work_id = ? where id = ?", [m for m in moved if m[0] is not None])
 
 
 def person_id(db: Database, name: str, verified: bool = False) -> int:
@@ -693,11 +766,6 @@ def documents_by_id(db: Database, ids: Sequence[int], batch_size: int = 200) -> 
         )
 
 
-def document_texts(db: Database) -> Iterator[tuple[int, str]]:
-    """(id, text) of every document (status ok), by id, one row at a time."""
-    yield from db.execute("select id, text from documents where status = 'ok' order by id")
-
-
 def statement_counts(db: Database) -> dict[str, int]:
     """What the analysis found, over the documents (status ok): statements, attributed, reported,
     documents cut short, and passages with topics."""
@@ -713,6 +781,7 @@ def statement_counts(db: Database) -> dict[str, int]:
 def forget_analysis(db: Database) -> None:
     """Mark everything derived as to be derived again (`kb analyze --all`); the rows stay until replaced."""
     with db.atomic():
+        db.execute("update documents set copies_key = null where copies_key is not null")
         db.execute("update documents set statements_key = null where statements_key is not null")
         db.execute("update passages set topics_key = null where topics_key is not null")
 

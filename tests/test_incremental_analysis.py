@@ -57,13 +57,14 @@ def snapshot(path) -> dict[str, list]:
         ),
         "people": rows("select name, verified, aliases from people"),
         "documents": rows(
-            "select d.id, p.name, d.analysis_note, d.work_id is not null, round(d.relevance, 6), d.relevance_flag"
+            "select d.id, p.name, d.analysis_note, d.work_id, round(d.relevance, 6), d.relevance_flag"
             " from documents d left join people p on p.id = d.author_id"
         ),
         "passage_topics": rows(
             "select pt.passage_id, t.name, pt.mentions from passage_topics pt join topics t on t.id = pt.topic_id"
         ),
         "topics": rows("select name, terms from topics"),
+        "works": rows("select id, title, first_published, copies from works"),
         "passages": rows("select id, stance, round(stance_confidence, 6), round(relevance, 6) from passages"),
     }
 
@@ -95,12 +96,17 @@ def test_incremental_analyses_end_where_a_full_one_does(db_copy, config, embedde
     first, second, third = [r[0] for r in db.execute("select id from documents where status = 'ok' order by id")][:3]
     edit_document(db, first, db["documents"].get(first)["text"] + "\n\n" + ADDED_TEXT)
     add_document(db, "https://sample.invalid/added", ADDED_TEXT)
+    add_document(db, "https://sample.invalid/reprint", db["documents"].get(third)["text"])  # a copy
     storage.mark_gone(db, db["documents"].get(second)["url"])
     db.close()
     KnowledgeBase(db_copy).embed(progress=False)
 
     changed = analyze(db_copy, people)
-    assert "statements of 2 new or changed documents" in changed.lines[0]
+    assert "statements of 3 new or changed documents" in changed.lines[0]
+    reprint = (
+        storage.open_db(db_copy).execute("select count(*) from documents where work_id = ?", [third]).fetchone()[0]
+    )
+    assert reprint >= 2  # the copy joined the work of the page it copies
 
     # people.yml edited: every document's statements again, cut short by the time budget, then finished.
     people.write_text(people.read_text() + "  - name: Ada Quill\n    aliases: [Quill, Professor Quill]\n")

@@ -32,7 +32,7 @@ from .relevance import (
 )
 from .stance import DEFAULT_STANCES_FILE, StanceClassifier, load_stances
 from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
-from .works import group_copies
+from .works import COPIES_DIGEST, band_keys, components, is_copy, shingles
 
 # The modules whose code decides what statements a document has (statements_digest).
 STATEMENT_RULES = (cues, nlp, people, quotes, reported, speakers, statements, textblocks)
@@ -138,7 +138,7 @@ def analyze(
         if everything:
             storage.forget_analysis(db)
         storage.save_people(db, people)
-        groups = group_copies(storage.document_texts(db))
+        groups = _derive_copies(db)
         storage.save_works(db, groups)
         derived, left = _derive_statements(db, people, deadline, progress)
         storage.prune_people(db)
@@ -195,6 +195,23 @@ def _derive_statements(db, people: list, deadline: float | None, progress: bool)
     finally:
         bar.close()
     return derived, len(pending) - derived
+
+
+def _derive_copies(db, batch_size: int = 500) -> list[list[int]]:
+    """Works: the new and changed documents hashed and compared with their candidates (stored band
+    keys), then the groups of every confirmed pair."""
+    storage.forget_copies_of_unlisted(db)
+    pending = storage.documents_to_compare(db, COPIES_DIGEST)
+    for start in range(0, len(pending), batch_size):
+        batch = pending[start : start + batch_size]
+        sets = {row["id"]: (row["content_hash"], shingles(row["text"])) for row in storage.documents_by_id(db, batch)}
+        storage.save_band_keys(db, {doc_id: band_keys(found) for doc_id, (_, found) in sets.items()})
+        for doc_id, (content_hash, found) in sets.items():
+            candidates = storage.copy_candidates(db, doc_id)
+            others = {row["id"]: shingles(row["text"]) for row in storage.documents_by_id(db, candidates)}
+            copies = [other for other in candidates if is_copy(found, others[other])]
+            storage.save_copy_pairs(db, doc_id, copies, f"{COPIES_DIGEST}:{content_hash}")
+    return components(storage.ok_document_ids(db), storage.copy_pairs(db))
 
 
 def _derive_topics(db, topics: list) -> None:
