@@ -35,6 +35,7 @@ BENCHMARKS = {
     "focus": ([], ["--relevant", "10", "--off-topic", "30", "--repeat", "1"]),
     "pdf_extraction": ([], ["--pdfs", "4", "--pages", "2"]),
     "analyze": ([], ["--articles", "100", "--repeat", "1"]),
+    "analysis": ([], ["--quick"]),
     "realtext": ([], ["--only", "polnear"]),
     "viewpoints": ([], []),
     "retrieval": ([], ["--posts", "3"]),

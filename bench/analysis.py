@@ -1,0 +1,148 @@
+"""What a `kb analyze` costs when little changed: incremental analysis against its baselines.
+
+On the real-size news articles of bench/analyze.py (built from the PolNeAR
+dev split in ../shared/eval, stored and embedded once into bench/cache/), an
+analysed knowledge base of ``--articles`` documents is the starting point.
+Each figure is one `kb analyze` in a child process, as cron runs it, with its
+wall time and peak resident memory:
+
+- full: `kb analyze --all` on the analysed base (everything derived again);
+- changed: ``--new`` new and ``--changed`` changed documents stored and
+  embedded (not timed), then `kb analyze`; its baseline is `kb analyze` of
+  just those documents in an otherwise empty knowledge base (target: at most
+  2x that);
+- unchanged: `kb analyze` with nothing changed;
+- topics: `kb analyze` after a topics.yml edit (one term added), against full.
+
+    python bench/analysis.py                 # 1,000 articles, 100 new, 10 changed
+    python bench/analysis.py --quick         # 100 articles, 10 new, 1 changed
+    python bench/analysis.py --articles 6 --new 2 --changed 1 --cache /tmp/x   # the test's size
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.analyze import CACHE, POLNEAR_DEV, articles, build  # noqa: E402
+from bench.common import write_results  # noqa: E402
+
+
+def kb_analyze(db: Path, *args: str) -> dict:
+    """One `kb analyze` in a child process: wall seconds, peak RSS (MB) and its summary line."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kb", "analyze", "--db", str(db), *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.monotonic() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"kb analyze {' '.join(args)} failed:\n{stderr[-2000:]}")
+    return {
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "summary": stderr.strip().splitlines()[-1],
+    }
+
+
+def copy_database(source: Path, target: Path) -> Path:
+    shutil.copy(source, target)
+    for item in source.parent.glob(source.name + ".*"):
+        if item.is_file():
+            shutil.copy(item, target.parent / item.name.replace(source.name, target.name))
+    return target
+
+
+def store_and_embed(db: Path, documents: list[dict]) -> None:
+    """Store ``documents`` (new or changed versions) as the crawler would, and embed their passages."""
+    from embeddings.chunking import split_passages
+    from embeddings.model import get_embedder, load_token_counter
+    from kb import storage
+    from kb.vectors import embed_pending
+
+    tokens = load_token_counter()
+    connection = storage.open_db(db)
+    try:
+        for document in documents:
+            storage.save_document(connection, document, split_passages(document["text"], 240, tokens))
+    finally:
+        connection.close()
+    embed_pending(db, get_embedder(), progress=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--new", type=int, default=100)
+    parser.add_argument("--changed", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="100 articles, 10 new, 1 changed")
+    parser.add_argument("--split", default=str(POLNEAR_DEV), help="a PolNeAR split (text/*.txt)")
+    parser.add_argument("--cache", default=str(CACHE), help="where the built database is kept")
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
+    args = parser.parse_args()
+    if args.quick:
+        args.articles, args.new, args.changed = 100, 10, 1
+    split, cache = Path(args.split), Path(args.cache)
+    base = build(split, args.articles, cache)
+    every = articles(split, args.articles + args.new)
+    new = every[args.articles :]
+    changed = [
+        {**article, "text": article["text"] + "\n\nA correction was appended to this sample copy of the article."}
+        for article in every[: args.changed]
+    ]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        analysed = copy_database(base, tmp / "analysed.db")
+        results["first"] = kb_analyze(analysed)
+        print("first analysis", results["first"], flush=True)
+
+        results["unchanged"] = kb_analyze(copy_database(analysed, tmp / "unchanged.db"))
+        print("unchanged", results["unchanged"], flush=True)
+
+        edited = tmp / "topics.yml"
+        edited.write_text((ROOT / "topics.yml").read_text() + "  - name: bench-topic\n    terms: [election]\n")
+        results["topics"] = kb_analyze(copy_database(analysed, tmp / "topics.db"), "--topics", str(edited))
+        print("topics.yml edited", results["topics"], flush=True)
+
+        grown = copy_database(analysed, tmp / "grown.db")
+        store_and_embed(grown, new + changed)
+        results["changed"] = kb_analyze(grown)
+        print(f"{args.new} new and {args.changed} changed", results["changed"], flush=True)
+
+        alone = tmp / "alone.db"
+        store_and_embed(alone, new + changed)
+        results["changed_alone"] = kb_analyze(alone)
+        print(f"the same {args.new + args.changed} documents alone", results["changed_alone"], flush=True)
+
+        results["full"] = kb_analyze(copy_database(analysed, tmp / "full.db"), "--all")
+        print("full (--all)", results["full"], flush=True)
+    figures = {
+        "articles": args.articles,
+        "new": args.new,
+        "changed": args.changed,
+        "results": results,
+        "changed_ratio_to_alone": round(results["changed"]["seconds"] / results["changed_alone"]["seconds"], 2),
+        "topics_ratio_to_full": round(results["topics"]["seconds"] / results["full"]["seconds"], 2),
+        "full_documents_per_s": round(args.articles / results["full"]["seconds"], 2),
+    }
+    print({k: v for k, v in figures.items() if k != "results"})
+    write_results(args.output, "analysis", figures)
+
+
+if __name__ == "__main__":
+    main()
