@@ -235,13 +235,14 @@ def test_two_workers_one_killed_and_one_writer_store_every_page_exactly_once(red
                 text=True,
             )
 
-        writer = kb("ingest", "--redis", url, "--db", db, "--idle", "6", "--no-embed")
         first = kb("crawl", "--redis", url, "--seed", "--sources", sources)
         # The delay keeps the first worker busy for 40 s alone: on a loaded machine the second one
         # takes seconds to start, and must still find pages left to take.
         deadline = time.monotonic() + 90
         while redis.llen(ITEMS_KEY) + redis.zcard("articles:requests:leases") == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
+        # Started once there is work: on a loaded machine a worker takes longer to start than the idle time.
+        writer = kb("ingest", "--redis", url, "--db", db, "--idle", "10", "--no-embed")
         second_log = tmp_path / "second.log"
         second = kb("crawl", "--redis", url, "--sources", sources, "--log-level", "DEBUG", "--log-file", second_log)
         while (
