@@ -50,4 +50,5 @@ class StoragePipeline:
             fetched=stats.get_value("downloader/response_count", 0),
             skipped=stats.get_value("robotstxt/forbidden", 0),
             low_relevance={s.name: stats.get_value(f"kb/low_relevance/{s.name}", 0) for s in spider.config.sources},
+            hints={name: trust.counts() for name, trust in getattr(spider, "hints", {}).items() if trust.hinted},
         )

@@ -78,6 +78,10 @@ KB_RELEVANCE_FILE = None
 # Sitemap and feed dates are hints: a page whose copy is older than this is
 # fetched again whatever its date says.
 KB_REVISIT_AFTER_DAYS = 30
+# ... and checked: the first page a source's dates would skip in a run, and every
+# this many after it, is requested anyway; one found changed ends the trust in
+# that source's dates for the run (crawler/hints.py). 0: never check.
+KB_HINT_CHECK_EVERY = 10
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -101,11 +101,17 @@ class ItemStore:
         self.per_source[source or "-"][outcome] += 1
 
     def close(
-        self, status: str, fetched: int = 0, skipped: int = 0, low_relevance: dict[str, int] | None = None
+        self,
+        status: str,
+        fetched: int = 0,
+        skipped: int = 0,
+        low_relevance: dict[str, int] | None = None,
+        hints: dict[str, dict[str, int]] | None = None,
     ) -> None:
         """Finish the run with its counts (logged per source) and close the database.
 
-        ``low_relevance``: per source, the pages whose links a focused crawl did not follow.
+        ``low_relevance``: per source, the pages whose links a focused crawl did not follow;
+        ``hints``: per source, how its sitemap and feed dates fared (crawler.hints.HintTrust.counts).
         """
         low_relevance = {name: n for name, n in (low_relevance or {}).items() if n}
         counts = {
@@ -116,6 +122,15 @@ class ItemStore:
         }
         for source, n in low_relevance.items():
             self.per_source[source]["low relevance"] = n
+        for source, counts_of_hints in (hints or {}).items():
+            self.per_source[source].update(counts_of_hints)
+            if counts_of_hints.get("hints contradicted"):
+                logger.warning(
+                    "source %s: its sitemap or feed dates were wrong (%d of %d pages checked had changed)",
+                    source,
+                    counts_of_hints["hints contradicted"],
+                    counts_of_hints["hints checked"],
+                )
         for source, source_counts in sorted(self.per_source.items()):
             low = (
                 f", {source_counts['low relevance']} low relevance (links not followed)"

@@ -25,7 +25,8 @@ Re-crawls are cheap: a page stored before is requested with its ETag and
 Last-Modified (a 304 is a no-op), its bytes are compared with last time's
 before anything is extracted, and a sitemap or feed date older than our copy
 skips the request altogether (dates are hints: a date in the future is not
-believed, and a page is fetched again after KB_REVISIT_AFTER_DAYS anyway).
+believed, a page is fetched again after KB_REVISIT_AFTER_DAYS anyway, and a
+sample of the pages a date skips is requested to check it: crawler/hints.py).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from kb import storage
 from kb.analysis.relevance import DEFAULT_RELEVANCE_FILE, RelevanceScorer, document_score, load_relevance
 
 from ..extract import ExtractionError, extract_page, looks_binary
+from ..hints import HintTrust
 from ..items import Article, FetchFailure, Revisit
 from ..middlewares import OffsiteRedirect, RefusedRequest, TooLarge, retry_after_seconds
 from ..pdf import PdfError, extract_pdf, looks_like_pdf
@@ -103,6 +105,7 @@ class ArticlesSpider(scrapy.Spider):
         self.pages_requested: dict[str, int] = {}
         self.known: dict[str, dict] = {}
         self.handled: set[str] = set()  # url_key of pages requested, or skipped by date, this run
+        self.hints: dict[str, HintTrust] = {}  # per source: are its sitemap and feed dates right?
         self._scorer: RelevanceScorer | None = None
 
     @classmethod
@@ -118,6 +121,8 @@ class ArticlesSpider(scrapy.Spider):
     async def start(self):
         self.known = self.load_known_pages()
         self.revisit_after = timedelta(days=self.settings.getfloat("KB_REVISIT_AFTER_DAYS"))
+        every = self.settings.getint("KB_HINT_CHECK_EVERY")
+        self.hints = {source.name: HintTrust(every) for source in self.config.sources}
         if not self.seeds_the_frontier():
             return
         for request in self.start_requests_for_config():
@@ -214,14 +219,52 @@ class ArticlesSpider(scrapy.Spider):
                     if url_key(url) in self.handled:
                         pass
                     elif self.unchanged_since_fetched(url, modified):
-                        self.handled.add(url_key(url))
-                        self.crawler.stats.inc_value("kb/skipped_by_date")
-                        yield Revisit(
-                            source.name, normalize_url(url), "unchanged", "dated before our copy", confirmed=False
-                        )
+                        yield from self.dated_unchanged(source, url)
                     elif (request := self.page_request(url, source, depth=0)) is not None:
                         yield request
                     break
+
+    def dated_unchanged(self, source: Source, url: str):
+        """A page its sitemap or feed date calls unchanged: skipped, or requested to check the dates."""
+        decision = self.hints[source.name].decide()
+        if decision in ("fetch", "check"):
+            request = self.page_request(url, source, depth=0)
+            if request is not None:
+                if decision == "check":
+                    request.meta["kb_hint_check"] = True
+                yield request
+                return
+            if decision == "check":  # not requested after all (max_pages): no verdict
+                yield from self.hint_answered(source.name, None)
+        self.handled.add(url_key(url))
+        if decision == "wait":
+            self.hints[source.name].waiting.append(url)
+        elif decision != "fetch":
+            yield self.skipped_by_date(source.name, url)
+
+    def skipped_by_date(self, source_name: str, url: str) -> Revisit:
+        self.crawler.stats.inc_value("kb/skipped_by_date")
+        return Revisit(source_name, normalize_url(url), "unchanged", "dated before our copy", confirmed=False)
+
+    def hint_answered(self, source_name: str, changed: bool | None):
+        """A check of the dates answered: the pages waiting for it skipped, or fetched after all."""
+        trust = self.hints[source_name]
+        was_trusted = trust.trusted
+        action, released = trust.answer(changed)
+        if was_trusted and not trust.trusted:
+            self.logger.warning(
+                "source %s: a page its sitemap or feed dated before our copy had changed: not trusting its dates "
+                "for the rest of this run",
+                source_name,
+            )
+        source = self.config.source(source_name)
+        for url in released:
+            if action == "skip":
+                yield self.skipped_by_date(source_name, url)
+                continue
+            self.handled.discard(url_key(url))
+            if (request := self.page_request(url, source, depth=0)) is not None:
+                yield request
 
     def unchanged_since_fetched(self, url: str, modified: datetime | None) -> bool:
         """Whether a sitemap/feed date says our stored copy is current.
@@ -314,6 +357,10 @@ class ArticlesSpider(scrapy.Spider):
 
     def parse_page(self, response: Response):
         source = self.config.source(response.meta["kb_source"])
+        if response.meta.get("kb_hint_check"):
+            known = self.known.get(normalize_url(response.meta.get("redirect_urls", [response.url])[0])) or {}
+            changed = known.get("body_hash") != hashlib.sha256(response.body).hexdigest()
+            yield from self.hint_answered(source.name, changed)
         is_article = source.is_article(response.url)
         content_type = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip()
         if (
@@ -442,6 +489,9 @@ class ArticlesSpider(scrapy.Spider):
         request = failure.request
         source = request.meta.get("kb_source") or request.meta.get("kb_sources", [None])[0]
         url = normalize_url(request.meta.get("redirect_urls", [request.url])[0])  # as requested, before redirects
+        if request.meta.get("kb_hint_check"):
+            status = failure.value.response.status if failure.check(HttpError) else None
+            yield from self.hint_answered(source, {304: False, 404: True, 410: True}.get(status))
         if failure.check(HttpError):
             response = failure.value.response
             if response.status == 304:
