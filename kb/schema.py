@@ -462,6 +462,15 @@ def m018_copy_candidates(db: Database) -> None:
     db.execute("create index idx_copy_pairs_b on copy_pairs (b)")
 
 
+@migrations()
+def m019_relevance_keys(db: Database) -> None:
+    """What each relevance score was computed from: passages.relevance_key (relevance.yml, the
+    model and the scorer, plus the passage's vector id), documents.relevance_key (the same, plus the
+    document's content_hash). NULL: to be scored."""
+    db["passages"].add_column("relevance_key", str)
+    db["documents"].add_column("relevance_key", str)
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

@@ -782,6 +782,8 @@ def forget_analysis(db: Database) -> None:
     """Mark everything derived as to be derived again (`kb analyze --all`); the rows stay until replaced."""
     with db.atomic():
         db.execute("update documents set copies_key = null where copies_key is not null")
+        db.execute("update documents set relevance_key = null where relevance_key is not null")
+        db.execute("update passages set relevance_key = null where relevance_key is not null")
         db.execute("update documents set statements_key = null where statements_key is not null")
         db.execute("update passages set topics_key = null where topics_key is not null")
 
@@ -929,35 +931,113 @@ def _json_or_null(reasons: dict | None) -> str | None:
     return None if reasons is None else json.dumps(reasons, ensure_ascii=False)
 
 
-def save_relevance(
-    db: Database,
-    passages: Mapping[int, tuple[float, dict | None]],
-    documents: Mapping[int, tuple[float | None, str | None, dict | None]],
-) -> None:
-    """Set the relevance of passages (by id: score, reasons) and documents (by id: score, flag, reasons);
-    rows not given are cleared, so a score never outlives the text it was computed for."""
+def _band(score: float | None) -> float | None:
+    return None if score is None else min(int(score * 10), 9) / 10
 
-    def band(score):
-        return None if score is None else min(int(score * 10), 9) / 10
 
+def passages_to_score(db: Database, digest: str, batch_size: int = 2000) -> Iterator[list[tuple]]:
+    """Batches of (passage id, document id, text, vector bytes, vector id) of the passages with a vector
+    whose relevance was not computed from that vector with ``digest``."""
+    after = 0
+    while True:
+        rows = db.execute(
+            "select p.id, p.document_id, p.text, v.vector, v.id from passages p "
+            "join passage_vectors v on v.passage_id = p.id "
+            "where p.id > ? and p.relevance_key is not (? || ':' || v.id) order by p.id limit ?",
+            [after, digest, batch_size],
+        ).fetchall()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+
+
+def save_passage_relevance(db: Database, digest: str, rows: Iterable[tuple[int, int, float, dict | None]]) -> None:
+    """Set (passage id, vector id, score, reasons) rows, with what they were computed from."""
     with db.atomic():
-        db.execute("update passages set relevance = null, relevance_band = null, relevance_reasons = null")
-        db.execute(
-            "update documents set relevance = null, relevance_band = null, relevance_flag = null, "
-            "relevance_reasons = null"
-        )
         db.conn.executemany(
-            "update passages set relevance = ?, relevance_band = ?, relevance_reasons = ? where id = ?",
-            [(score, band(score), _json_or_null(reasons), row_id) for row_id, (score, reasons) in passages.items()],
-        )
-        db.conn.executemany(
-            "update documents set relevance = ?, relevance_band = ?, relevance_flag = ?, relevance_reasons = ? "
+            "update passages set relevance = ?, relevance_band = ?, relevance_reasons = ?, relevance_key = ? "
             "where id = ?",
             [
-                (score, band(score), flag, _json_or_null(reasons), row_id)
-                for row_id, (score, flag, reasons) in documents.items()
+                (score, _band(score), _json_or_null(reasons), f"{digest}:{vector_id}", passage_id)
+                for passage_id, vector_id, score, reasons in rows
             ],
         )
+
+
+def clear_relevance_without_vectors(db: Database) -> list[int]:
+    """Passages that have no vector lose their score; the ids of their documents."""
+    with db.atomic():
+        documents = [
+            row[0]
+            for row in db.execute(
+                "select distinct document_id from passages where (relevance is not null or relevance_key is not null) "
+                "and id not in (select passage_id from passage_vectors)"
+            )
+        ]
+        db.execute(
+            "update passages set relevance = null, relevance_band = null, relevance_reasons = null, "
+            "relevance_key = null where (relevance is not null or relevance_key is not null) "
+            "and id not in (select passage_id from passage_vectors)"
+        )
+    return documents
+
+
+def documents_to_score(db: Database, digest: str) -> list[int]:
+    """Documents whose relevance was not computed for their current version with ``digest``."""
+    return [
+        row[0]
+        for row in db.execute(
+            "select id from documents where relevance_key is not (? || ':' || content_hash) order by id", [digest]
+        )
+    ]
+
+
+def documents_for_relevance(db: Database, ids: Sequence[int], top: int) -> Iterator[tuple]:
+    """(id, text, language, [(score, passage id) of its ``top`` best scored passages]) of documents ``ids``."""
+    for document_id in ids:
+        row = db.execute("select id, text, language from documents where id = ?", [document_id]).fetchone()
+        if row is None:
+            continue
+        best = db.execute(
+            "select relevance, id from passages where document_id = ? and relevance is not null "
+            "order by relevance desc, id desc limit ?",
+            [document_id, top],
+        ).fetchall()
+        yield (*row, [tuple(b) for b in best])
+
+
+def save_document_relevance(
+    db: Database, digest: str, rows: Iterable[tuple[int, float | None, str | None, dict | None]]
+) -> None:
+    """Set (document id, score, flag, reasons) rows, with what they were computed from."""
+    with db.atomic():
+        db.conn.executemany(
+            "update documents set relevance = ?, relevance_band = ?, relevance_flag = ?, relevance_reasons = ?, "
+            "relevance_key = ? || ':' || content_hash where id = ?",
+            [
+                (score, _band(score), flag, _json_or_null(reasons), digest, document_id)
+                for document_id, score, flag, reasons in rows
+            ],
+        )
+
+
+def relevance_counts(db: Database, threshold: float) -> tuple[int, int]:
+    """(documents at least ``threshold`` relevant, documents scored)."""
+    row = db.execute("select coalesce(sum(relevance >= ?), 0), count(relevance) from documents", [threshold]).fetchone()
+    return row[0], row[1]
+
+
+def relevant_passages(db: Database, threshold: float) -> set[int]:
+    """Passages relevant by their own score or their document's (what passage_details.relevance shows)."""
+    return {
+        row[0]
+        for row in db.execute(
+            "select p.id from passages p join documents d on d.id = p.document_id "
+            "where p.relevance >= ? or d.relevance >= ?",
+            [threshold, threshold],
+        )
+    }
 
 
 def save_stances(db: Database, table: str, stances: Mapping[int, tuple[str | None, float | None, dict | None]]) -> None:

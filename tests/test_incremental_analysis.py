@@ -15,6 +15,7 @@ import sqlite_utils
 from embeddings.chunking import split_passages
 from kb import KnowledgeBase, storage
 from kb.analysis.people import DEFAULT_PEOPLE_FILE
+from kb.analysis.relevance import DEFAULT_RELEVANCE_FILE
 from kb.analysis.topics import DEFAULT_TOPICS_FILE
 
 from .conftest import run_kb
@@ -71,26 +72,28 @@ def snapshot(path) -> dict[str, list]:
 
 @pytest.fixture
 def config(tmp_path):
-    """Editable copies of people.yml and topics.yml."""
-    people, topics = tmp_path / "people.yml", tmp_path / "topics.yml"
+    """Editable copies of people.yml, topics.yml and relevance.yml."""
+    people, topics, relevance = tmp_path / "people.yml", tmp_path / "topics.yml", tmp_path / "relevance.yml"
     shutil.copy(DEFAULT_PEOPLE_FILE, people)
     shutil.copy(DEFAULT_TOPICS_FILE, topics)
-    return people, topics
+    shutil.copy(DEFAULT_RELEVANCE_FILE, relevance)
+    return people, topics, relevance
 
 
-def analyze(path, people, topics=DEFAULT_TOPICS_FILE, **options):
-    return KnowledgeBase(path, people=people, topics=topics).analyze(progress=False, **options)
+def analyze(path, people, topics=DEFAULT_TOPICS_FILE, relevance=DEFAULT_RELEVANCE_FILE, **options):
+    kb = KnowledgeBase(path, people=people, topics=topics, relevance=relevance)
+    return kb.analyze(progress=False, **options)
 
 
 def test_unchanged_database_derives_nothing(db_copy, config):
-    people, _ = config
+    people, _, _ = config
     analyze(db_copy, people)
     report = analyze(db_copy, people)
     assert report.complete and "statements of 0 new or changed documents" in report.lines[0]
 
 
 def test_incremental_analyses_end_where_a_full_one_does(db_copy, config, embedder):
-    people, topics = config
+    people, topics, relevance = config
     analyze(db_copy, people)
     db = storage.open_db(db_copy)
     first, second, third = [r[0] for r in db.execute("select id from documents where status = 'ok' order by id")][:3]
@@ -121,9 +124,18 @@ def test_incremental_analyses_end_where_a_full_one_does(db_copy, config, embedde
     incremental = analyze(db_copy, people, topics)
     assert "statements of 0 new or changed documents" in incremental.lines[0]
     assert any(name == "sample-topic" for _, name, _ in snapshot(db_copy)["passage_topics"])
+    # relevance.yml edited (one more example): passages and documents scored again.
+    before = snapshot(db_copy)["passages"]
+    relevance.write_text(
+        relevance.read_text().replace(
+            "examples:\n", "examples:\n  - Sample text, weekend courses teach the calculus a practitioner needs.\n", 1
+        )
+    )
+    analyze(db_copy, people, topics, relevance)
+    assert snapshot(db_copy)["passages"] != before
     after_incremental = snapshot(db_copy)
 
-    full = analyze(db_copy, people, topics, everything=True)
+    full = analyze(db_copy, people, topics, relevance, everything=True)
     assert full.complete and "statements of" in full.lines[0]
     after_full = snapshot(db_copy)
     for table in after_full:
@@ -132,7 +144,7 @@ def test_incremental_analyses_end_where_a_full_one_does(db_copy, config, embedde
 
 
 def test_gone_document_keeps_its_statements(db_copy, config):
-    people, _ = config
+    people, _, _ = config
     analyze(db_copy, people)
     db = storage.open_db(db_copy)
     document_id, url = db.execute(

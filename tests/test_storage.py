@@ -147,6 +147,9 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
         "m014_statements",
         "m015_reasons",
         "m016_passage_vectors",
+        "m017_analysis_keys",
+        "m018_copy_candidates",
+        "m019_relevance_keys",
     ]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 

@@ -18,6 +18,7 @@ import numpy as np
 from .. import storage
 from ..progress import Progress
 from . import cues, nlp, people, quotes, reported, speakers, statements, textblocks
+from . import relevance as relevance_module
 from . import topics as topics_module
 from .nlp import check_pipeline, pipeline_signature
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
@@ -143,8 +144,8 @@ def analyze(
         derived, left = _derive_statements(db, people, deadline, progress)
         storage.prune_people(db)
         _derive_topics(db, topics)
-        vectors = PassageVectors.load(db)  # stances and relevance both read every vector: once
-        relevant = _relevance(db, relevance, vectors) if vectors else None
+        embedder = _embedder_of(db)
+        relevant = _relevance(db, relevance, embedder) if embedder else None
         counts = storage.statement_counts(db)
         return AnalyzeReport(
             people=db["people"].count,
@@ -155,8 +156,10 @@ def analyze(
             reported=counts["reported"],
             cut=counts["cut"],
             tagged_passages=counts["tagged_passages"],
-            stances=_stances(db, stance_set, vectors, relevant[2]) if vectors else None,
-            relevant=relevant[:2] if vectors else None,
+            stances=_stances(db, stance_set, PassageVectors.load(db, embedder, relevant[2]), relevant[2])
+            if embedder
+            else None,
+            relevant=relevant[:2] if embedder else None,
             derived=derived,
             left=left,
         )
@@ -295,7 +298,7 @@ def _record(quote) -> dict:
 
 @dataclass
 class PassageVectors:
-    """Every stored passage vector with its passage's text and document, and the model that made them
+    """Stored passage vectors with their passages' texts and documents, and the model that made them
     (to encode the other side with)."""
 
     ids: list[int]
@@ -305,37 +308,56 @@ class PassageVectors:
     document_ids: list[int]  # in the order of ids
 
     @classmethod
-    def load(cls, db) -> "PassageVectors | None":
-        """None until the passages have vectors of one model (run kb embed)."""
-        models = storage.embedding_models(db)
-        if len(models) != 1:
-            return None
-        from embeddings.model import get_embedder
-
+    def load(cls, db, embedder, passage_ids: set[int]) -> "PassageVectors":
+        """The stored vectors and texts of ``passage_ids``."""
+        ids = json.dumps(sorted(passage_ids))
         rows = db.execute(
             "select passage_vectors.passage_id, passage_vectors.vector, passages.text, passages.document_id "
-            "from passage_vectors join passages on passages.id = passage_vectors.passage_id"
+            "from passage_vectors join passages on passages.id = passage_vectors.passage_id "
+            "where passage_vectors.passage_id in (select value from json_each(?)) order by passage_vectors.passage_id",
+            [ids],
         ).fetchall()
-        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
-        return cls(
-            [r[0] for r in rows], vectors, get_embedder(models[0]["model"]), [r[2] for r in rows], [r[3] for r in rows]
+        dimensions = embedder.dimensions
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dimensions)
+        return cls([r[0] for r in rows], vectors, embedder, [r[2] for r in rows], [r[3] for r in rows])
+
+
+def _embedder_of(db):
+    """The model of the stored vectors, loaded; None until the passages have vectors of one model."""
+    models = storage.embedding_models(db)
+    if len(models) != 1:
+        return None
+    from embeddings.model import get_embedder
+
+    return get_embedder(models[0]["model"])
+
+
+def relevance_digest(config, model: str) -> str:
+    """What every relevance score depends on besides the passage's vector and text."""
+    digest = hashlib.sha256(repr(config).encode() + model.encode())
+    digest.update(Path(relevance_module.__file__).read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _relevance(db, config, embedder) -> tuple[int, int, set[int]]:
+    """Score the passages whose vector changed (from their stored vectors) and the documents whose
+    text or passages changed, each with its reasons; (relevant, scored) documents, and the passages
+    relevant by their own score or their document's (what passage_details.relevance shows)."""
+    scorer = RelevanceScorer(config, embedder)
+    digest = relevance_digest(config, embedder.name)
+    touched = set(storage.clear_relevance_without_vectors(db))
+    for batch in storage.passages_to_score(db, digest):
+        texts = [row[2] for row in batch]
+        vectors = np.frombuffer(b"".join(row[3] for row in batch), dtype="<f4").reshape(len(batch), -1)
+        scores = scorer.score_passages(texts, vectors)
+        reasons = scorer.explain(texts, vectors, scores)
+        storage.save_passage_relevance(
+            db, digest, [(row[0], row[4], score, why) for row, score, why in zip(batch, scores, reasons)]
         )
-
-
-def _relevance(db, config, stored: PassageVectors) -> tuple[int, int, set[int]]:
-    """Score passages (from their stored vectors) and documents, each with its reasons; (relevant, scored)
-    documents, and the passages relevant by their own score or their document's (what
-    passage_details.relevance shows)."""
-    scorer = RelevanceScorer(config, stored.embedder)
-    scores = scorer.score_passages(stored.texts, stored.vectors)
-    passages = dict(zip(stored.ids, zip(scores, scorer.explain(stored.texts, stored.vectors, scores))))
-    by_document: dict[int, list[tuple[float, int]]] = {}
-    for passage_id, document_id, score in zip(stored.ids, stored.document_ids, scores):
-        by_document.setdefault(document_id, []).append((score, passage_id))
-    documents = {}
-    for row in db.query("select id, text, language from documents"):
-        best = sorted(by_document.get(row["id"], []), reverse=True)[:DOCUMENT_TOP_PASSAGES]
-        score = document_score([s for s, _ in best])
+        touched.update(row[1] for row in batch)
+    documents = sorted(touched | set(storage.documents_to_score(db, digest)))
+    rows = []
+    for document_id, text, language, best in storage.documents_for_relevance(db, documents, DOCUMENT_TOP_PASSAGES):
         reasons = (
             {
                 "by": f"mean of its best {len(best)} passages",
@@ -344,16 +366,13 @@ def _relevance(db, config, stored: PassageVectors) -> tuple[int, int, set[int]]:
             if best
             else None
         )
-        documents[row["id"]] = (score, language_flag(row["text"], row["language"]), reasons)
-    storage.save_relevance(db, passages, documents)
-    scored = [score for score, _, _ in documents.values() if score is not None]
-    relevant_documents = {d for d, (score, _, _) in documents.items() if scorer.is_relevant(score)}
-    relevant_passages = {
-        pid
-        for pid, document_id in db.execute("select id, document_id from passages")
-        if scorer.is_relevant(passages.get(pid, (None,))[0]) or document_id in relevant_documents
-    }
-    return sum(scorer.is_relevant(s) for s in scored), len(scored), relevant_passages
+        rows.append((document_id, document_score([s for s, _ in best]), language_flag(text, language), reasons))
+        if len(rows) >= 1000:
+            storage.save_document_relevance(db, digest, rows)
+            rows = []
+    storage.save_document_relevance(db, digest, rows)
+    relevant, scored = storage.relevance_counts(db, config.threshold)
+    return relevant, scored, storage.relevant_passages(db, config.threshold)
 
 
 def _stances(db, stance_set, stored: PassageVectors, relevant_passages: set[int]) -> int:
