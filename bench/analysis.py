@@ -39,10 +39,11 @@ from bench.common import write_results  # noqa: E402
 def kb_analyze(db: Path, *args: str) -> dict:
     """One `kb analyze` in a child process: wall seconds, peak RSS (MB) and its summary line.
 
-    The peak is the largest resident memory of the child and its own children
-    (the parser processes) together, sampled every 0.1 s while it runs: the
-    rusage of a child counts the memory of this process at the fork, and this
-    one holds the model.
+    The peak is the largest proportional resident memory (PSS: shared pages
+    divided among the processes sharing them, so a short-lived fork is not
+    counted twice) of the child and its own children (the parser processes)
+    together, sampled every 0.1 s while it runs. (The rusage of a child counts
+    the memory of this process at the fork, and this one holds the model.)
     """
     with tempfile.TemporaryFile("w+") as stderr:
         started = time.monotonic()
@@ -70,7 +71,7 @@ def kb_analyze(db: Path, *args: str) -> dict:
 
 
 def tree_rss_kb(pid: int) -> int:
-    """Resident memory (kB) of a process and all its descendants now (Linux /proc)."""
+    """Proportional resident memory (kB) of a process and all its descendants now (Linux /proc)."""
     parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -88,8 +89,8 @@ def tree_rss_kb(pid: int) -> int:
 
 def _rss_kb(pid: int) -> int:
     try:
-        with open(f"/proc/{pid}/status") as status:
-            return next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            return next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
     except (OSError, ValueError):
         return 0
 
