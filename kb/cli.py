@@ -54,37 +54,25 @@ db_option = click.option(
     type=click.Path(dir_okay=False),
     help="The knowledge base's SQLite file.",
 )
-people_option = click.option(
-    "--people",
-    "people_path",
-    default=str(DEFAULT_PEOPLE_FILE),
-    show_default="people.yml",
-    type=click.Path(dir_okay=False),
-    help="The curated list of people.",
-)
-stances_option = click.option(
-    "--stances",
-    "stances_path",
-    default=str(DEFAULT_STANCES_FILE),
-    show_default="stances.yml",
-    type=click.Path(dir_okay=False),
-    help="The viewpoints, with their cues and examples.",
-)
-topics_option = click.option(
-    "--topics",
-    "topics_path",
-    default=str(DEFAULT_TOPICS_FILE),
-    show_default="topics.yml",
-    type=click.Path(dir_okay=False),
-    help="The math topics passages are tagged with.",
-)
-relevance_option = click.option(
-    "--relevance",
-    "relevance_path",
-    default=str(DEFAULT_RELEVANCE_FILE),
-    show_default="relevance.yml",
-    type=click.Path(dir_okay=False),
-    help="The question, with examples and counterexamples.",
+
+
+def config_file_option(name: str, default, help: str):
+    """``--NAME``: one of the hand-edited YAML files, the packaged default unless given."""
+    return click.option(
+        f"--{name}",
+        f"{name}_path",
+        default=str(default),
+        show_default=f"{name}.yml",
+        type=click.Path(dir_okay=False),
+        help=help,
+    )
+
+
+people_option = config_file_option("people", DEFAULT_PEOPLE_FILE, "The curated list of people.")
+stances_option = config_file_option("stances", DEFAULT_STANCES_FILE, "The viewpoints, with their cues and examples.")
+topics_option = config_file_option("topics", DEFAULT_TOPICS_FILE, "The math topics passages are tagged with.")
+relevance_option = config_file_option(
+    "relevance", DEFAULT_RELEVANCE_FILE, "The question, with examples and counterexamples."
 )
 
 

@@ -887,20 +887,22 @@ def save_topics(db: Database, topics: Iterable) -> dict[str, int]:
 
 def passages_to_tag(db: Database, digest: str, batch_size: int = 5000) -> Iterator[list[tuple[int, str, str]]]:
     """Batches of (id, text, content_hash) of the passages whose topics were not derived from their
-    current text with ``digest``.
+    current text with ``digest``."""
+    yield from _batches(
+        db,
+        "select id, text, content_hash from passages where id > ? "
+        "and topics_key is not (? || ':' || content_hash) order by id limit ?",
+        [digest],
+        batch_size,
+    )
 
-    Each batch is read after the one before it was saved, by id, so the
-    caller may write between batches.
-    """
+
+def _batches(db: Database, sql: str, params: list, batch_size: int) -> Iterator[list[tuple]]:
+    """The rows of ``sql`` a batch at a time, each read after the caller handled the one before (so it
+    may write in between). ``sql`` orders by its first column, an id, and takes the last id seen as its
+    first parameter and the batch size as its last."""
     after = 0
-    while True:
-        rows = db.execute(
-            "select id, text, content_hash from passages where id > ? "
-            "and topics_key is not (? || ':' || content_hash) order by id limit ?",
-            [after, digest, batch_size],
-        ).fetchall()
-        if not rows:
-            return
+    while rows := db.execute(sql, [after, *params, batch_size]).fetchall():
         yield rows
         after = rows[-1][0]
 
@@ -938,18 +940,14 @@ def _band(score: float | None) -> float | None:
 def passages_to_score(db: Database, digest: str, batch_size: int = 2000) -> Iterator[list[tuple]]:
     """Batches of (passage id, document id, text, vector bytes, vector id) of the passages with a vector
     whose relevance was not computed from that vector with ``digest``."""
-    after = 0
-    while True:
-        rows = db.execute(
-            "select p.id, p.document_id, p.text, v.vector, v.id from passages p "
-            "join passage_vectors v on v.passage_id = p.id "
-            "where p.id > ? and p.relevance_key is not (? || ':' || v.id) order by p.id limit ?",
-            [after, digest, batch_size],
-        ).fetchall()
-        if not rows:
-            return
-        yield rows
-        after = rows[-1][0]
+    yield from _batches(
+        db,
+        "select p.id, p.document_id, p.text, v.vector, v.id from passages p "
+        "join passage_vectors v on v.passage_id = p.id "
+        "where p.id > ? and p.relevance_key is not (? || ':' || v.id) order by p.id limit ?",
+        [digest],
+        batch_size,
+    )
 
 
 def save_passage_relevance(db: Database, digest: str, rows: Iterable[tuple[int, int, float, dict | None]]) -> None:
