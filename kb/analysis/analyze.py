@@ -93,21 +93,23 @@ def check_config(
     load_relevance(relevance_path, topics_path)
 
 
-def statements_digest(people: list) -> str:
-    """What every document's statements depend on besides the document: the people of people.yml,
-    the parser, and the code of the rules (an upgrade that changes them derives everything again)."""
-    digest = hashlib.sha256(repr(people).encode())
-    digest.update(pipeline_signature().encode())
-    for module in STATEMENT_RULES:
+def _digest(config: str, modules) -> str:
+    """A short digest of a configuration (its repr) and the source code of the modules that use it."""
+    digest = hashlib.sha256(config.encode())
+    for module in modules:
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:32]
 
 
+def statements_digest(people: list) -> str:
+    """What every document's statements depend on besides the document: the people of people.yml,
+    the parser, and the code of the rules (an upgrade that changes them derives everything again)."""
+    return _digest(repr(people) + pipeline_signature(), STATEMENT_RULES)
+
+
 def topics_digest(topics: list) -> str:
     """What every passage's topics depend on besides its text: topics.yml's topics and the tagger."""
-    digest = hashlib.sha256(repr(topics).encode())
-    digest.update(Path(topics_module.__file__).read_bytes())
-    return digest.hexdigest()[:32]
+    return _digest(repr(topics), [topics_module])
 
 
 def analyze(
@@ -124,8 +126,9 @@ def analyze(
     """Derive what changed since the last analysis (``everything``: all of it again).
 
     Statements are derived once per version of a document and configuration,
-    topics once per version of a passage and topics.yml; copies, stances and
-    relevance are then brought up to date over the whole knowledge base. With
+    topics once per version of a passage and topics.yml, copies and relevance
+    only for new and changed documents and vectors; stances are then judged
+    over every relevant passage and statement. With
     a ``deadline`` (time.monotonic()) the statements step stops between
     documents once it has passed; the next analysis goes on from there.
     """
@@ -334,9 +337,7 @@ def _embedder_of(db):
 
 def relevance_digest(config, model: str) -> str:
     """What every relevance score depends on besides the passage's vector and text."""
-    digest = hashlib.sha256(repr(config).encode() + model.encode())
-    digest.update(Path(relevance_module.__file__).read_bytes())
-    return digest.hexdigest()[:32]
+    return _digest(repr(config) + model, [relevance_module])
 
 
 def _relevance(db, config, embedder) -> tuple[int, int, set[int]]:
