@@ -11,6 +11,8 @@ transaction (sqlite-utils records them in ``_sqlite_migrations``).
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -469,6 +471,30 @@ def m019_relevance_keys(db: Database) -> None:
     document's content_hash). NULL: to be scored."""
     db["passages"].add_column("relevance_key", str)
     db["documents"].add_column("relevance_key", str)
+
+
+def normalized_hash(text: str) -> str:
+    """What passages.normalized_hash and quotes.normalized_hash hold: the text's hash without case and
+    spacing, shared by the copies of one text (a republished passage, a quotation repeated)."""
+    return hashlib.sha256(" ".join(text.lower().split()).encode("utf-8")).hexdigest()
+
+
+@migrations()
+def m020_stance_keys(db: Database) -> None:
+    """Stances judged once per group of copies (kb.analysis.analyze._stances).
+
+    normalized_hash (passages, quotes): see normalized_hash(); copies of one
+    text share one judgement. stance_key: what the judgement was made from
+    (stances.yml, the model and the classifier, plus the ids and vectors of
+    every copy in the group). NULL: to be judged.
+    """
+    for table, column in (("passages", "text"), ("quotes", "quote")):
+        db[table].add_column("normalized_hash", str)
+        db[table].add_column("stance_key", str)
+        db.conn.executemany(
+            f"update {table} set normalized_hash = ? where id = ?",
+            [(normalized_hash(text), row_id) for row_id, text in db.execute(f"select id, [{column}] from {table}")],
+        )
 
 
 # A person's distinct statements: quotations and reported speech attributed to

@@ -204,11 +204,11 @@ def content_hash(text: str) -> str:
 def document_hash(document: Mapping) -> str:
     """Hash of everything extracted from a page: if it matches, storing is a no-op."""
     fields = {k: document.get(k) for k in DOCUMENT_FIELDS}
-    fields["links"] = _links_json(fields["links"])
+    fields["links"] = links_json(fields["links"])
     return content_hash(json.dumps(fields, sort_keys=True, ensure_ascii=False))
 
 
-def _links_json(links) -> str | None:
+def links_json(links) -> str | None:
     if links is None or isinstance(links, str):
         return links
     return json.dumps(list(links), ensure_ascii=False)
@@ -273,7 +273,7 @@ def save_document(db: Database, document: Mapping, spans: Sequence[tuple[int, in
         record = {
             **fetch,
             **{k: document.get(k) for k in DOCUMENT_FIELDS},
-            "links": _links_json(document.get("links")),
+            "links": links_json(document.get("links")),
             "url": document["url"],
             "year": _year(document.get("published")),
             "host": urlsplit(document["url"]).hostname,
@@ -359,6 +359,7 @@ def _save_passages(
             "char_end": end,
             "text": passage_text,
             "content_hash": content_hash(passage_text),
+            "normalized_hash": schema.normalized_hash(passage_text),
             "page": bisect.bisect_right(page_starts, start) if page_starts else None,
         }
         old = current.get(seq)
@@ -786,6 +787,8 @@ def forget_analysis(db: Database) -> None:
         db.execute("update passages set relevance_key = null where relevance_key is not null")
         db.execute("update documents set statements_key = null where statements_key is not null")
         db.execute("update passages set topics_key = null where topics_key is not null")
+        db.execute("update passages set stance_key = null where stance_key is not null")
+        db.execute("update quotes set stance_key = null where stance_key is not null")
 
 
 def save_quotes(
@@ -820,6 +823,7 @@ def save_quotes(
                 dict.fromkeys(ids.get(n) or ids.setdefault(n, person_id(db, n)) for n in quote.get("speakers") or [])
             )
             record["document_id"] = document_id
+            record["normalized_hash"] = schema.normalized_hash(quote["quote"])
             record["person_id"] = people[0] if people else None
             record["passage_id"] = next(
                 (pid for pid, start, end in passages if start <= quote["char_start"] < end), None
@@ -1026,30 +1030,81 @@ def relevance_counts(db: Database, threshold: float) -> tuple[int, int]:
     return row[0], row[1]
 
 
-def relevant_passages(db: Database, threshold: float) -> set[int]:
-    """Passages relevant by their own score or their document's (what passage_details.relevance shows)."""
-    return {
-        row[0]
-        for row in db.execute(
-            "select p.id from passages p join documents d on d.id = p.document_id "
-            "where p.relevance >= ? or d.relevance >= ?",
-            [threshold, threshold],
-        )
-    }
+# Rows that take a stance: passages relevant to the question (by their own score or their
+# document's) that have a vector, and the statements in them. The first column groups copies.
+_JUDGED_ROWS = {
+    "passages": "select p.normalized_hash, p.id as row_id, v.id as vector_id, p.stance_key from passages p "
+    "join documents d on d.id = p.document_id join passage_vectors v on v.passage_id = p.id "
+    "where p.relevance >= :threshold or d.relevance >= :threshold",
+    "quotes": "select q.normalized_hash, q.id as row_id, v.id as vector_id, q.stance_key from quotes q "
+    "join passages p on p.id = q.passage_id join documents d on d.id = p.document_id "
+    "join passage_vectors v on v.passage_id = p.id "
+    "where p.relevance >= :threshold or d.relevance >= :threshold",
+}
 
 
-def save_stances(db: Database, table: str, stances: Mapping[int, tuple[str | None, float | None, dict | None]]) -> None:
-    """Set stance, stance_confidence and stance_reasons of passages or quotes, by id; others are cleared.
-    The reasons are kept for an abstention too (stance None), so the UI can say why there is none."""
-    if table not in ("passages", "quotes"):
+def _stance_table(table: str) -> str:
+    if table not in _JUDGED_ROWS:
         raise ValueError(f"no stances in table {table}")
+    return table
+
+
+def clear_stances_off_question(db: Database, table: str, threshold: float) -> None:
+    """Rows that no longer take a stance (off the question, or without a vector) lose theirs."""
+    table = _stance_table(table)
     with db.atomic():
-        db.execute(f"update {table} set stance = null, stance_confidence = null, stance_reasons = null")
+        db.execute(
+            f"update {table} set stance = null, stance_confidence = null, stance_reasons = null, stance_key = null "
+            f"where (stance_key is not null or stance is not null or stance_reasons is not null) "
+            f"and id not in (select row_id from ({_JUDGED_ROWS[table]}))",
+            {"threshold": threshold},
+        )
+
+
+def stance_groups(db: Database, table: str, threshold: float) -> Iterator[list[tuple[int, int, str | None]]]:
+    """The rows that take a stance, a group of copies (same normalized_hash) at a time: lists of
+    (row id, vector id, stance_key), by id; for quotes the vector is their passage's."""
+    cursor = db.execute(f"select * from ({_JUDGED_ROWS[_stance_table(table)]}) order by 1, 2", {"threshold": threshold})
+    group: list[tuple[int, int, str | None]] = []
+    current = None
+    for key, row_id, vector_id, stance_key in cursor:
+        if key != current and group:
+            yield group
+            group = []
+        current = key
+        group.append((row_id, vector_id, stance_key))
+    if group:
+        yield group
+
+
+def texts_for_stance(db: Database, table: str, ids: Sequence[int]) -> list[tuple[int, str, bytes]]:
+    """(id, text, vector bytes) of passages or quotes, by id; a quote's vector is its passage's."""
+    sql = {
+        "passages": "select p.id, p.text, v.vector from passages p join passage_vectors v on v.passage_id = p.id",
+        "quotes": "select q.id, q.quote, v.vector from quotes q join passage_vectors v on v.passage_id = q.passage_id",
+    }[_stance_table(table)]
+    alias = table[0]
+    return db.execute(
+        f"{sql} where {alias}.id in (select value from json_each(?)) order by {alias}.id", [json.dumps(list(ids))]
+    ).fetchall()
+
+
+def save_stances(
+    db: Database, table: str, stances: Iterable[tuple[int, str | None, float | None, dict | None, str]]
+) -> None:
+    """Set (id, stance, confidence, reasons, stance_key) of passages or quotes. The reasons are kept
+    for an abstention too (stance None), so the UI can say why there is none."""
+    table = _stance_table(table)
+    with db.atomic():
         db.conn.executemany(
-            f"update {table} set stance = ?, stance_confidence = ?, stance_reasons = ? where id = ?",
+            f"update {table} set stance = ?, stance_confidence = ?, stance_reasons = ?, stance_key = ? where id = ?",
             [
-                (stance, confidence, _json_or_null(reasons), row_id)
-                for row_id, (stance, confidence, reasons) in stances.items()
-                if stance or reasons
+                (stance, confidence, _json_or_null(reasons), key, row_id)
+                for row_id, stance, confidence, reasons, key in stances
             ],
         )
+
+
+def stance_count(db: Database) -> int:
+    """Passages and quotes with a stance."""
+    return sum(db.execute(f"select count(*) from {t} where stance is not null").fetchone()[0] for t in _JUDGED_ROWS)

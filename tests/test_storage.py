@@ -5,7 +5,7 @@ import sqlite_utils
 import yaml
 
 from embeddings.chunking import split_passages
-from kb import storage
+from kb import schema, storage
 
 from .conftest import ROOT
 
@@ -150,8 +150,29 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
         "m017_analysis_keys",
         "m018_copy_candidates",
         "m019_relevance_keys",
+        "m020_stance_keys",
     ]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
+
+
+def test_an_older_database_gets_the_normalized_hash_of_its_passages_and_quotes(tmp_path):
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    storage.load_sqlite_vec(db.conn)
+    schema.migrations.apply(db, stop_before="m020_stance_keys")
+    text = "Math IS  needed."
+    db["documents"].insert(
+        {"id": 1, "url": "https://sample.invalid/a", "text": text, "content_hash": "h", "status": "ok"}
+    )
+    db["passages"].insert(
+        {"id": 1, "document_id": 1, "seq": 0, "char_start": 0, "char_end": 16, "text": text, "content_hash": "h"}
+    )
+    db["quotes"].insert(
+        {"id": 1, "document_id": 1, "quote": "math is needed.", "kind": "direct", "char_start": 0, "char_end": 15}
+    )
+    schema.apply(db)
+    passage = db["passages"].get(1)["normalized_hash"]
+    assert passage == db["quotes"].get(1)["normalized_hash"] == schema.normalized_hash(text)
+    assert passage != schema.normalized_hash("Math is not needed.")
 
 
 def test_dropped_passages_take_their_vectors_with_them(db):

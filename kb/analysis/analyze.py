@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .. import storage
 from ..progress import Progress
 from . import cues, nlp, people, quotes, reported, speakers, statements, textblocks
 from . import relevance as relevance_module
+from . import stance as stance_module
 from . import topics as topics_module
 from .nlp import check_pipeline, pipeline_signature
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
@@ -56,12 +58,13 @@ class AnalyzeReport:
     relevant: tuple[int, int] | None = None  # (relevant documents, scored documents); None: no vectors yet
     derived: int = 0  # documents whose statements were derived in this analysis
     left: int = 0  # documents left for the next analysis (time budget)
+    judged: int = 0  # passages and quotes whose stance was judged in this analysis
 
     def summary(self) -> str:
         stances = (
             "stances skipped (no vectors: run kb embed)"
             if self.stances is None
-            else f"{self.stances} passages and quotes with a stance"
+            else f"{self.stances} passages and quotes with a stance ({self.judged} judged in this analysis)"
         )
         relevance = (
             "relevance skipped (no vectors: run kb embed)"
@@ -127,8 +130,8 @@ def analyze(
 
     Statements are derived once per version of a document and configuration,
     topics once per version of a passage and topics.yml, copies and relevance
-    only for new and changed documents and vectors; stances are then judged
-    over every relevant passage and statement. With
+    only for new and changed documents and vectors, stances once per group of
+    copies whose members, vectors or stances.yml changed. With
     a ``deadline`` (time.monotonic()) the statements step stops between
     documents once it has passed; the next analysis goes on from there.
     """
@@ -150,6 +153,7 @@ def analyze(
         embedder = _embedder_of(db)
         relevant = _relevance(db, relevance, embedder) if embedder else None
         counts = storage.statement_counts(db)
+        judged = _stances(db, stance_set, embedder, relevance.threshold) if embedder else 0
         return AnalyzeReport(
             people=db["people"].count,
             works=len(groups),
@@ -159,12 +163,11 @@ def analyze(
             reported=counts["reported"],
             cut=counts["cut"],
             tagged_passages=counts["tagged_passages"],
-            stances=_stances(db, stance_set, PassageVectors.load(db, embedder, relevant[2]), relevant[2])
-            if embedder
-            else None,
-            relevant=relevant[:2] if embedder else None,
+            stances=storage.stance_count(db) if embedder else None,
+            relevant=relevant,
             derived=derived,
             left=left,
+            judged=judged,
         )
     finally:
         db.close()
@@ -192,7 +195,7 @@ def _derive_statements(db, people: list, deadline: float | None, progress: bool)
         for found in extract_many(documents(), directory, processes=processes):
             document_id, content_hash = read[derived]
             author = found.author.name if found.author else None
-            records = [_record(q) for q in found.quotes]
+            records = [statement_record(q) for q in found.quotes]
             storage.save_quotes(db, document_id, records, author, found.note, f"{digest}:{content_hash}")
             derived += 1
             bar.update(1)
@@ -282,7 +285,8 @@ def analyze_and_record(
     return summary, report.left
 
 
-def _record(quote) -> dict:
+def statement_record(quote) -> dict:
+    """A statement as storage.save_quotes takes it."""
     return {
         "quote": quote.quote,
         "kind": quote.kind,
@@ -297,32 +301,6 @@ def _record(quote) -> dict:
         "cue_start": quote.cue_start,
         "cites_url": quote.cites,
     }
-
-
-@dataclass
-class PassageVectors:
-    """Stored passage vectors with their passages' texts and documents, and the model that made them
-    (to encode the other side with)."""
-
-    ids: list[int]
-    vectors: np.ndarray  # unit vectors as rows, in the order of ids
-    embedder: object
-    texts: list[str]  # in the order of ids
-    document_ids: list[int]  # in the order of ids
-
-    @classmethod
-    def load(cls, db, embedder, passage_ids: set[int]) -> "PassageVectors":
-        """The stored vectors and texts of ``passage_ids``."""
-        ids = json.dumps(sorted(passage_ids))
-        rows = db.execute(
-            "select passage_vectors.passage_id, passage_vectors.vector, passages.text, passages.document_id "
-            "from passage_vectors join passages on passages.id = passage_vectors.passage_id "
-            "where passage_vectors.passage_id in (select value from json_each(?)) order by passage_vectors.passage_id",
-            [ids],
-        ).fetchall()
-        dimensions = embedder.dimensions
-        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dimensions)
-        return cls([r[0] for r in rows], vectors, embedder, [r[2] for r in rows], [r[3] for r in rows])
 
 
 def _embedder_of(db):
@@ -340,10 +318,9 @@ def relevance_digest(config, model: str) -> str:
     return _digest(repr(config) + model, [relevance_module])
 
 
-def _relevance(db, config, embedder) -> tuple[int, int, set[int]]:
+def _relevance(db, config, embedder) -> tuple[int, int]:
     """Score the passages whose vector changed (from their stored vectors) and the documents whose
-    text or passages changed, each with its reasons; (relevant, scored) documents, and the passages
-    relevant by their own score or their document's (what passage_details.relevance shows)."""
+    text or passages changed, each with its reasons; (relevant, scored) documents."""
     scorer = RelevanceScorer(config, embedder)
     digest = relevance_digest(config, embedder.name)
     touched = set(storage.clear_relevance_without_vectors(db))
@@ -372,48 +349,78 @@ def _relevance(db, config, embedder) -> tuple[int, int, set[int]]:
             storage.save_document_relevance(db, digest, rows)
             rows = []
     storage.save_document_relevance(db, digest, rows)
-    relevant, scored = storage.relevance_counts(db, config.threshold)
-    return relevant, scored, storage.relevant_passages(db, config.threshold)
+    return storage.relevance_counts(db, config.threshold)
 
 
-def _stances(db, stance_set, stored: PassageVectors, relevant_passages: set[int]) -> int:
+def stance_digest(stance_set, model: str) -> str:
+    """What every stance depends on besides the texts and vectors judged: stances.yml, the model and
+    the classifier."""
+    return _digest(repr(stance_set) + model, [stance_module])
+
+
+def _stances(db, stance_set, embedder, threshold: float, batch_size: int = 1000) -> int:
     """Judge the stance of passages relevant to the question (from their stored vectors) and of the
-    statements in them (encoded here), each with its reasons.
+    statements in them, each with its reasons; only groups of copies whose members, vectors or
+    stances.yml changed.
 
     Passages and statements off the question take no stance on it, and are
     not encoded at all (news quotes about elections have no view on how much
     math ML needs, and encoding them was most of the cost). Copies of one
-    text (a republished passage or quotation) get one judgement: the most
-    confident of theirs.
+    text (a republished passage or quotation, compared without case and
+    spacing) get one judgement: the most confident of theirs. Returns how many
+    rows were judged.
     """
-    classifier = StanceClassifier(stance_set, stored.embedder)
-    rows = [k for k, passage_id in enumerate(stored.ids) if passage_id in relevant_passages]
-    texts = {stored.ids[k]: stored.texts[k] for k in rows}
-    passages = dict(zip(texts, classifier.judge(list(texts.values()), stored.vectors[rows])))
-    _one_judgement_per_text(passages, texts)
-    quote_rows = [r for r in db.execute("select id, quote, passage_id from quotes") if r[2] in relevant_passages]
-    # A quotation's cues are its own words; its embedding is judged with its passage's: "Math. Math." alone
-    # says little, in context a lot.
-    by_passage = dict(zip(stored.ids, stored.vectors))
-    quote_vectors = classifier.embedder.encode([r[1] for r in quote_rows])
-    for i, (_, _, passage_id) in enumerate(quote_rows):
-        if passage_id in by_passage:
-            combined = quote_vectors[i] + by_passage[passage_id]
-            quote_vectors[i] = combined / np.linalg.norm(combined)
-    quotes = dict(zip((r[0] for r in quote_rows), classifier.judge([r[1] for r in quote_rows], quote_vectors)))
-    _one_judgement_per_text(quotes, {r[0]: r[1] for r in quote_rows})
-    storage.save_stances(db, "passages", {i: (j.stance, j.confidence, j.reasons) for i, j in passages.items()})
-    storage.save_stances(db, "quotes", {i: (j.stance, j.confidence, j.reasons) for i, j in quotes.items()})
-    return sum(1 for j in (*passages.values(), *quotes.values()) if j.stance)
+    classifier = StanceClassifier(stance_set, embedder)
+    digest = stance_digest(stance_set, embedder.name)
+    judged = 0
+    for table in ("passages", "quotes"):
+        storage.clear_stances_off_question(db, table, threshold)
+        for batch in _batches_of_groups(_groups_to_judge(db, table, digest, threshold), batch_size):
+            found = _judge_groups(db, classifier, table, batch)
+            storage.save_stances(db, table, found)
+            judged += len(found)
+    return judged
 
 
-def _one_judgement_per_text(judgements: dict, texts: dict[int, str]) -> None:
-    """Give every copy of a text (compared without case and spacing) its most confident copy's judgement."""
-    groups: dict[str, list[int]] = {}
-    for row_id, text in texts.items():
-        groups.setdefault(" ".join(text.lower().split()), []).append(row_id)
-    for members in groups.values():
-        if len(members) > 1:
-            best = max(members, key=lambda m: (judgements[m].stance is not None, judgements[m].confidence or 0, -m))
-            for member in members:
-                judgements[member] = judgements[best]
+def _groups_to_judge(db, table: str, digest: str, threshold: float) -> list[tuple[list[int], str]]:
+    """(ids, key) of the groups of copies whose key, from ``digest`` and every member's id and vector,
+    is not the one their members were judged with."""
+    pending = []
+    for group in storage.stance_groups(db, table, threshold):
+        key = hashlib.sha256(f"{digest}:{[(row_id, vector_id) for row_id, vector_id, _ in group]}".encode())
+        key = key.hexdigest()[:32]
+        if any(stored != key for _, _, stored in group):
+            pending.append(([row_id for row_id, _, _ in group], key))
+    return pending
+
+
+def _batches_of_groups(groups: list[tuple[list[int], str]], rows: int) -> Iterator[list[tuple[list[int], str]]]:
+    """Whole groups, about ``rows`` members at a time."""
+    batch, size = [], 0
+    for group in groups:
+        batch.append(group)
+        size += len(group[0])
+        if size >= rows:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _judge_groups(db, classifier, table: str, groups: list[tuple[list[int], str]]) -> list[tuple]:
+    """(id, stance, confidence, reasons, key) of every member of ``groups``: each group gets its
+    most confident member's judgement."""
+    rows = storage.texts_for_stance(db, table, [row_id for ids, _ in groups for row_id in ids])
+    texts = [text for _, text, _ in rows]
+    vectors = np.frombuffer(b"".join(vector for _, _, vector in rows), dtype="<f4").reshape(len(rows), -1)
+    if table == "quotes":
+        # A quotation's cues are its own words; its embedding is judged with its passage's: "Math. Math."
+        # alone says little, in context a lot.
+        combined = classifier.embedder.encode(texts) + vectors
+        vectors = combined / np.linalg.norm(combined, axis=1, keepdims=True)
+    judged = dict(zip((row_id for row_id, _, _ in rows), classifier.judge(texts, vectors)))
+    found = []
+    for ids, key in groups:
+        best = judged[max(ids, key=lambda m: (judged[m].stance is not None, judged[m].confidence or 0, -m))]
+        found.extend((row_id, best.stance, best.confidence, best.reasons, key) for row_id in ids)
+    return found
