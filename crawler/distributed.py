@@ -31,6 +31,8 @@ import os
 import time
 from collections.abc import Callable
 
+from kb.analysis.derive import DerivedStore
+
 from .items import Article, FetchFailure, Revisit
 from .store import ItemStore
 
@@ -73,14 +75,18 @@ def ingest(
     idle_seconds: float = 30.0,
     model: str | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    people_path: str | None = None,
+    topics_path: str | None = None,
 ) -> int:
     """Drain the items list into the database until it stays empty for ``idle_seconds``; returns the run id.
 
     ``redis`` is a redis.Redis client. ``should_stop`` is checked between
     items (a signal handler sets it): the run then ends as interrupted, the
-    items left wait in Redis.
+    items left wait in Redis. What the workers derived from an article is
+    kept when they used the writer's ``people_path`` and ``topics_path``.
     """
-    store = ItemStore(db_path, sources_file=f"redis:{ITEMS_KEY}", model=model)
+    derived = DerivedStore(people_path, topics_path)
+    store = ItemStore(db_path, sources_file=f"redis:{ITEMS_KEY}", model=model, derived=derived)
     run_id = store.open()
     requeued = 0
     while redis.lmove(PROCESSING_KEY, ITEMS_KEY, "RIGHT", "LEFT") is not None:  # a killed writer's item
@@ -314,7 +320,7 @@ def worker_settings(redis_url: str) -> dict:
         "SCHEDULER_QUEUE_CLASS": "crawler.distributed.LeasedPriorityQueue",
         "DUPEFILTER_CLASS": "crawler.distributed.UrlKeyDupeFilter",  # the name scrapy-redis reads
         "SCHEDULER_PERSIST": True,  # the frontier outlives any one worker
-        "ITEM_PIPELINES": {"crawler.distributed.RedisItemsPipeline": 300},
+        "ITEM_PIPELINES": {"crawler.pipelines.DerivePipeline": 200, "crawler.distributed.RedisItemsPipeline": 300},
         # One output at a time, in order: a callback's LeaseDone reaches the pipeline after its items.
         "CONCURRENT_ITEMS": 1,
     }

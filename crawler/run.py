@@ -81,18 +81,30 @@ def run_worker(
     log_level: str = "INFO",
     time_budget: float | None = None,
     log_file: str | None = None,
+    model: str | None = None,
+    people_path: str | Path | None = None,
+    topics_path: str | Path | None = None,
 ) -> dict:
     """Crawl as one scrapy-redis worker until the shared frontier is empty; returns Scrapy's stats.
 
     With ``seed`` the frontier and its seen-set are cleared first and the
     sources' start requests pushed: a new crawl begins. Items go to Redis for
-    `kb ingest`; this process opens no database.
+    `kb ingest`, each with what its analysis derives from it alone (with
+    ``people_path`` and ``topics_path``, and passages as ``model`` splits
+    them); this process opens no database.
     """
     from .distributed import worker_settings, worker_spider_class
 
-    settings = crawl_settings(config, "", log_level, None, time_budget, log_file)
+    settings = crawl_settings(config, "", log_level, model, time_budget, log_file)
     settings.setdict(
-        {**worker_settings(redis_url), "SCHEDULER_FLUSH_ON_START": seed, "KB_REDIS_SEED": seed}, priority="cmdline"
+        {
+            **worker_settings(redis_url),
+            "SCHEDULER_FLUSH_ON_START": seed,
+            "KB_REDIS_SEED": seed,
+            "KB_PEOPLE_FILE": str(people_path) if people_path else None,
+            "KB_TOPICS_FILE": str(topics_path) if topics_path else None,
+        },
+        priority="cmdline",
     )
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(worker_spider_class())

@@ -83,5 +83,13 @@ KB_REVISIT_AFTER_DAYS = 30
 # that source's dates for the run (crawler/hints.py). 0: never check.
 KB_HINT_CHECK_EVERY = 10
 
+# A distributed crawl's workers (`kb crawl --redis`) derive each article's
+# statements, speakers, author and topics with these files before pushing it,
+# so the writer only stores them (crawler/pipelines.py DerivePipeline). None:
+# the project's people.yml and topics.yml; `kb crawl --people` sets the first.
+KB_DERIVE_ON_WORKERS = True
+KB_PEOPLE_FILE = None
+KB_TOPICS_FILE = None
+
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

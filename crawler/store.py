@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from embeddings.chunking import split_passages
 from embeddings.model import load_token_counter
 from kb import storage
+from kb.analysis.derive import DerivedStore
 
 from .items import Article, FetchFailure, Revisit
 
@@ -34,7 +35,9 @@ class ItemStore:
         sources_file: str = "",
         max_tokens: int = 256,
         model: str | None = None,
+        derived: DerivedStore | None = None,
     ):
+        """``derived``: keeps what distributed workers derived from their articles (kb ingest)."""
         if not db_path:
             raise ValueError("no database path: tell the crawler which database to write")
         self.db_path = db_path
@@ -42,6 +45,7 @@ class ItemStore:
         self.sources_file = sources_file
         self.max_tokens = max_tokens
         self.count_tokens = load_token_counter(model)
+        self.derived = derived
         self.counts: Counter = Counter()
         self.per_source: dict[str, Counter] = defaultdict(Counter)
         self.errors: Counter = Counter()  # failures by kind
@@ -89,6 +93,17 @@ class ItemStore:
             return
         self.count(article.source, outcome)
         logger.debug("%s %s", outcome, article.url)
+        if article.derived and self.derived:
+            self.store_derived(article)
+
+    def store_derived(self, article: Article) -> None:
+        try:
+            kept = self.derived.store(self.db, article.url, article.derived)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            logger.warning("ignoring the analysis a worker sent with %s (kb analyze derives it): %r", article.url, e)
+            kept = False
+        if kept:
+            self.per_source[article.source or "-"]["derived by workers"] += 1
 
     def store_failure(self, failure: FetchFailure) -> None:
         logger.warning("failed %s: %s", failure.url, failure.reason)

@@ -189,7 +189,15 @@ class KnowledgeBase:
         from crawler.distributed import ingest as ingest_items
 
         def ingest(path: str, model: str) -> int | None:
-            return ingest_items(redis_client, path, idle_seconds, model=model, should_stop=should_stop)
+            return ingest_items(
+                redis_client,
+                path,
+                idle_seconds,
+                model=model,
+                should_stop=should_stop,
+                people_path=self.people_path,
+                topics_path=self.topics_path,
+            )
 
         return self._store_then_process("run", ingest, embed=embed, progress=False)
 

@@ -165,7 +165,7 @@ def crawl(
             err=True,
         )
     if redis_url:
-        run_redis_worker(config, redis_url, seed, log_level, time_budget, log_file, quiet)
+        run_redis_worker(kb, config, redis_url, seed, log_level, time_budget, log_file, quiet)
         return
     # With a log file Scrapy writes there, not to the terminal: keep the full log.
     scrapy_level = "ERROR" if quiet and not log_file else log_level.upper()
@@ -218,13 +218,21 @@ def redis_client(redis_url: str):
 
 
 def run_redis_worker(
-    config, redis_url: str, seed: bool, log_level: str, time_budget: float | None, log_file: str | None, quiet: bool
+    kb: KnowledgeBase,
+    config,
+    redis_url: str,
+    seed: bool,
+    log_level: str,
+    time_budget: float | None,
+    log_file: str | None,
+    quiet: bool,
 ) -> None:
     """`kb crawl --redis`: one scrapy-redis worker; exit 0 when the shared frontier ran dry."""
     from crawler.run import run_worker
 
     redis_client(redis_url)
-    stats = run_worker(config, redis_url, seed, log_level.upper() if not quiet else "ERROR", time_budget, log_file)
+    level = log_level.upper() if not quiet else "ERROR"
+    stats = run_worker(config, redis_url, seed, level, time_budget, log_file, kb.model, kb.people_path, kb.topics_path)
     reason = stats.get("finish_reason", "?")
     line = (
         f"worker {'(seeded) ' if seed else ''}{reason}: {stats.get('downloader/response_count', 0)} fetched, "

@@ -279,3 +279,77 @@ def test_bad_redis_options_are_clear_errors(tmp_path):
         result = run_kb(*command)
         assert result.returncode == 2 and "cannot reach Redis at" in result.stderr, result.stderr[-500:]
     assert not (tmp_path / "kb.db").exists()  # nothing created for a failed start
+
+
+# Workers derive what depends on one document alone; the writer keeps it (issue 21)
+
+
+def by_url(path) -> dict[str, list]:
+    """What the analysis derives, keyed by URL and position instead of the ids another crawl gives."""
+    db = storage.open_db(path)
+
+    def rows(sql: str) -> list:
+        return sorted(tuple(r) for r in db.execute(sql).fetchall())
+
+    return {
+        "quotes": rows(
+            "select d.url, q.quote, q.kind, q.char_start, q.char_end, p.name, q.speaker_mention, q.cue, q.stance,"
+            " round(q.stance_confidence, 6) from quotes q join documents d on d.id = q.document_id"
+            " left join people p on p.id = q.person_id"
+        ),
+        "speakers": rows(
+            "select d.url, q.char_start, p.name from quote_speakers s join quotes q on q.id = s.quote_id"
+            " join documents d on d.id = q.document_id join people p on p.id = s.person_id"
+        ),
+        "authors": rows(
+            "select d.url, p.name, d.analysis_note from documents d left join people p on p.id = d.author_id"
+        ),
+        "topics": rows(
+            "select d.url, ps.seq, t.name, pt.mentions from passage_topics pt join topics t on t.id = pt.topic_id"
+            " join passages ps on ps.id = pt.passage_id join documents d on d.id = ps.document_id"
+        ),
+        "people": rows("select name, verified from people"),
+    }
+
+
+def test_workers_derive_each_article_and_the_writer_only_stores_it(redis, tmp_path, sample_site, crawled_db):
+    from .conftest import run_kb
+
+    url = f"redis://127.0.0.1:{redis.connection_pool.connection_kwargs['port']}/0"
+    sources = tmp_path / "sources.yml"
+    sources.write_text(sample_site.sources_yaml())
+    worker = run_kb("crawl", "--redis", url, "--seed", "--sources", sources, timeout=300)
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    articles = [i for i in map(decode_item, redis.lrange(ITEMS_KEY, 0, -1)) if isinstance(i, Article)]
+    assert articles and all(a.derived and a.derived["statements_key"] for a in articles)
+
+    db = tmp_path / "kb.db"
+    writer = run_kb("ingest", "--redis", url, "--db", db, "--idle", "1", timeout=300)
+    assert writer.returncode == 0, writer.stderr[-3000:]
+    assert "statements of 0 new or changed documents derived" in writer.stderr  # nothing parsed again
+    run = next(iter(storage.open_db(db)["crawl_runs"].rows_where(order_by="id desc", limit=1)))
+    assert sum(c.get("derived by workers", 0) for c in json.loads(run["per_source"]).values()) == len(articles)
+    local, distributed = by_url(crawled_db), by_url(db)
+    for table in local:
+        assert distributed[table] == local[table], table
+    assert local["quotes"] and local["topics"]
+
+
+def test_a_derivation_the_writer_cannot_keep_is_derived_again(redis, tmp_path):
+    from kb.analysis.derive import DerivedStore
+
+    page = article(1, 'Sample content. "You need linear algebra first," said Daphne Koller at the meeting.')
+    right_key = f"{DerivedStore().statements_digest}:{storage.document_hash(vars(page))}"
+    topics = DerivedStore().topics_digest
+    other = article(2)
+    other.derived = {"statements_key": "another-people.yml:x", "topics_digest": topics, "statements": []}
+    page.derived = {"statements_key": right_key, "topics_digest": topics, "author": None, "note": None}
+    page.derived["statements"] = ["not a statement"]
+    for item in (page, other):
+        redis.rpush(ITEMS_KEY, encode_item(item))
+    db_path = tmp_path / "kb.db"
+    run_id = ingest(redis, str(db_path), idle_seconds=0.2)
+    db = storage.open_db(db_path)
+    assert db["documents"].count == 2  # stored; their statements are left to kb analyze
+    assert db.execute("select count(*) from documents where statements_key is not null").fetchone()[0] == 0
+    assert "derived by workers" not in db["crawl_runs"].get(run_id)["per_source"]

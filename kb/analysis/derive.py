@@ -1,0 +1,96 @@
+"""What one document's analysis depends on: the document and the configuration, nothing else.
+
+So it can be computed where the document is extracted (a distributed crawl's
+workers: crawler.pipelines.DerivePipeline) and stored by the single writer
+without computing it again (DerivedStore): the statements with their
+speakers, the resolved author, and the topics of each passage, each with the
+key `kb analyze` would give it. A writer whose people.yml, topics.yml or
+parser differ from the worker's keeps nothing of it, and its analysis
+derives the document with its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .. import storage
+from .analyze import statement_record, statements_digest, topics_digest
+from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
+from .quotes import DocumentText, extract_many
+from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
+
+
+class DocumentDeriver:
+    """Derives documents one at a time with one people.yml and topics.yml (loaded once)."""
+
+    def __init__(self, people_path: str | Path | None = None, topics_path: str | Path | None = None):
+        people = load_people(people_path or DEFAULT_PEOPLE_FILE)
+        self.topics = load_topics(topics_path or DEFAULT_TOPICS_FILE)
+        self.directory = Directory(people)
+        self.statements_digest = statements_digest(people)
+        self.topics_digest = topics_digest(self.topics)
+
+    def derive(self, document: Mapping, spans: Sequence[tuple[int, int]]) -> dict:
+        """The derivation of ``document`` (the fields storage.save_document takes) whose passages are
+        ``spans``, as JSON-ready data: what DerivedStore.store takes."""
+        text = document["text"]
+        links = storage.links_json(document.get("links"))
+        [found] = extract_many(
+            [DocumentText(text, document.get("author"), json.loads(links) if links else [])], self.directory
+        )
+        topics = {}
+        for start, end in spans:
+            passage = text[start:end]
+            topics[storage.content_hash(passage)] = tag(passage, self.topics)
+        return {
+            "statements_key": f"{self.statements_digest}:{storage.document_hash(document)}",
+            "author": found.author.name if found.author else None,
+            "note": found.note,
+            "statements": [statement_record(q) for q in found.quotes],
+            "topics_digest": self.topics_digest,
+            "topics": topics,  # passage content_hash -> {topic name: mentions}
+        }
+
+
+class DerivedStore:
+    """The writer's side: stores a worker's derivation when it was made with this writer's
+    configuration (same digests), so its analysis finds the document already derived."""
+
+    def __init__(self, people_path: str | Path | None = None, topics_path: str | Path | None = None):
+        self.topics = load_topics(topics_path or DEFAULT_TOPICS_FILE)
+        self.statements_digest = statements_digest(load_people(people_path or DEFAULT_PEOPLE_FILE))
+        self.topics_digest = topics_digest(self.topics)
+        self.topic_ids: dict[str, int] | None = None
+
+    def store(self, db, url: str, derived: Mapping) -> bool:
+        """Store ``derived`` for the document at ``url`` as it is now stored; False when it is not
+        this writer's to keep (other configuration, or another version of the document)."""
+        row = db.execute("select id, content_hash, statements_key from documents where url = ?", [url]).fetchone()
+        if row is None:
+            return False
+        document_id, content_hash, current = row
+        key = f"{self.statements_digest}:{content_hash}"
+        if derived.get("statements_key") != key or derived.get("topics_digest") != self.topics_digest:
+            return False
+        if current != key:
+            storage.save_quotes(db, document_id, derived["statements"], derived["author"], derived["note"], key)
+        if self.topic_ids is None:
+            self.topic_ids = storage.save_topics(db, self.topics)
+        found = derived["topics"]
+        passages = [
+            (passage_id, passage_hash)
+            for passage_id, passage_hash in db.execute(
+                "select id, content_hash from passages where document_id = ?", [document_id]
+            )
+            if passage_hash in found
+        ]
+        storage.save_passage_topics(
+            db,
+            self.topic_ids,
+            self.topics_digest,
+            passages,
+            {passage_id: found[passage_hash] for passage_id, passage_hash in passages if found[passage_hash]},
+        )
+        return True
