@@ -1,8 +1,11 @@
 """What a `kb analyze` costs when little changed: incremental analysis against its baselines.
 
 On the real-size news articles of bench/analyze.py (built from the PolNeAR
-dev split in ../shared/eval, stored and embedded once into bench/cache/), an
-analysed knowledge base of ``--articles`` documents is the starting point.
+dev split in ../shared/eval, stored and embedded once into bench/cache/),
+every fifth carrying two passages of the labelled real pages about the
+question (realtopic-dev.json: so that a fifth of the pages are on the
+question and their passages take stances), an analysed knowledge base of
+``--articles`` documents is the starting point.
 Each figure is one `kb analyze` in a child process, as cron runs it, with its
 wall time and peak resident memory:
 
@@ -12,7 +15,8 @@ wall time and peak resident memory:
   just those documents in an otherwise empty knowledge base (target: at most
   2x that);
 - unchanged: `kb analyze` with nothing changed;
-- topics: `kb analyze` after a topics.yml edit (one term added), against full.
+- topics: `kb analyze` after a topics.yml edit (one term added), against full;
+- stances: `kb analyze` after a stances.yml edit (min_confidence raised), against full.
 
     python bench/analysis.py                 # 1,000 articles, 100 new, 10 changed
     python bench/analysis.py --quick         # 100 articles, 10 new, 1 changed
@@ -32,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.analyze import CACHE, POLNEAR_DEV, articles, build  # noqa: E402
+from bench.analyze import CACHE, POLNEAR_DEV, articles, build, on_topic_passages  # noqa: E402
 from bench.common import write_results  # noqa: E402
 
 
@@ -133,8 +137,9 @@ def main() -> None:
     if args.quick:
         args.articles, args.new, args.changed = 100, 10, 1
     split, cache = Path(args.split), Path(args.cache)
-    base = build(split, args.articles, cache)
-    every = articles(split, args.articles + args.new)
+    on_topic = on_topic_passages()
+    base = build(split, args.articles, cache, on_topic)
+    every = articles(split, args.articles + args.new, on_topic)
     new = every[args.articles :]
     changed = [
         {**article, "text": article["text"] + "\n\nA correction was appended to this sample copy of the article."}
@@ -155,6 +160,11 @@ def main() -> None:
         results["topics"] = kb_analyze(copy_database(analysed, tmp / "topics.db"), "--topics", str(edited))
         print("topics.yml edited", results["topics"], flush=True)
 
+        edited = tmp / "stances.yml"
+        edited.write_text((ROOT / "stances.yml").read_text().replace("min_confidence: 0.4", "min_confidence: 0.5", 1))
+        results["stances"] = kb_analyze(copy_database(analysed, tmp / "stances.db"), "--stances", str(edited))
+        print("stances.yml edited", results["stances"], flush=True)
+
         grown = copy_database(analysed, tmp / "grown.db")
         store_and_embed(grown, new + changed)
         results["changed"] = kb_analyze(grown)
@@ -174,6 +184,7 @@ def main() -> None:
         "results": results,
         "changed_ratio_to_alone": round(results["changed"]["seconds"] / results["changed_alone"]["seconds"], 2),
         "topics_ratio_to_full": round(results["topics"]["seconds"] / results["full"]["seconds"], 2),
+        "stances_ratio_to_full": round(results["stances"]["seconds"] / results["full"]["seconds"], 2),
         "full_documents_per_s": round(args.articles / results["full"]["seconds"], 2),
     }
     print({k: v for k, v in figures.items() if k != "results"})

@@ -24,6 +24,7 @@ reported: issue 16's budget was 3x the analysis before it (b4b8d4a).
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
@@ -38,11 +39,21 @@ sys.path.insert(0, str(ROOT))
 from bench.common import remove_database, write_results  # noqa: E402
 
 POLNEAR_DEV = ROOT.parent / "shared" / "eval" / "polnear-dev"
+REALTOPIC_DEV = ROOT.parent / "shared" / "eval" / "realtopic-dev.json"
 CACHE = ROOT / "bench" / "cache"
 
 
-def articles(split: Path, count: int) -> list[dict]:
-    """``count`` distinct articles of real news text, each two halves of two PolNeAR articles."""
+def on_topic_passages(path: Path = REALTOPIC_DEV) -> list[str]:
+    """The passages of real pages about the question in ../shared/eval (written by others)."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: missing (the labelled real pages are expected in ../shared/eval)")
+    return [passage["text"] for passage in json.loads(path.read_text(encoding="utf-8"))["passages"]]
+
+
+def articles(split: Path, count: int, on_topic: list[str] | None = None, every: int = 5) -> list[dict]:
+    """``count`` distinct articles of real news text, each two halves of two PolNeAR articles; with
+    ``on_topic``, every ``every``-th article carries two of those passages between its halves (a page
+    on the question, whose passages take stances)."""
     sources = [path.read_text(encoding="utf-8") for path in sorted((split / "text").glob("*.txt"))]
     if not sources:
         raise SystemExit(f"{split}: no text/*.txt (the PolNeAR dev split is expected in ../shared/eval)")
@@ -53,7 +64,10 @@ def articles(split: Path, count: int) -> list[dict]:
         second = (first + 1 + i // len(sources)) % len(sources)
         head = paragraphs[first][: max(1, len(paragraphs[first]) // 2)]
         tail = paragraphs[second][len(paragraphs[second]) // 2 :]
-        text = "\n\n".join(head + tail)
+        middle = (
+            [on_topic[(2 * (i // every) + k) % len(on_topic)] for k in (0, 1)] if on_topic and i % every == 0 else []
+        )
+        text = "\n\n".join(head + middle + tail)
         built.append(
             {
                 "url": f"https://news.example/{i}/",
@@ -66,23 +80,23 @@ def articles(split: Path, count: int) -> list[dict]:
     return built
 
 
-def build(split: Path, count: int, cache: Path = CACHE) -> Path:
-    """The stored, embedded, not yet analysed database (cached by article count)."""
+def build(split: Path, count: int, cache: Path = CACHE, on_topic: list[str] | None = None) -> Path:
+    """The stored, embedded, not yet analysed database (cached by article count and mix)."""
     from embeddings.chunking import split_passages
     from embeddings.model import get_embedder, load_token_counter
     from kb import storage
     from kb.vectors import embed_pending
 
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"analyze-{count}.db"
+    path = cache / f"analyze-{count}{'-on-topic' if on_topic else ''}.db"
     if path.exists():
         return path
-    partial = cache / f"analyze-{count}.partial.db"
+    partial = path.with_suffix(".partial.db")
     remove_database(partial)
     tokens = load_token_counter()
     db = storage.open_db(partial)
     try:
-        for article in articles(split, count):
+        for article in articles(split, count, on_topic):
             storage.save_document(db, article, split_passages(article["text"], 240, tokens))
     finally:
         db.close()

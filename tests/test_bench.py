@@ -138,10 +138,12 @@ def test_incremental_analysis_benchmark_runs(tmp_path):
     row = run_benchmark(
         "analysis", tmp_path, "--articles", 6, "--new", 2, "--changed", 1, "--cache", tmp_path, timeout=600
     )
-    assert set(row["results"]) == {"first", "unchanged", "topics", "changed", "changed_alone", "full"}
+    assert set(row["results"]) == {"first", "unchanged", "topics", "stances", "changed", "changed_alone", "full"}
     assert all(r["seconds"] > 0 and r["peak_rss_mb"] > 0 for r in row["results"].values())
     assert "statements of 3 new or changed documents" in row["results"]["changed"]["summary"]
     assert "statements of 0 new or changed documents" in row["results"]["unchanged"]["summary"]
+    assert "(0 judged in this analysis)" in row["results"]["unchanged"]["summary"]
+    assert "(0 judged" not in row["results"]["first"]["summary"]  # the on-topic pages take stances
     assert row["changed_ratio_to_alone"] > 0
 
 
