@@ -304,13 +304,28 @@ def statement_record(quote) -> dict:
 
 
 def _embedder_of(db):
-    """The model of the stored vectors, loaded; None until the passages have vectors of one model."""
+    """The model of the stored vectors (loaded when first used); None until the passages have
+    vectors of one model."""
     models = storage.embedding_models(db)
-    if len(models) != 1:
-        return None
-    from embeddings.model import get_embedder
+    return _ModelOfVectors(models[0]["model"]) if len(models) == 1 else None
 
-    return get_embedder(models[0]["model"])
+
+class _ModelOfVectors:
+    """An embedding model loaded on first use, its name known before: an analysis with nothing
+    to score or judge (a cron run after an unchanged crawl) never loads it."""
+
+    def __init__(self, name: str):
+        from embeddings.model import model_name
+
+        self.name = model_name(name)
+        self._model = None
+
+    def __getattr__(self, attribute: str):
+        if self._model is None:
+            from embeddings.model import get_embedder
+
+            self._model = get_embedder(self.name)
+        return getattr(self._model, attribute)
 
 
 def relevance_digest(config, model: str) -> str:
@@ -321,10 +336,11 @@ def relevance_digest(config, model: str) -> str:
 def _relevance(db, config, embedder) -> tuple[int, int]:
     """Score the passages whose vector changed (from their stored vectors) and the documents whose
     text or passages changed, each with its reasons; (relevant, scored) documents."""
-    scorer = RelevanceScorer(config, embedder)
+    scorer = None  # built on the first passage to score: it encodes relevance.yml's examples
     digest = relevance_digest(config, embedder.name)
     touched = set(storage.clear_relevance_without_vectors(db))
     for batch in storage.passages_to_score(db, digest):
+        scorer = scorer or RelevanceScorer(config, embedder)
         texts = [row[2] for row in batch]
         vectors = np.frombuffer(b"".join(row[3] for row in batch), dtype="<f4").reshape(len(batch), -1)
         scores = scorer.score_passages(texts, vectors)
@@ -370,12 +386,13 @@ def _stances(db, stance_set, embedder, threshold: float, batch_size: int = 1000)
     spacing) get one judgement: the most confident of theirs. Returns how many
     rows were judged.
     """
-    classifier = StanceClassifier(stance_set, embedder)
+    classifier = None  # built for the first group to judge: it encodes stances.yml's examples
     digest = stance_digest(stance_set, embedder.name)
     judged = 0
     for table in ("passages", "quotes"):
         storage.clear_stances_off_question(db, table, threshold)
         for batch in _batches_of_groups(_groups_to_judge(db, table, digest, threshold), batch_size):
+            classifier = classifier or StanceClassifier(stance_set, embedder)
             found = _judge_groups(db, classifier, table, batch)
             storage.save_stances(db, table, found)
             judged += len(found)
