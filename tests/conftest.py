@@ -36,6 +36,12 @@ def crawl(sources_yaml: str, db: Path, tmp_path: Path, *extra: str, embed: bool 
     return run_kb("crawl", "--sources", sources, "--db", db, *extra, *([] if embed else ["--no-embed"]))
 
 
+def sorted_rows(path, queries: dict[str, str]) -> dict[str, list]:
+    """Each query's rows, sorted: tables compared whatever order their rows were written in."""
+    db = sqlite_utils.Database(path)
+    return {name: sorted(tuple(row) for row in db.execute(sql).fetchall()) for name, sql in queries.items()}
+
+
 def datasette_get(ds, path: str):
     """GET through Datasette's own ASGI client (startup hooks run first)."""
 

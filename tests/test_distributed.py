@@ -286,30 +286,30 @@ def test_bad_redis_options_are_clear_errors(tmp_path):
 
 def by_url(path) -> dict[str, list]:
     """What the analysis derives, keyed by URL and position instead of the ids another crawl gives."""
-    db = storage.open_db(path)
+    from .conftest import sorted_rows
 
-    def rows(sql: str) -> list:
-        return sorted(tuple(r) for r in db.execute(sql).fetchall())
-
-    return {
-        "quotes": rows(
-            "select d.url, q.quote, q.kind, q.char_start, q.char_end, p.name, q.speaker_mention, q.cue, q.stance,"
-            " round(q.stance_confidence, 6) from quotes q join documents d on d.id = q.document_id"
-            " left join people p on p.id = q.person_id"
-        ),
-        "speakers": rows(
-            "select d.url, q.char_start, p.name from quote_speakers s join quotes q on q.id = s.quote_id"
-            " join documents d on d.id = q.document_id join people p on p.id = s.person_id"
-        ),
-        "authors": rows(
-            "select d.url, p.name, d.analysis_note from documents d left join people p on p.id = d.author_id"
-        ),
-        "topics": rows(
-            "select d.url, ps.seq, t.name, pt.mentions from passage_topics pt join topics t on t.id = pt.topic_id"
-            " join passages ps on ps.id = pt.passage_id join documents d on d.id = ps.document_id"
-        ),
-        "people": rows("select name, verified from people"),
-    }
+    return sorted_rows(
+        path,
+        {
+            "quotes": (
+                "select d.url, q.quote, q.kind, q.char_start, q.char_end, p.name, q.speaker_mention, q.cue, q.stance,"
+                " round(q.stance_confidence, 6) from quotes q join documents d on d.id = q.document_id"
+                " left join people p on p.id = q.person_id"
+            ),
+            "speakers": (
+                "select d.url, q.char_start, p.name from quote_speakers s join quotes q on q.id = s.quote_id"
+                " join documents d on d.id = q.document_id join people p on p.id = s.person_id"
+            ),
+            "authors": (
+                "select d.url, p.name, d.analysis_note from documents d left join people p on p.id = d.author_id"
+            ),
+            "topics": (
+                "select d.url, ps.seq, t.name, pt.mentions from passage_topics pt join topics t on t.id = pt.topic_id"
+                " join passages ps on ps.id = pt.passage_id join documents d on d.id = ps.document_id"
+            ),
+            "people": "select name, verified from people",
+        },
+    )
 
 
 def test_workers_derive_each_article_and_the_writer_only_stores_it(redis, tmp_path, sample_site, crawled_db):

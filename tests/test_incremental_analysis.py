@@ -20,7 +20,7 @@ from kb.analysis.relevance import DEFAULT_RELEVANCE_FILE
 from kb.analysis.stance import DEFAULT_STANCES_FILE
 from kb.analysis.topics import DEFAULT_TOPICS_FILE
 
-from .conftest import run_kb
+from .conftest import run_kb, sorted_rows
 
 DEFAULT_FILES = (DEFAULT_PEOPLE_FILE, DEFAULT_TOPICS_FILE, DEFAULT_RELEVANCE_FILE, DEFAULT_STANCES_FILE)
 
@@ -45,33 +45,31 @@ def add_document(db, url: str, text: str) -> None:
 
 def snapshot(path) -> dict[str, list]:
     """Every derived table, as sorted rows without the ids a new row gets."""
-    db = sqlite_utils.Database(path)
-
-    def rows(sql: str) -> list:
-        return sorted(tuple(r) for r in db.execute(sql).fetchall())
-
-    return {
-        "quotes": rows(
-            "select q.document_id, q.quote, q.kind, q.char_start, q.char_end, q.passage_id, p.name, q.speaker_mention,"
-            " q.speaker_type, q.cue, q.stance, round(q.stance_confidence, 6) from quotes q"
-            " left join people p on p.id = q.person_id"
-        ),
-        "quote_speakers": rows(
-            "select q.document_id, q.char_start, p.name from quote_speakers s join quotes q on q.id = s.quote_id"
-            " join people p on p.id = s.person_id"
-        ),
-        "people": rows("select name, verified, aliases from people"),
-        "documents": rows(
-            "select d.id, p.name, d.analysis_note, d.work_id, round(d.relevance, 6), d.relevance_flag"
-            " from documents d left join people p on p.id = d.author_id"
-        ),
-        "passage_topics": rows(
-            "select pt.passage_id, t.name, pt.mentions from passage_topics pt join topics t on t.id = pt.topic_id"
-        ),
-        "topics": rows("select name, terms from topics"),
-        "works": rows("select id, title, first_published, copies from works"),
-        "passages": rows("select id, stance, round(stance_confidence, 6), round(relevance, 6) from passages"),
-    }
+    return sorted_rows(
+        path,
+        {
+            "quotes": (
+                "select q.document_id, q.quote, q.kind, q.char_start, q.char_end, q.passage_id, p.name, q.speaker_mention,"
+                " q.speaker_type, q.cue, q.stance, round(q.stance_confidence, 6) from quotes q"
+                " left join people p on p.id = q.person_id"
+            ),
+            "quote_speakers": (
+                "select q.document_id, q.char_start, p.name from quote_speakers s join quotes q on q.id = s.quote_id"
+                " join people p on p.id = s.person_id"
+            ),
+            "people": "select name, verified, aliases from people",
+            "documents": (
+                "select d.id, p.name, d.analysis_note, d.work_id, round(d.relevance, 6), d.relevance_flag"
+                " from documents d left join people p on p.id = d.author_id"
+            ),
+            "passage_topics": (
+                "select pt.passage_id, t.name, pt.mentions from passage_topics pt join topics t on t.id = pt.topic_id"
+            ),
+            "topics": "select name, terms from topics",
+            "works": "select id, title, first_published, copies from works",
+            "passages": "select id, stance, round(stance_confidence, 6), round(relevance, 6) from passages",
+        },
+    )
 
 
 @pytest.fixture
