@@ -12,6 +12,7 @@ import bisect
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -1065,16 +1066,8 @@ def stance_groups(db: Database, table: str, threshold: float) -> Iterator[list[t
     """The rows that take a stance, a group of copies (same normalized_hash) at a time: lists of
     (row id, vector id, stance_key), by id; for quotes the vector is their passage's."""
     cursor = db.execute(f"select * from ({_JUDGED_ROWS[_stance_table(table)]}) order by 1, 2", {"threshold": threshold})
-    group: list[tuple[int, int, str | None]] = []
-    current = None
-    for key, row_id, vector_id, stance_key in cursor:
-        if key != current and group:
-            yield group
-            group = []
-        current = key
-        group.append((row_id, vector_id, stance_key))
-    if group:
-        yield group
+    for _, group in itertools.groupby(cursor, key=lambda row: row[0]):
+        yield [(row_id, vector_id, stance_key) for _, row_id, vector_id, stance_key in group]
 
 
 def texts_for_stance(db: Database, table: str, ids: Sequence[int]) -> list[tuple[int, str, bytes]]:

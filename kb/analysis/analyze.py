@@ -186,7 +186,7 @@ def _derive_statements(db, people: list, deadline: float | None, progress: bool)
     def documents():
         for row in storage.documents_by_id(db, pending):
             read.append((row["id"], row["content_hash"]))
-            yield DocumentText(row["text"], row["author"], json.loads(row["links"]) if row["links"] else [])
+            yield document_text(row["text"], row["author"], row["links"])
 
     processes = PARSERS if len(pending) >= PARALLEL_FROM else 1
     bar = Progress(len(pending), "documents", "analysed", enabled=progress)
@@ -204,6 +204,12 @@ def _derive_statements(db, people: list, deadline: float | None, progress: bool)
     finally:
         bar.close()
     return derived, len(pending) - derived
+
+
+def document_text(text: str, author: str | None, links: str | None) -> DocumentText:
+    """What the parser reads of a document: its text, its author as extracted, and its links as
+    stored (documents.links, JSON)."""
+    return DocumentText(text, author, json.loads(links) if links else [])
 
 
 def _derive_copies(db, batch_size: int = 500) -> list[list[int]]:
@@ -404,8 +410,7 @@ def _groups_to_judge(db, table: str, digest: str, threshold: float) -> list[tupl
     is not the one their members were judged with."""
     pending = []
     for group in storage.stance_groups(db, table, threshold):
-        key = hashlib.sha256(f"{digest}:{[(row_id, vector_id) for row_id, vector_id, _ in group]}".encode())
-        key = key.hexdigest()[:32]
+        key = _digest(f"{digest}:{[(row_id, vector_id) for row_id, vector_id, _ in group]}", [])
         if any(stored != key for _, _, stored in group):
             pending.append(([row_id for row_id, _, _ in group], key))
     return pending

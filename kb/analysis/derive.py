@@ -11,14 +11,13 @@ derives the document with its own.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .. import storage
-from .analyze import statement_record, statements_digest, topics_digest
+from .analyze import document_text, statement_record, statements_digest, topics_digest
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
-from .quotes import DocumentText, extract_many
+from .quotes import extract_many
 from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
 
 
@@ -36,10 +35,8 @@ class DocumentDeriver:
         """The derivation of ``document`` (the fields storage.save_document takes) whose passages are
         ``spans``, as JSON-ready data: what DerivedStore.store takes."""
         text = document["text"]
-        links = storage.links_json(document.get("links"))
-        [found] = extract_many(
-            [DocumentText(text, document.get("author"), json.loads(links) if links else [])], self.directory
-        )
+        parsed = document_text(text, document.get("author"), storage.links_json(document.get("links")))
+        [found] = extract_many([parsed], self.directory)
         topics = {}
         for start, end in spans:
             passage = text[start:end]
