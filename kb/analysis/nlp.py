@@ -57,15 +57,22 @@ def load_pipeline(name: str | None = None):
 
 
 def check_pipeline(name: str | None = None) -> None:
-    """PipelineError unless the pipeline is installed (a package) or is a directory, without loading it."""
-    import spacy.util
+    """PipelineError unless the pipeline is installed (a package) or is a directory, without loading it.
+
+    The same test as spacy.util.is_package, without importing spaCy: that
+    import (thinc, torch) is most of an analysis that finds nothing to parse.
+    """
+    import importlib.metadata
 
     name = name or pipeline_name()
-    if not (spacy.util.is_package(name) or (Path(name) / "meta.json").is_file()):
-        raise PipelineError(
-            f"spaCy pipeline '{name}' is not installed (set KB_SPACY_PIPELINE to an installed pipeline, "
-            f"or pip install {DEFAULT_PIPELINE.replace('_', '-')})"
-        )
+    try:
+        importlib.metadata.distribution(name)
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        if not (Path(name) / "meta.json").is_file():
+            raise PipelineError(
+                f"spaCy pipeline '{name}' is not installed (set KB_SPACY_PIPELINE to an installed pipeline, "
+                f"or pip install {DEFAULT_PIPELINE.replace('_', '-')})"
+            ) from None
 
 
 def pipeline_signature(name: str | None = None) -> str:
