@@ -1082,6 +1082,21 @@ def texts_for_stance(db: Database, table: str, ids: Sequence[int]) -> list[tuple
     ).fetchall()
 
 
+def stances_by_id(
+    db: Database, table: str, ids: Sequence[int]
+) -> dict[int, tuple[str | None, float | None, dict | None]]:
+    """The stored (stance, confidence, reasons) of passages or quotes, by id."""
+    rows = db.execute(
+        f"select id, stance, stance_confidence, stance_reasons from {_stance_table(table)} "
+        "where id in (select value from json_each(?))",
+        [json.dumps(list(ids))],
+    )
+    return {
+        row_id: (stance, confidence, json.loads(reasons) if reasons else None)
+        for row_id, stance, confidence, reasons in rows
+    }
+
+
 def save_stances(
     db: Database, table: str, stances: Iterable[tuple[int, str | None, float | None, dict | None, str]]
 ) -> None:

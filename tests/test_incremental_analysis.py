@@ -7,6 +7,7 @@ tables of the incremental analyses are compared, table by table, with those
 of `--all` (everything derived again) on the same data.
 """
 
+import re
 import shutil
 from pathlib import Path
 
@@ -151,6 +152,38 @@ def test_incremental_analyses_end_where_a_full_one_does(db_copy, config, embedde
     for table in after_full:
         assert after_incremental[table] == after_full[table], table
     assert after_full["quotes"] and after_full["passage_topics"]
+
+
+def test_a_group_of_copies_that_grows_judges_only_its_new_members(db_copy, config, embedder):
+    people = config[0]
+    analyze(db_copy, people)
+    db = storage.open_db(db_copy)
+    [original] = db.execute(
+        "select document_id from passages where stance_key is not null group by document_id order by count(*) desc limit 1"
+    ).fetchone()
+    add_document(db, "https://sample.invalid/reprint", db["documents"].get(original)["text"])
+    db.close()
+    KnowledgeBase(db_copy).embed(progress=False)
+
+    grown = analyze(db_copy, people)
+    judged = int(re.search(r"\((\d+) judged in this analysis\)", grown.lines[0]).group(1))
+    db = storage.open_db(db_copy)
+    reprint = db.execute("select max(id) from documents").fetchone()[0]
+    new_rows, group_rows = 0, 0
+    for table in ("passages", "quotes"):
+        new_rows += db.execute(
+            f"select count(*) from {table} where document_id = ? and stance_key is not null", [reprint]
+        ).fetchone()[0]
+        group_rows += db.execute(
+            f"select count(*) from {table} where stance_key is not null and normalized_hash in "
+            f"(select normalized_hash from {table} where document_id = ?)",
+            [reprint],
+        ).fetchone()[0]
+    db.close()
+    assert new_rows > 0 and judged == new_rows and group_rows > new_rows
+    incremental = snapshot(db_copy)
+    analyze(db_copy, people, everything=True)
+    assert snapshot(db_copy) == incremental
 
 
 def test_gone_document_keeps_its_statements(db_copy, config):

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from .relevance import (
     language_flag,
     load_relevance,
 )
-from .stance import DEFAULT_STANCES_FILE, StanceClassifier, load_stances
+from .stance import DEFAULT_STANCES_FILE, Judgement, StanceClassifier, load_stances
 from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
 from .works import COPIES_DIGEST, band_keys, components, is_copy, shingles
 
@@ -383,7 +384,7 @@ def stance_digest(stance_set, model: str) -> str:
 def _stances(db, stance_set, embedder, threshold: float, batch_size: int = 1000) -> int:
     """Judge the stance of passages relevant to the question (from their stored vectors) and of the
     statements in them, each with its reasons; only groups of copies whose members, vectors or
-    stances.yml changed.
+    stances.yml changed, and of a group that only grew, only its new members.
 
     Passages and statements off the question take no stance on it, and are
     not encoded at all (news quotes about elections have no view on how much
@@ -399,29 +400,52 @@ def _stances(db, stance_set, embedder, threshold: float, batch_size: int = 1000)
         storage.clear_stances_off_question(db, table, threshold)
         for batch in _batches_of_groups(_groups_to_judge(db, table, digest, threshold), batch_size):
             classifier = classifier or StanceClassifier(stance_set, embedder)
-            found = _judge_groups(db, classifier, table, batch)
+            found, count = _judge_groups(db, classifier, table, batch)
             storage.save_stances(db, table, found)
-            judged += len(found)
+            judged += count
     return judged
 
 
-def _groups_to_judge(db, table: str, digest: str, threshold: float) -> list[tuple[list[int], str]]:
-    """(ids, key) of the groups of copies whose key, from ``digest`` and every member's id and vector,
-    is not the one their members were judged with."""
+class _Group(NamedTuple):
+    """A group of copies to judge: its members, the key they will carry, and those of them whose
+    stored judgement stands (``kept``: the group only grew since they were judged together)."""
+
+    ids: list[int]
+    key: str
+    kept: list[int]
+
+
+def _group_key(digest: str, members: list[tuple[int, int]]) -> str:
+    """The stance key of a group: ``digest`` and every member's (id, vector id)."""
+    return _digest(f"{digest}:{members}", [])
+
+
+def _groups_to_judge(db, table: str, digest: str, threshold: float) -> list[_Group]:
+    """The groups of copies whose key is not the one their members were judged with."""
     pending = []
     for group in storage.stance_groups(db, table, threshold):
-        key = _digest(f"{digest}:{[(row_id, vector_id) for row_id, vector_id, _ in group]}", [])
+        key = _group_key(digest, [(row_id, vector_id) for row_id, vector_id, _ in group])
         if any(stored != key for _, _, stored in group):
-            pending.append(([row_id for row_id, _, _ in group], key))
+            pending.append(_Group([row_id for row_id, _, _ in group], key, _kept(digest, group)))
     return pending
 
 
-def _batches_of_groups(groups: list[tuple[list[int], str]], rows: int) -> Iterator[list[tuple[list[int], str]]]:
+def _kept(digest: str, group: list[tuple[int, int, str | None]]) -> list[int]:
+    """The members of ``group`` judged before as one whole group with the vectors they have now,
+    when the others are new: the group only grew, and their judgement need not be made again."""
+    before = [(row_id, vector_id) for row_id, vector_id, stored in group if stored is not None]
+    keys = {stored for _, _, stored in group if stored is not None}
+    if before and len(before) < len(group) and keys == {_group_key(digest, before)}:
+        return [row_id for row_id, _ in before]
+    return []
+
+
+def _batches_of_groups(groups: list[_Group], rows: int) -> Iterator[list[_Group]]:
     """Whole groups, about ``rows`` members at a time."""
     batch, size = [], 0
     for group in groups:
         batch.append(group)
-        size += len(group[0])
+        size += len(group.ids)
         if size >= rows:
             yield batch
             batch, size = [], 0
@@ -429,10 +453,48 @@ def _batches_of_groups(groups: list[tuple[list[int], str]], rows: int) -> Iterat
         yield batch
 
 
-def _judge_groups(db, classifier, table: str, groups: list[tuple[list[int], str]]) -> list[tuple]:
-    """(id, stance, confidence, reasons, key) of every member of ``groups``: each group gets its
-    most confident member's judgement."""
-    rows = storage.texts_for_stance(db, table, [row_id for ids, _ in groups for row_id in ids])
+def _judge_groups(db, classifier, table: str, groups: list[_Group]) -> tuple[list[tuple], int]:
+    """(id, stance, confidence, reasons, key) of every member of ``groups``: each group gets the
+    best judgement of its members (``_rank``); and how many rows were judged for it.
+
+    A group that only grew compares its new members' judgements with its
+    stored one, the best of its other members: the best of the whole group,
+    as judging every member again would find.
+    """
+    judged = _judge(db, classifier, table, [row_id for g in groups for row_id in _new(g)])
+    stored = storage.stances_by_id(db, table, [g.kept[0] for g in groups if g.kept])
+    found = []
+    for group in groups:
+        candidates = [judged[row_id] for row_id in _new(group)]
+        if group.kept:
+            candidates.append(Judgement(*stored[group.kept[0]]))
+        best = max(candidates, key=_rank)
+        found.extend((row_id, best.stance, best.confidence, best.reasons, group.key) for row_id in group.ids)
+    return found, len(judged)
+
+
+def _new(group: _Group) -> list[int]:
+    """The members of ``group`` to judge: all but the kept."""
+    return [row_id for row_id in group.ids if row_id not in group.kept]
+
+
+def _rank(judgement: Judgement) -> tuple:
+    """How a judgement ranks among its copies': a stance before none, then the more confident, then
+    (copies judged alike but for their reasons) by their reasons, so that the best of a group depends
+    on its members' judgements alone, not on their order."""
+    return (
+        judgement.stance is not None,
+        judgement.confidence or 0,
+        judgement.stance or "",
+        json.dumps(judgement.reasons, sort_keys=True),
+    )
+
+
+def _judge(db, classifier, table: str, ids: list[int]) -> dict[int, Judgement]:
+    """The classifier's judgement of each of ``ids`` (passages or quotes)."""
+    if not ids:
+        return {}
+    rows = storage.texts_for_stance(db, table, ids)
     texts = [text for _, text, _ in rows]
     vectors = np.frombuffer(b"".join(vector for _, _, vector in rows), dtype="<f4").reshape(len(rows), -1)
     if table == "quotes":
@@ -440,9 +502,4 @@ def _judge_groups(db, classifier, table: str, groups: list[tuple[list[int], str]
         # alone says little, in context a lot.
         combined = classifier.embedder.encode(texts) + vectors
         vectors = combined / np.linalg.norm(combined, axis=1, keepdims=True)
-    judged = dict(zip((row_id for row_id, _, _ in rows), classifier.judge(texts, vectors)))
-    found = []
-    for ids, key in groups:
-        best = judged[max(ids, key=lambda m: (judged[m].stance is not None, judged[m].confidence or 0, -m))]
-        found.extend((row_id, best.stance, best.confidence, best.reasons, key) for row_id in ids)
-    return found
+    return dict(zip((row_id for row_id, _, _ in rows), classifier.judge(texts, vectors)))
