@@ -497,6 +497,15 @@ def m020_stance_keys(db: Database) -> None:
         )
 
 
+@migrations()
+def m021_band_keys(db: Database) -> None:
+    """documents.bands_key: the version of the document (and of the rules) whose band keys
+    minhash_bands holds. Set with them, by the analysis or by a distributed crawl's writer storing a
+    worker's (kb.analysis.derive), so that a document is hashed once even before it is compared."""
+    db["documents"].add_column("bands_key", str)
+    db.execute("update documents set bands_key = copies_key where copies_key is not null")
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

@@ -648,7 +648,10 @@ def forget_copies_of_unlisted(db: Database) -> None:
         unlisted = "select id from documents where status != 'ok'"
         db.execute(f"delete from minhash_bands where document_id in ({unlisted})")
         db.execute(f"delete from copy_pairs where a in ({unlisted}) or b in ({unlisted})")
-        db.execute("update documents set copies_key = null where status != 'ok' and copies_key is not null")
+        db.execute(
+            "update documents set copies_key = null, bands_key = null "
+            "where status != 'ok' and (copies_key is not null or bands_key is not null)"
+        )
 
 
 def documents_to_compare(db: Database, digest: str) -> list[int]:
@@ -662,8 +665,9 @@ def documents_to_compare(db: Database, digest: str) -> list[int]:
     ]
 
 
-def save_band_keys(db: Database, keys: Mapping[int, Sequence[int]]) -> None:
-    """Replace the band keys of documents (id -> keys), dropping their pairs and copies_key until compared."""
+def save_band_keys(db: Database, keys: Mapping[int, tuple[str, Sequence[int]]]) -> None:
+    """Replace the band keys of documents (id -> (bands_key, keys)), dropping their pairs and
+    copies_key until compared."""
     ids = json.dumps(list(keys))
     with db.atomic():
         db.execute("delete from minhash_bands where document_id in (select value from json_each(?))", [ids])
@@ -671,10 +675,13 @@ def save_band_keys(db: Database, keys: Mapping[int, Sequence[int]]) -> None:
             "delete from copy_pairs where a in (select value from json_each(?)) or b in (select value from json_each(?))",
             [ids, ids],
         )
-        db.execute("update documents set copies_key = null where id in (select value from json_each(?))", [ids])
+        db.conn.executemany(
+            "update documents set copies_key = null, bands_key = ? where id = ?",
+            [(bands_key, document_id) for document_id, (bands_key, _) in keys.items()],
+        )
         db.conn.executemany(
             "insert or ignore into minhash_bands (key, document_id) values (?, ?)",
-            [(key, document_id) for document_id, document_keys in keys.items() for key in document_keys],
+            [(key, document_id) for document_id, (_, document_keys) in keys.items() for key in document_keys],
         )
 
 
@@ -757,11 +764,11 @@ def documents_to_derive(db: Database, digest: str) -> list[int]:
 
 
 def documents_by_id(db: Database, ids: Sequence[int], batch_size: int = 200) -> Iterator[dict]:
-    """The documents ``ids`` (id, text, author, links, content_hash), read ``batch_size`` at a time."""
+    """The documents ``ids`` (id, text, author, links, content_hash, bands_key), read ``batch_size`` at a time."""
     for i in range(0, len(ids), batch_size):
         yield from list(  # read whole, so the caller may write before the next batch
             db.query(
-                "select id, text, author, links, content_hash from documents "
+                "select id, text, author, links, content_hash, bands_key from documents "
                 "where id in (select value from json_each(?)) order by id",
                 [json.dumps(list(ids[i : i + batch_size]))],
             )
@@ -783,7 +790,10 @@ def statement_counts(db: Database) -> dict[str, int]:
 def forget_analysis(db: Database) -> None:
     """Mark everything derived as to be derived again (`kb analyze --all`); the rows stay until replaced."""
     with db.atomic():
-        db.execute("update documents set copies_key = null where copies_key is not null")
+        db.execute(
+            "update documents set copies_key = null, bands_key = null "
+            "where copies_key is not null or bands_key is not null"
+        )
         db.execute("update documents set relevance_key = null where relevance_key is not null")
         db.execute("update passages set relevance_key = null where relevance_key is not null")
         db.execute("update documents set statements_key = null where statements_key is not null")

@@ -1,5 +1,6 @@
 """The writer side of a distributed crawl against a real redis-server: items in, stored exactly once."""
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 from bench.common import free_port
 from crawler.distributed import ITEMS_KEY, PROCESSING_KEY, VALIDATORS_KEY, BadItem, decode_item, encode_item, ingest
 from crawler.items import Article, FetchFailure, Revisit
-from kb import storage
+from kb import KnowledgeBase, storage
 
 redis_lib = pytest.importorskip("redis", reason="the redis client is not installed")
 REDIS_SERVER = shutil.which("redis-server")
@@ -308,6 +309,10 @@ def by_url(path) -> dict[str, list]:
                 " join passages ps on ps.id = pt.passage_id join documents d on d.id = ps.document_id"
             ),
             "people": "select name, verified from people",
+            "band keys": "select d.url, b.key from minhash_bands b join documents d on d.id = b.document_id",
+            "works": (
+                "select d.url, (select min(c.url) from documents c where c.work_id = d.work_id) from documents d"
+            ),
         },
     )
 
@@ -321,7 +326,7 @@ def test_workers_derive_each_article_and_the_writer_only_stores_it(redis, tmp_pa
     worker = run_kb("crawl", "--redis", url, "--seed", "--sources", sources, timeout=300)
     assert worker.returncode == 0, worker.stderr[-3000:]
     articles = [i for i in map(decode_item, redis.lrange(ITEMS_KEY, 0, -1)) if isinstance(i, Article)]
-    assert articles and all(a.derived and a.derived["statements_key"] for a in articles)
+    assert articles and all(a.derived and a.derived["statements_key"] and a.derived["band_keys"] for a in articles)
 
     db = tmp_path / "kb.db"
     writer = run_kb("ingest", "--redis", url, "--db", db, "--idle", "1", timeout=300)
@@ -332,7 +337,33 @@ def test_workers_derive_each_article_and_the_writer_only_stores_it(redis, tmp_pa
     local, distributed = by_url(crawled_db), by_url(db)
     for table in local:
         assert distributed[table] == local[table], table
-    assert local["quotes"] and local["topics"]
+    assert local["quotes"] and local["topics"] and local["band keys"]
+
+
+def test_the_writer_keeps_a_workers_band_keys_and_does_not_hash_again(redis, tmp_path):
+    from kb.analysis.derive import DocumentDeriver
+
+    page = article(1, "Sample content. " + "A paragraph about the linear algebra a practitioner uses. " * 20)
+    page.derived = DocumentDeriver().derive(vars(page), [(0, len(page.text))])
+    computed = page.derived["band_keys"]
+    page.derived["band_keys"] = [7, -7, 2**63 - 1]  # not what hashing gives: seen if kept
+    bad = article(2, "Sample content. Another page, whose worker sent keys that are not band keys. " * 5)
+    bad.derived = {**DocumentDeriver().derive(vars(bad), [(0, len(bad.text))]), "band_keys": ["x", 2**64]}
+    for item in (page, bad):
+        redis.rpush(ITEMS_KEY, encode_item(item))
+    db_path = tmp_path / "kb.db"
+    ingest(redis, str(db_path), idle_seconds=0.2)
+    KnowledgeBase(db_path).analyze(progress=False)
+    db = storage.open_db(db_path)
+    keys = {
+        url: {key for _, key in rows}
+        for url, rows in itertools.groupby(
+            db.execute("select d.url, b.key from minhash_bands b join documents d on d.id = b.document_id order by 1"),
+            key=lambda row: row[0],
+        )
+    }
+    assert keys[page.url] == {7, -7, 2**63 - 1} and len(computed) > 3
+    assert len(keys[bad.url]) > 3 and "x" not in keys[bad.url]  # hashed by the analysis instead
 
 
 def test_a_derivation_the_writer_cannot_keep_is_derived_again(redis, tmp_path):

@@ -151,6 +151,7 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
         "m018_copy_candidates",
         "m019_relevance_keys",
         "m020_stance_keys",
+        "m021_band_keys",
     ]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 
@@ -264,3 +265,16 @@ def test_statements_keep_every_speaker_and_unreferenced_unverified_people_go(tmp
     storage.save_quotes(db, document_id, [], None)  # a re-analysis that finds nothing
     assert db["quote_speakers"].count == 0 and storage.prune_people(db) == 2 and db["people"].count == 0
     db.close()
+
+
+def test_an_older_database_keeps_the_band_keys_of_its_compared_documents(tmp_path):
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    storage.load_sqlite_vec(db.conn)
+    schema.migrations.apply(db, stop_before="m021_band_keys")
+    for document_id, copies_key in ((1, "rules:h1"), (2, None)):
+        db["documents"].insert(
+            {"id": document_id, "url": f"https://sample.invalid/{document_id}", "text": "Sample text.",
+             "content_hash": f"h{document_id}", "status": "ok", "copies_key": copies_key}
+        )  # fmt: skip
+    schema.apply(db)
+    assert [row["bands_key"] for row in db["documents"].rows_where(order_by="id")] == ["rules:h1", None]

@@ -214,19 +214,24 @@ def document_text(text: str, author: str | None, links: str | None) -> DocumentT
 
 
 def _derive_copies(db, batch_size: int = 500) -> list[list[int]]:
-    """Works: the new and changed documents hashed and compared with their candidates (stored band
-    keys), then the groups of every confirmed pair."""
+    """Works: the new and changed documents hashed (unless a distributed crawl's worker did) and
+    compared with their candidates (stored band keys), then the groups of every confirmed pair."""
     storage.forget_copies_of_unlisted(db)
     pending = storage.documents_to_compare(db, COPIES_DIGEST)
     for start in range(0, len(pending), batch_size):
-        batch = pending[start : start + batch_size]
-        sets = {row["id"]: (row["content_hash"], shingles(row["text"])) for row in storage.documents_by_id(db, batch)}
-        storage.save_band_keys(db, {doc_id: band_keys(found) for doc_id, (_, found) in sets.items()})
-        for doc_id, (content_hash, found) in sets.items():
+        rows = {row["id"]: row for row in storage.documents_by_id(db, pending[start : start + batch_size])}
+        versions = {doc_id: f"{COPIES_DIGEST}:{row['content_hash']}" for doc_id, row in rows.items()}
+        sets = {doc_id: shingles(row["text"]) for doc_id, row in rows.items() if row["bands_key"] != versions[doc_id]}
+        storage.save_band_keys(db, {doc_id: (versions[doc_id], band_keys(found)) for doc_id, found in sets.items()})
+        for doc_id, row in rows.items():
             candidates = storage.copy_candidates(db, doc_id)
-            others = {row["id"]: shingles(row["text"]) for row in storage.documents_by_id(db, candidates)}
+            if not candidates:
+                storage.save_copy_pairs(db, doc_id, [], versions[doc_id])
+                continue
+            found = sets[doc_id] if doc_id in sets else shingles(row["text"])
+            others = {other["id"]: shingles(other["text"]) for other in storage.documents_by_id(db, candidates)}
             copies = [other for other in candidates if is_copy(found, others[other])]
-            storage.save_copy_pairs(db, doc_id, copies, f"{COPIES_DIGEST}:{content_hash}")
+            storage.save_copy_pairs(db, doc_id, copies, versions[doc_id])
     return components(storage.ok_document_ids(db), storage.copy_pairs(db))
 
 

@@ -3,8 +3,9 @@
 So it can be computed where the document is extracted (a distributed crawl's
 workers: crawler.pipelines.DerivePipeline) and stored by the single writer
 without computing it again (DerivedStore): the statements with their
-speakers, the resolved author, and the topics of each passage, each with the
-key `kb analyze` would give it. A writer whose people.yml, topics.yml or
+speakers, the resolved author, the topics of each passage and the MinHash
+band keys of the document (the candidates for copies), each with the key
+`kb analyze` would give it. A writer whose people.yml, topics.yml or
 parser differ from the worker's keeps nothing of it, and its analysis
 derives the document with its own.
 """
@@ -19,6 +20,7 @@ from .analyze import document_text, statement_record, statements_digest, topics_
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
 from .quotes import extract_many
 from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
+from .works import COPIES_DIGEST, band_keys, shingles
 
 
 class DocumentDeriver:
@@ -48,6 +50,8 @@ class DocumentDeriver:
             "statements": [statement_record(q) for q in found.quotes],
             "topics_digest": self.topics_digest,
             "topics": topics,  # passage content_hash -> {topic name: mentions}
+            "bands_key": f"{COPIES_DIGEST}:{storage.document_hash(document)}",
+            "band_keys": band_keys(shingles(text)),
         }
 
 
@@ -64,15 +68,20 @@ class DerivedStore:
     def store(self, db, url: str, derived: Mapping) -> bool:
         """Store ``derived`` for the document at ``url`` as it is now stored; False when it is not
         this writer's to keep (other configuration, or another version of the document)."""
-        row = db.execute("select id, content_hash, statements_key from documents where url = ?", [url]).fetchone()
+        row = db.execute(
+            "select id, content_hash, statements_key, bands_key from documents where url = ?", [url]
+        ).fetchone()
         if row is None:
             return False
-        document_id, content_hash, current = row
+        document_id, content_hash, current, bands = row
         key = f"{self.statements_digest}:{content_hash}"
         if derived.get("statements_key") != key or derived.get("topics_digest") != self.topics_digest:
             return False
         if current != key:
             storage.save_quotes(db, document_id, derived["statements"], derived["author"], derived["note"], key)
+        version = f"{COPIES_DIGEST}:{content_hash}"
+        if bands != version and (keys := _band_keys(derived, version)) is not None:
+            storage.save_band_keys(db, {document_id: (version, keys)})
         if self.topic_ids is None:
             self.topic_ids = storage.save_topics(db, self.topics)
         found = derived["topics"]
@@ -91,3 +100,12 @@ class DerivedStore:
             {passage_id: found[passage_hash] for passage_id, passage_hash in passages if found[passage_hash]},
         )
         return True
+
+
+def _band_keys(derived: Mapping, version: str) -> list[int] | None:
+    """A worker's band keys, when they are of ``version`` of the document and of the rules, and are
+    band keys (signed 64-bit integers)."""
+    keys = derived.get("band_keys")
+    if derived.get("bands_key") != version or not isinstance(keys, list):
+        return None
+    return keys if all(type(key) is int and -(2**63) <= key < 2**63 for key in keys) else None
