@@ -21,6 +21,11 @@ wall time and peak resident memory:
     python bench/analysis.py                 # 1,000 articles, 100 new, 10 changed
     python bench/analysis.py --quick         # 100 articles, 10 new, 1 changed
     python bench/analysis.py --articles 6 --new 2 --changed 1 --cache /tmp/x   # the test's size
+    python bench/analysis.py --articles 3000 --replicate 14 --runs unchanged,changed   # about 1,000,000 passages
+
+``--replicate`` multiplies the analysed base by copying its rows (replicate()),
+so the size the issue asks about is reached without hours of parsing and
+embedding; its documents are then copies of one another, grouped as works.
 """
 
 from __future__ import annotations
@@ -124,18 +129,114 @@ def store_and_embed(db: Path, documents: list[dict]) -> None:
     embed_pending(db, get_embedder(), progress=False)
 
 
+def replicate(db_path: Path, times: int) -> None:
+    """Make an analysed knowledge base ``times`` times larger without parsing or embedding again:
+    every document stored again at a new URL (``?replica=k``) with its passages, vectors,
+    statements, topics and band keys, each copy confirmed as a copy of its original, and every key
+    set as an analysis of those documents would set it (a group of copies' stance key covers its
+    new members; a passage's relevance key names its new vector). The copies are identical texts,
+    so their judgements are their originals'. Not copied: the revisions, the documents' full-text
+    index and the vector indexes, which an analysis does not read.
+    """
+    from embeddings.model import model_name
+    from kb import storage
+    from kb.analysis.analyze import _group_key, stance_digest
+    from kb.analysis.relevance import load_relevance
+    from kb.analysis.stance import load_stances
+
+    db = storage.open_db(db_path)
+    try:
+        tops = {
+            table: db.execute(f"select max(id) from {table}").fetchone()[0]
+            for table in ("documents", "passages", "passage_vectors", "quotes")
+        }
+        columns = {
+            table: [row[1] for row in db.execute(f"pragma table_info({table})")]
+            for table in ("documents", "passages", "passage_vectors", "quotes")
+        }
+        # column -> SQL of its value in replica :k (ids moved past every existing one)
+        moved = {
+            "documents": {"id": "id + :k * :documents", "url": "url || '?replica=' || :k", "work_id": "null"},
+            "passages": {"id": "id + :k * :passages", "document_id": "document_id + :k * :documents"},
+            "passage_vectors": {"id": "id + :k * :passage_vectors", "passage_id": "passage_id + :k * :passages"},
+            "quotes": {
+                "id": "id + :k * :quotes",
+                "document_id": "document_id + :k * :documents",
+                "passage_id": "passage_id + :k * :passages",
+            },
+        }
+        moved["passages"]["relevance_key"] = (
+            "case when relevance_key is null then null else substr(relevance_key, 1, instr(relevance_key, ':')) || "
+            "(select v.id + :k * :passage_vectors from passage_vectors v where v.passage_id = passages.id) end"
+        )
+        with db.atomic():
+            for k in range(1, times):
+                params = {"k": k, **tops}
+                for table in ("documents", "passages", "passage_vectors", "quotes"):
+                    names = columns[table]
+                    values = ", ".join(moved[table].get(name, f"[{name}]") for name in names)
+                    db.execute(
+                        f"insert into {table} ({', '.join(f'[{n}]' for n in names)}) "
+                        f"select {values} from {table} where id <= :{table}",
+                        params,
+                    )
+                db.execute(
+                    "insert into quote_speakers (quote_id, person_id) "
+                    "select quote_id + :k * :quotes, person_id from quote_speakers where quote_id <= :quotes",
+                    params,
+                )
+                db.execute(
+                    "insert into passage_topics (passage_id, topic_id, mentions) "
+                    "select passage_id + :k * :passages, topic_id, mentions from passage_topics "
+                    "where passage_id <= :passages",
+                    params,
+                )
+                db.execute(
+                    "insert into minhash_bands (key, document_id) "
+                    "select key, document_id + :k * :documents from minhash_bands where document_id <= :documents",
+                    params,
+                )
+                db.execute(
+                    "insert or ignore into copy_pairs (a, b) "
+                    "select id, id + :k * :documents from documents where id <= :documents and status = 'ok'",
+                    params,
+                )
+        model = model_name(storage.embedding_models(db)[0]["model"])
+        digest = stance_digest(load_stances(ROOT / "stances.yml"), model)
+        threshold = load_relevance(ROOT / "relevance.yml", ROOT / "topics.yml").threshold
+        for table in ("passages", "quotes"):
+            keys = []
+            for group in storage.stance_groups(db, table, threshold):
+                key = _group_key(digest, [(row_id, vector_id) for row_id, vector_id, _ in group])
+                keys.extend((key, row_id) for row_id, _, _ in group)
+            with db.atomic():
+                db.conn.executemany(f"update {table} set stance_key = ? where id = ?", keys)
+    finally:
+        db.close()
+
+
+RUNS = ("unchanged", "topics", "stances", "changed", "full")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--new", type=int, default=100)
     parser.add_argument("--changed", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="100 articles, 10 new, 1 changed")
+    parser.add_argument(
+        "--replicate", type=int, default=1, help="make the analysed base this many times larger (see replicate())"
+    )
+    parser.add_argument("--runs", default=",".join(RUNS), help=f"which runs, of {', '.join(RUNS)}")
     parser.add_argument("--split", default=str(POLNEAR_DEV), help="a PolNeAR split (text/*.txt)")
     parser.add_argument("--cache", default=str(CACHE), help="where the built database is kept")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
     args = parser.parse_args()
     if args.quick:
         args.articles, args.new, args.changed = 100, 10, 1
+    runs = set(args.runs.split(","))
+    if runs - set(RUNS) or args.replicate < 1:
+        parser.error(f"--runs takes some of {', '.join(RUNS)}; --replicate a whole number from 1")
     split, cache = Path(args.split), Path(args.cache)
     on_topic = on_topic_passages()
     base = build(split, args.articles, cache, on_topic)
@@ -151,42 +252,53 @@ def main() -> None:
         analysed = copy_database(base, tmp / "analysed.db")
         results["first"] = kb_analyze(analysed)
         print("first analysis", results["first"], flush=True)
+        if args.replicate > 1:
+            started = time.monotonic()
+            replicate(analysed, args.replicate)
+            results["replicated_in_s"] = round(time.monotonic() - started, 1)
+            results["catch_up"] = kb_analyze(analysed)  # the works of the copies; nothing else to do
+            print(f"replicated {args.replicate} times", results["catch_up"], flush=True)
 
-        results["unchanged"] = kb_analyze(copy_database(analysed, tmp / "unchanged.db"))
-        print("unchanged", results["unchanged"], flush=True)
+        if "unchanged" in runs:
+            results["unchanged"] = kb_analyze(copy_database(analysed, tmp / "unchanged.db"))
+            print("unchanged", results["unchanged"], flush=True)
 
-        edited = tmp / "topics.yml"
-        edited.write_text((ROOT / "topics.yml").read_text() + "  - name: bench-topic\n    terms: [election]\n")
-        results["topics"] = kb_analyze(copy_database(analysed, tmp / "topics.db"), "--topics", str(edited))
-        print("topics.yml edited", results["topics"], flush=True)
+        if "topics" in runs:
+            edited = tmp / "topics.yml"
+            edited.write_text((ROOT / "topics.yml").read_text() + "  - name: bench-topic\n    terms: [election]\n")
+            results["topics"] = kb_analyze(copy_database(analysed, tmp / "topics.db"), "--topics", str(edited))
+            print("topics.yml edited", results["topics"], flush=True)
 
-        edited = tmp / "stances.yml"
-        edited.write_text((ROOT / "stances.yml").read_text().replace("min_confidence: 0.4", "min_confidence: 0.5", 1))
-        results["stances"] = kb_analyze(copy_database(analysed, tmp / "stances.db"), "--stances", str(edited))
-        print("stances.yml edited", results["stances"], flush=True)
+        if "stances" in runs:
+            edited = tmp / "stances.yml"
+            text = (ROOT / "stances.yml").read_text()
+            edited.write_text(text.replace("min_confidence: 0.4", "min_confidence: 0.5", 1))
+            results["stances"] = kb_analyze(copy_database(analysed, tmp / "stances.db"), "--stances", str(edited))
+            print("stances.yml edited", results["stances"], flush=True)
 
-        grown = copy_database(analysed, tmp / "grown.db")
-        store_and_embed(grown, new + changed)
-        results["changed"] = kb_analyze(grown)
-        print(f"{args.new} new and {args.changed} changed", results["changed"], flush=True)
+        if "changed" in runs:
+            grown = copy_database(analysed, tmp / "grown.db")
+            store_and_embed(grown, new + changed)
+            results["changed"] = kb_analyze(grown)
+            print(f"{args.new} new and {args.changed} changed", results["changed"], flush=True)
 
-        alone = tmp / "alone.db"
-        store_and_embed(alone, new + changed)
-        results["changed_alone"] = kb_analyze(alone)
-        print(f"the same {args.new + args.changed} documents alone", results["changed_alone"], flush=True)
+            alone = tmp / "alone.db"
+            store_and_embed(alone, new + changed)
+            results["changed_alone"] = kb_analyze(alone)
+            print(f"the same {args.new + args.changed} documents alone", results["changed_alone"], flush=True)
 
-        results["full"] = kb_analyze(copy_database(analysed, tmp / "full.db"), "--all")
-        print("full (--all)", results["full"], flush=True)
-    figures = {
-        "articles": args.articles,
-        "new": args.new,
-        "changed": args.changed,
-        "results": results,
-        "changed_ratio_to_alone": round(results["changed"]["seconds"] / results["changed_alone"]["seconds"], 2),
-        "topics_ratio_to_full": round(results["topics"]["seconds"] / results["full"]["seconds"], 2),
-        "stances_ratio_to_full": round(results["stances"]["seconds"] / results["full"]["seconds"], 2),
-        "full_documents_per_s": round(args.articles / results["full"]["seconds"], 2),
-    }
+        if "full" in runs:
+            results["full"] = kb_analyze(copy_database(analysed, tmp / "full.db"), "--all")
+            print("full (--all)", results["full"], flush=True)
+    figures = {"articles": args.articles * args.replicate, "new": args.new, "changed": args.changed, "results": results}
+    if "changed" in runs:
+        figures["changed_ratio_to_alone"] = round(
+            results["changed"]["seconds"] / results["changed_alone"]["seconds"], 2
+        )
+    if "full" in runs:
+        for run in {"topics", "stances"} & runs:
+            figures[f"{run}_ratio_to_full"] = round(results[run]["seconds"] / results["full"]["seconds"], 2)
+        figures["full_documents_per_s"] = round(figures["articles"] / results["full"]["seconds"], 2)
     print({k: v for k, v in figures.items() if k != "results"})
     write_results(args.output, "analysis", figures)
 

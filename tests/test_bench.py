@@ -136,10 +136,17 @@ def test_analyze_benchmark_runs(tmp_path):
 
 def test_incremental_analysis_benchmark_runs(tmp_path):
     row = run_benchmark(
-        "analysis", tmp_path, "--articles", 6, "--new", 2, "--changed", 1, "--cache", tmp_path, timeout=600
-    )
-    assert set(row["results"]) == {"first", "unchanged", "topics", "stances", "changed", "changed_alone", "full"}
-    assert all(r["seconds"] > 0 and r["peak_rss_mb"] > 0 for r in row["results"].values())
+        "analysis", tmp_path, "--articles", 6, "--replicate", 2, "--new", 2, "--changed", 1, "--cache", tmp_path,
+        timeout=600,
+    )  # fmt: skip
+    runs = {"first", "catch_up", "unchanged", "topics", "stances", "changed", "changed_alone", "full"}
+    assert set(row["results"]) == runs | {"replicated_in_s"}
+    assert all(row["results"][run]["seconds"] > 0 and row["results"][run]["peak_rss_mb"] > 0 for run in runs)
+    # The replicated base is what an analysis of its documents leaves: each article and its copy one work,
+    # nothing to derive or judge again.
+    catch_up = row["results"]["catch_up"]["summary"]
+    assert "statements of 0 new or changed documents" in catch_up and "(0 judged in this analysis)" in catch_up
+    assert "6 works (6 published more than once)" in catch_up and "of 12 documents relevant" in catch_up
     assert "statements of 3 new or changed documents" in row["results"]["changed"]["summary"]
     assert "statements of 0 new or changed documents" in row["results"]["unchanged"]["summary"]
     assert "(0 judged in this analysis)" in row["results"]["unchanged"]["summary"]
