@@ -685,18 +685,26 @@ def save_band_keys(db: Database, keys: Mapping[int, tuple[str, Sequence[int]]]) 
         )
 
 
-def copy_candidates(db: Database, document_id: int) -> list[int]:
-    """Documents (status ok) sharing a band key with ``document_id``."""
-    return [
-        row[0]
-        for row in db.execute(
-            "select distinct other.document_id from minhash_bands own "
+def copy_candidates(db: Database, document_id: int) -> dict[int, str]:
+    """Documents (status ok) sharing a band key with ``document_id``: id -> content_hash."""
+    return dict(
+        db.execute(
+            "select distinct other.document_id, documents.content_hash from minhash_bands own "
             "join minhash_bands other on other.key = own.key and other.document_id != own.document_id "
             "join documents on documents.id = other.document_id and documents.status = 'ok' "
             "where own.document_id = ? order by 1",
             [document_id],
-        )
-    ]
+        ).fetchall()
+    )
+
+
+def texts_by_id(db: Database, ids: Sequence[int]) -> dict[int, str]:
+    """The text of documents, by id."""
+    return dict(
+        db.execute(
+            "select id, text from documents where id in (select value from json_each(?))", [json.dumps(list(ids))]
+        ).fetchall()
+    )
 
 
 def save_copy_pairs(db: Database, document_id: int, copies: Iterable[int], copies_key: str) -> None:

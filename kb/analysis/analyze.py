@@ -43,6 +43,8 @@ STATEMENT_RULES = (cues, nlp, people, quotes, reported, speakers, statements, te
 # Documents from which parsing in worker processes pays for their start (a few seconds), and how many.
 PARALLEL_FROM = 200
 PARSERS = min(2, os.cpu_count() or 1)
+# Candidates' shingle sets kept while comparing a batch of documents (about 100 kB each).
+KNOWN_TEXTS = 2000
 
 
 @dataclass
@@ -220,17 +222,28 @@ def _derive_copies(db, batch_size: int = 500) -> list[list[int]]:
     pending = storage.documents_to_compare(db, COPIES_DIGEST)
     for start in range(0, len(pending), batch_size):
         rows = {row["id"]: row for row in storage.documents_by_id(db, pending[start : start + batch_size])}
+        # Shingles by content_hash, for this batch: a text republished many times is a candidate many times.
+        known = {row["content_hash"]: shingles(row["text"]) for row in rows.values()}
         versions = {doc_id: f"{COPIES_DIGEST}:{row['content_hash']}" for doc_id, row in rows.items()}
-        sets = {doc_id: shingles(row["text"]) for doc_id, row in rows.items() if row["bands_key"] != versions[doc_id]}
-        storage.save_band_keys(db, {doc_id: (versions[doc_id], band_keys(found)) for doc_id, found in sets.items()})
+        storage.save_band_keys(
+            db,
+            {
+                doc_id: (versions[doc_id], band_keys(known[row["content_hash"]]))
+                for doc_id, row in rows.items()
+                if row["bands_key"] != versions[doc_id]
+            },
+        )
+        own = dict(known)
         for doc_id, row in rows.items():
             candidates = storage.copy_candidates(db, doc_id)
-            if not candidates:
-                storage.save_copy_pairs(db, doc_id, [], versions[doc_id])
-                continue
-            found = sets[doc_id] if doc_id in sets else shingles(row["text"])
-            others = {other["id"]: shingles(other["text"]) for other in storage.documents_by_id(db, candidates)}
-            copies = [other for other in candidates if is_copy(found, others[other])]
+            if len(known) > len(own) + KNOWN_TEXTS:  # memory stays bounded
+                known = dict(own)
+            unknown = {text_hash: other for other, text_hash in candidates.items() if text_hash not in known}
+            for other, text in storage.texts_by_id(db, sorted(unknown.values())).items():
+                known[candidates[other]] = shingles(text)
+            found = known[row["content_hash"]]
+            verdicts = {text_hash: is_copy(found, known[text_hash]) for text_hash in set(candidates.values())}
+            copies = [other for other, text_hash in candidates.items() if verdicts[text_hash]]
             storage.save_copy_pairs(db, doc_id, copies, versions[doc_id])
     return components(storage.ok_document_ids(db), storage.copy_pairs(db))
 
