@@ -14,7 +14,8 @@ wall time and peak resident memory:
   embedded (not timed), then `kb analyze`; its baseline is `kb analyze` of
   just those documents in an otherwise empty knowledge base (target: at most
   2x that);
-- unchanged: `kb analyze` with nothing changed;
+- unchanged: `kb analyze` with nothing changed, and what `kb crawl` does
+  then (it checks whether anything the analysis reads changed, and skips it);
 - topics: `kb analyze` after a topics.yml edit (one term added), against full;
 - stances: `kb analyze` after a stances.yml edit (min_confidence raised), against full.
 
@@ -46,7 +47,19 @@ from bench.common import write_results  # noqa: E402
 
 
 def kb_analyze(db: Path, *args: str) -> dict:
-    """One `kb analyze` in a child process: wall seconds, peak RSS (MB) and its summary line.
+    """One `kb analyze` in a child process: wall seconds, peak RSS (MB) and its summary line."""
+    return child([sys.executable, "-m", "kb", "analyze", "--db", str(db), *args])
+
+
+# What `kb crawl` runs after storing a crawl: the analysis, skipped when nothing it reads changed.
+CRAWLS_ANALYSIS = (
+    "import sys; from kb.analysis.analyze import analyze_and_record; "
+    "print(analyze_and_record(sys.argv[1], only_if_changed=True)[0], file=sys.stderr)"
+)
+
+
+def child(command: list[str]) -> dict:
+    """``command`` in a child process: wall seconds, peak RSS (MB) and the last line it wrote to stderr.
 
     The peak is the largest proportional resident memory (PSS: shared pages
     divided among the processes sharing them, so a short-lived fork is not
@@ -57,7 +70,7 @@ def kb_analyze(db: Path, *args: str) -> dict:
     with tempfile.TemporaryFile("w+") as stderr:
         started = time.monotonic()
         process = subprocess.Popen(
-            [sys.executable, "-m", "kb", "analyze", "--db", str(db), *args],
+            command,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -71,7 +84,7 @@ def kb_analyze(db: Path, *args: str) -> dict:
         stderr.seek(0)
         output = stderr.read()
     if process.returncode != 0:
-        raise SystemExit(f"kb analyze {' '.join(args)} failed:\n{output[-2000:]}")
+        raise SystemExit(f"{' '.join(command)} failed:\n{output[-2000:]}")
     return {
         "seconds": round(seconds, 2),
         "peak_rss_mb": round(peak_kb / 1024),
@@ -260,8 +273,11 @@ def main() -> None:
             print(f"replicated {args.replicate} times", results["catch_up"], flush=True)
 
         if "unchanged" in runs:
-            results["unchanged"] = kb_analyze(copy_database(analysed, tmp / "unchanged.db"))
+            unchanged = copy_database(analysed, tmp / "unchanged.db")
+            results["unchanged"] = kb_analyze(unchanged)
             print("unchanged", results["unchanged"], flush=True)
+            results["unchanged_crawl"] = child([sys.executable, "-c", CRAWLS_ANALYSIS, str(unchanged)])
+            print("unchanged, as kb crawl analyses", results["unchanged_crawl"], flush=True)
 
         if "topics" in runs:
             edited = tmp / "topics.yml"

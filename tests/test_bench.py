@@ -139,7 +139,17 @@ def test_incremental_analysis_benchmark_runs(tmp_path):
         "analysis", tmp_path, "--articles", 6, "--replicate", 2, "--new", 2, "--changed", 1, "--cache", tmp_path,
         timeout=600,
     )  # fmt: skip
-    runs = {"first", "catch_up", "unchanged", "topics", "stances", "changed", "changed_alone", "full"}
+    runs = {
+        "first",
+        "catch_up",
+        "unchanged",
+        "unchanged_crawl",
+        "topics",
+        "stances",
+        "changed",
+        "changed_alone",
+        "full",
+    }
     assert set(row["results"]) == runs | {"replicated_in_s"}
     assert all(row["results"][run]["seconds"] > 0 and row["results"][run]["peak_rss_mb"] > 0 for run in runs)
     # The replicated base is what an analysis of its documents leaves: each article and its copy one work,
@@ -150,6 +160,7 @@ def test_incremental_analysis_benchmark_runs(tmp_path):
     assert "statements of 3 new or changed documents" in row["results"]["changed"]["summary"]
     assert "statements of 0 new or changed documents" in row["results"]["unchanged"]["summary"]
     assert "(0 judged in this analysis)" in row["results"]["unchanged"]["summary"]
+    assert "analysis up to date" in row["results"]["unchanged_crawl"]["summary"]
     assert "(0 judged" not in row["results"]["first"]["summary"]  # the on-topic pages take stances
     assert row["changed_ratio_to_alone"] > 0
 
