@@ -1068,15 +1068,20 @@ def _stance_table(table: str) -> str:
     return table
 
 
-def clear_stances_off_question(db: Database, table: str, threshold: float) -> None:
-    """Rows that no longer take a stance (off the question, or without a vector) lose theirs."""
+def clear_stances_off_question(db: Database, table: str, threshold: float, document_ids: Sequence[int]) -> None:
+    """Rows of ``document_ids`` that no longer take a stance (off the question, or without a vector)
+    lose theirs. Only a new relevance score takes a row off the question, so the documents scored
+    again are the only ones to look at."""
     table = _stance_table(table)
+    if not document_ids:
+        return
     with db.atomic():
         db.execute(
             f"update {table} set stance = null, stance_confidence = null, stance_reasons = null, stance_key = null "
-            f"where (stance_key is not null or stance is not null or stance_reasons is not null) "
+            f"where document_id in (select value from json_each(:documents)) "
+            f"and (stance_key is not null or stance is not null or stance_reasons is not null) "
             f"and id not in (select row_id from ({_JUDGED_ROWS[table]}))",
-            {"threshold": threshold},
+            {"threshold": threshold, "documents": json.dumps(list(document_ids))},
         )
 
 

@@ -7,6 +7,7 @@ tables of the incremental analyses are compared, table by table, with those
 of `--all` (everything derived again) on the same data.
 """
 
+import itertools
 import re
 import shutil
 from pathlib import Path
@@ -184,6 +185,28 @@ def test_a_group_of_copies_that_grows_judges_only_its_new_members(db_copy, confi
     incremental = snapshot(db_copy)
     analyze(db_copy, people, everything=True)
     assert snapshot(db_copy) == incremental
+
+
+def test_rows_that_fall_off_the_question_lose_their_stance(db_copy, config):
+    people, topics, relevance, _ = config
+
+    def with_stance_key(table: str) -> set[int]:
+        db = storage.open_db(db_copy)
+        try:
+            return {row[0] for row in db.execute(f"select id from {table} where stance_key is not null")}
+        finally:
+            db.close()
+
+    analyze(db_copy, people, topics, relevance)
+    before = with_stance_key("passages")
+    relevance.write_text(relevance.read_text().replace("threshold: 0.7", "threshold: 0.999", 1))
+    analyze(db_copy, people, topics, relevance)
+    db = storage.open_db(db_copy)
+    for table in ("passages", "quotes"):
+        on_question = {row_id for row_id, _, _ in itertools.chain(*storage.stance_groups(db, table, 0.999))}
+        assert with_stance_key(table) == on_question, table
+    db.close()
+    assert with_stance_key("passages") < before
 
 
 def test_gone_document_keeps_its_statements(db_copy, config):

@@ -154,9 +154,9 @@ def analyze(
         storage.prune_people(db)
         _derive_topics(db, topics)
         embedder = _embedder_of(db)
-        relevant = _relevance(db, relevance, embedder) if embedder else None
+        relevant, rescored = _relevance(db, relevance, embedder) if embedder else (None, [])
         counts = storage.statement_counts(db)
-        judged = _stances(db, stance_set, embedder, relevance.threshold) if embedder else 0
+        judged = _stances(db, stance_set, embedder, relevance.threshold, rescored) if embedder else 0
         return AnalyzeReport(
             people=db["people"].count,
             works=len(groups),
@@ -358,9 +358,10 @@ def relevance_digest(config, model: str) -> str:
     return _digest(repr(config) + model, [relevance_module])
 
 
-def _relevance(db, config, embedder) -> tuple[int, int]:
+def _relevance(db, config, embedder) -> tuple[tuple[int, int], list[int]]:
     """Score the passages whose vector changed (from their stored vectors) and the documents whose
-    text or passages changed, each with its reasons; (relevant, scored) documents."""
+    text or passages changed, each with its reasons; (relevant, scored) documents, and the
+    documents scored again."""
     scorer = None  # built on the first passage to score: it encodes relevance.yml's examples
     digest = relevance_digest(config, embedder.name)
     touched = set(storage.clear_relevance_without_vectors(db))
@@ -390,7 +391,7 @@ def _relevance(db, config, embedder) -> tuple[int, int]:
             storage.save_document_relevance(db, digest, rows)
             rows = []
     storage.save_document_relevance(db, digest, rows)
-    return storage.relevance_counts(db, config.threshold)
+    return storage.relevance_counts(db, config.threshold), documents
 
 
 def stance_digest(stance_set, model: str) -> str:
@@ -399,7 +400,7 @@ def stance_digest(stance_set, model: str) -> str:
     return _digest(repr(stance_set) + model, [stance_module])
 
 
-def _stances(db, stance_set, embedder, threshold: float, batch_size: int = 1000) -> int:
+def _stances(db, stance_set, embedder, threshold: float, rescored: list[int], batch_size: int = 1000) -> int:
     """Judge the stance of passages relevant to the question (from their stored vectors) and of the
     statements in them, each with its reasons; only groups of copies whose members, vectors or
     stances.yml changed, and of a group that only grew, only its new members.
@@ -408,14 +409,15 @@ def _stances(db, stance_set, embedder, threshold: float, batch_size: int = 1000)
     not encoded at all (news quotes about elections have no view on how much
     math ML needs, and encoding them was most of the cost). Copies of one
     text (a republished passage or quotation, compared without case and
-    spacing) get one judgement: the most confident of theirs. Returns how many
-    rows were judged.
+    spacing) get one judgement: the most confident of theirs. Rows of the
+    documents whose relevance was ``rescored`` and that are now off the
+    question lose their stance. Returns how many rows were judged.
     """
     classifier = None  # built for the first group to judge: it encodes stances.yml's examples
     digest = stance_digest(stance_set, embedder.name)
     judged = 0
     for table in ("passages", "quotes"):
-        storage.clear_stances_off_question(db, table, threshold)
+        storage.clear_stances_off_question(db, table, threshold, rescored)
         for batch in _batches_of_groups(_groups_to_judge(db, table, digest, threshold), batch_size):
             classifier = classifier or StanceClassifier(stance_set, embedder)
             found, count = _judge_groups(db, classifier, table, batch)
