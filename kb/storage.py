@@ -698,15 +698,6 @@ def copy_candidates(db: Database, document_id: int) -> dict[int, str]:
     )
 
 
-def texts_by_id(db: Database, ids: Sequence[int]) -> dict[int, str]:
-    """The text of documents, by id."""
-    return dict(
-        db.execute(
-            "select id, text from documents where id in (select value from json_each(?))", [json.dumps(list(ids))]
-        ).fetchall()
-    )
-
-
 def save_copy_pairs(db: Database, document_id: int, copies: Iterable[int], copies_key: str) -> None:
     """Record the documents ``document_id`` is a copy of, and that it was compared (its copies_key)."""
     with db.atomic():

@@ -239,8 +239,8 @@ def _derive_copies(db, batch_size: int = 500) -> list[list[int]]:
             if len(known) > len(own) + KNOWN_TEXTS:  # memory stays bounded
                 known = dict(own)
             unknown = {text_hash: other for other, text_hash in candidates.items() if text_hash not in known}
-            for other, text in storage.texts_by_id(db, sorted(unknown.values())).items():
-                known[candidates[other]] = shingles(text)
+            for other in storage.documents_by_id(db, sorted(unknown.values())):
+                known[candidates[other["id"]]] = shingles(other["text"])
             found = known[row["content_hash"]]
             verdicts = {text_hash: is_copy(found, known[text_hash]) for text_hash in set(candidates.values())}
             copies = [other for other, text_hash in candidates.items() if verdicts[text_hash]]
