@@ -17,7 +17,9 @@ wall time and peak resident memory:
 - unchanged: `kb analyze` with nothing changed, and what `kb crawl` does
   then (it checks whether anything the analysis reads changed, and skips it);
 - topics: `kb analyze` after a topics.yml edit (one term added), against full;
-- stances: `kb analyze` after a stances.yml edit (min_confidence raised), against full.
+- stances: `kb analyze` after a stances.yml edit (min_confidence raised), against full;
+- people: `kb analyze` after a people.yml edit (Yann LeCun's pronoun), against full: it parses
+  again only the documents naming him (``naming``: those whose text has "LeCun" or "Le Cun").
 
     python bench/analysis.py                 # 1,000 articles, 100 new, 10 changed
     python bench/analysis.py --quick         # 100 articles, 10 new, 1 changed
@@ -115,6 +117,15 @@ def _rss_kb(pid: int) -> int:
             return next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
     except (OSError, ValueError):
         return 0
+
+
+def documents_naming(db_path: Path, names: tuple[str, ...]) -> int:
+    """How many documents (status ok) have one of ``names`` in their text."""
+    import sqlite3
+
+    with sqlite3.connect(db_path) as db:
+        where = " or ".join("instr(text, ?)" for _ in names)
+        return db.execute(f"select count(*) from documents where status = 'ok' and ({where})", names).fetchone()[0]
 
 
 def copy_database(source: Path, target: Path) -> Path:
@@ -228,7 +239,7 @@ def replicate(db_path: Path, times: int) -> None:
         db.close()
 
 
-RUNS = ("unchanged", "topics", "stances", "changed", "full")
+RUNS = ("unchanged", "topics", "stances", "people", "changed", "full")
 
 
 def main() -> None:
@@ -292,6 +303,15 @@ def main() -> None:
             results["stances"] = kb_analyze(copy_database(analysed, tmp / "stances.db"), "--stances", str(edited))
             print("stances.yml edited", results["stances"], flush=True)
 
+        if "people" in runs:
+            edited = tmp / "people.yml"
+            text = (ROOT / "people.yml").read_text()
+            edited.write_text(text.replace("name: Yann LeCun\n    pronoun: he", "name: Yann LeCun\n    pronoun: they"))
+            db = copy_database(analysed, tmp / "people.db")
+            results["people"] = kb_analyze(db, "--people", str(edited))
+            results["people"]["naming"] = documents_naming(db, ("LeCun", "Le Cun"))
+            print("people.yml edited", results["people"], flush=True)
+
         if "changed" in runs:
             grown = copy_database(analysed, tmp / "grown.db")
             store_and_embed(grown, new + changed)
@@ -312,7 +332,7 @@ def main() -> None:
             results["changed"]["seconds"] / results["changed_alone"]["seconds"], 2
         )
     if "full" in runs:
-        for run in {"topics", "stances"} & runs:
+        for run in {"topics", "stances", "people"} & runs:
             figures[f"{run}_ratio_to_full"] = round(results[run]["seconds"] / results["full"]["seconds"], 2)
         figures["full_documents_per_s"] = round(figures["articles"] / results["full"]["seconds"], 2)
     print({k: v for k, v in figures.items() if k != "results"})

@@ -506,6 +506,17 @@ def m021_band_keys(db: Database) -> None:
     db.execute("update documents set bands_key = copies_key where copies_key is not null")
 
 
+@migrations()
+def m022_parsed_people(db: Database) -> None:
+    """parsed_people: people.yml's people as the stored statements were derived with them (what the
+    parser reads of each: kb.analysis.people.parse_entry). documents.statements_key no longer holds
+    people.yml: an edit of it derives again only the documents that name a person whose entry
+    changed (kb.analysis.analyze.follow_people)."""
+    db["parsed_people"].create(
+        {"name": str, "aliases": str, "signoff": str, "pronoun": str}, pk="name", not_null={"name", "aliases"}
+    )
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

@@ -762,6 +762,45 @@ def documents_to_derive(db: Database, digest: str) -> list[int]:
     ]
 
 
+def parsed_people(db: Database) -> dict[str, tuple]:
+    """The people the stored statements were derived with: name -> (name, aliases, signoff, pronoun)."""
+    return {
+        name: (name, tuple(json.loads(aliases)), signoff, pronoun)
+        for name, aliases, signoff, pronoun in db.execute("select name, aliases, signoff, pronoun from parsed_people")
+    }
+
+
+def texts_derived_with(db: Database, digest: str, batch_size: int = 500) -> Iterator[list[tuple[int, str, str]]]:
+    """Batches of (id, text, author) of the documents (status ok) whose statements were derived from
+    their current version with ``digest``, streamed by id."""
+    last = 0
+    while True:
+        batch = db.execute(
+            "select id, text, coalesce(author, '') from documents where id > ? and status = 'ok' "
+            "and statements_key = (? || ':' || content_hash) order by id limit ?",
+            [last, digest, batch_size],
+        ).fetchall()
+        if not batch:
+            return
+        yield batch
+        last = batch[-1][0]
+
+
+def follow_people(db: Database, entries: Iterable[tuple], stale: Iterable[int]) -> None:
+    """Record ``entries`` (kb.analysis.people.parse_entry) as the people statements are derived with,
+    and mark the documents ``stale`` to be derived again, in one transaction."""
+    with db.atomic():
+        db.conn.executemany("update documents set statements_key = null where id = ?", [(i,) for i in stale])
+        db.execute("delete from parsed_people")
+        db.conn.executemany(
+            "insert into parsed_people (name, aliases, signoff, pronoun) values (?, ?, ?, ?)",
+            [
+                (name, json.dumps(list(aliases), ensure_ascii=False), signoff, pronoun)
+                for name, aliases, signoff, pronoun in entries
+            ],
+        )
+
+
 def documents_by_id(db: Database, ids: Sequence[int], batch_size: int = 200) -> Iterator[dict]:
     """The documents ``ids`` (id, text, author, links, content_hash, bands_key), read ``batch_size`` at a time."""
     for i in range(0, len(ids), batch_size):

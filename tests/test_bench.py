@@ -146,6 +146,7 @@ def test_incremental_analysis_benchmark_runs(tmp_path):
         "unchanged_crawl",
         "topics",
         "stances",
+        "people",
         "changed",
         "changed_alone",
         "full",
@@ -163,6 +164,9 @@ def test_incremental_analysis_benchmark_runs(tmp_path):
     assert "analysis up to date" in row["results"]["unchanged_crawl"]["summary"]
     assert "(0 judged" not in row["results"]["first"]["summary"]  # the on-topic pages take stances
     assert row["changed_ratio_to_alone"] > 0
+    # A people.yml edit parses again only the documents that name the person it changed.
+    people = row["results"]["people"]
+    assert f"statements of {people['naming']} new or changed documents" in people["summary"]
 
 
 def test_realtext_benchmark_scores_polnear(tmp_path):

@@ -370,11 +370,15 @@ def test_a_derivation_the_writer_cannot_keep_is_derived_again(redis, tmp_path):
     from kb.analysis.derive import DerivedStore
 
     page = article(1, 'Sample content. "You need linear algebra first," said Daphne Koller at the meeting.')
-    right_key = f"{DerivedStore().statements_digest}:{storage.document_hash(vars(page))}"
-    topics = DerivedStore().topics_digest
-    other = article(2)
-    other.derived = {"statements_key": "another-people.yml:x", "topics_digest": topics, "statements": []}
-    page.derived = {"statements_key": right_key, "topics_digest": topics, "author": None, "note": None}
+    writer = DerivedStore()
+    right_key = f"{writer.statements_digest}:{storage.document_hash(vars(page))}"
+    topics, people = writer.topics_digest, writer.people_digest
+    other = article(2)  # derived with another people.yml
+    other_key = f"{writer.statements_digest}:{storage.document_hash(vars(other))}"
+    other.derived = {"statements_key": other_key, "people_digest": "x", "topics_digest": topics, "statements": []}
+    other.derived |= {"author": None, "note": None, "topics": {}}
+    page.derived = {"statements_key": right_key, "people_digest": people, "topics_digest": topics}
+    page.derived |= {"author": None, "note": None}
     page.derived["statements"] = ["not a statement"]
     for item in (page, other):
         redis.rpush(ITEMS_KEY, encode_item(item))

@@ -113,12 +113,13 @@ def test_incremental_analyses_end_where_a_full_one_does(db_copy, config, embedde
     reprint = max(work_of)
     assert work_of[third] is not None and work_of[reprint] == work_of[third]  # the copy joined its original's work
 
-    # people.yml edited: every document's statements again, cut short by the time budget, then finished.
+    # people.yml edited: the statements of the two documents naming the new person again, cut short by
+    # the time budget, then finished.
     people.write_text(people.read_text() + "  - name: Ada Quill\n    aliases: [Quill, Professor Quill]\n")
     cut = analyze(db_copy, people, time_budget=0.001)
-    assert not cut.complete and "left for the next" in cut.problems[0]
+    assert not cut.complete and "statements of 1 new or changed documents derived, 1 left" in cut.lines[0]
     finished = analyze(db_copy, people)
-    assert finished.complete
+    assert finished.complete and "statements of 1 new or changed documents" in finished.lines[0]
     assert ("Ada Quill", 1) in {(q[6], 1) for q in snapshot(db_copy)["quotes"]}  # the edit reached the statements
 
     # topics.yml edited: topics again, statements not.
@@ -182,6 +183,44 @@ def test_a_group_of_copies_that_grows_judges_only_its_new_members(db_copy, confi
         ).fetchone()[0]
     db.close()
     assert new_rows > 0 and judged == new_rows and group_rows > new_rows
+    incremental = snapshot(db_copy)
+    analyze(db_copy, people, everything=True)
+    assert snapshot(db_copy) == incremental
+
+
+def documents_naming(path, word: str) -> int:
+    db = sqlite_utils.Database(path)
+    rows = db.execute("select text, coalesce(author, '') from documents where status = 'ok'").fetchall()
+    return sum(bool(re.search(rf"\b{word}\b", f"{author} {text}", re.I)) for text, author in rows)
+
+
+def test_a_people_edit_derives_only_the_documents_naming_whom_it_changed(db_copy, config):
+    people = config[0]
+    analyze(db_copy, people)
+    original = people.read_text()
+    # Nobody's names, sign-off or pronoun changed: nothing derived again, the people table follows.
+    people.write_text(original.replace("co-founder of Coursera", "co-founder of Coursera (edited)", 1))
+    described = analyze(db_copy, people)
+    assert "statements of 0 new or changed documents" in described.lines[0]
+    assert (
+        "(edited)"
+        in sqlite_utils.Database(db_copy)
+        .execute("select description from people where name = 'Daphne Koller'")
+        .fetchone()[0]
+    )
+    # A person no document names, added: nothing again.
+    people.write_text(original + "  - name: Orla Vantongeren\n    aliases: [Vantongeren]\n")
+    assert "statements of 0 new or changed documents" in analyze(db_copy, people).lines[0]
+    # A pronoun changed: exactly the documents that name her, and a person removed: those naming him.
+    edited = original.replace("pronoun: she", "pronoun: they", 1)
+    people.write_text(edited)
+    koller = documents_naming(db_copy, "Koller")
+    total = sqlite_utils.Database(db_copy).execute("select count(*) from documents where status = 'ok'").fetchone()[0]
+    assert 0 < koller < total
+    assert f"statements of {koller} new or changed documents" in analyze(db_copy, people).lines[0]
+    serrano = edited.index("  - name: Luis Serrano")
+    people.write_text(edited[:serrano] + edited[edited.index("  - name:", serrano + 1) :])
+    assert f"statements of {documents_naming(db_copy, 'Serrano')} new" in analyze(db_copy, people).lines[0]
     incremental = snapshot(db_copy)
     analyze(db_copy, people, everything=True)
     assert snapshot(db_copy) == incremental

@@ -24,7 +24,7 @@ from . import relevance as relevance_module
 from . import stance as stance_module
 from . import topics as topics_module
 from .nlp import check_pipeline, pipeline_signature
-from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
+from .people import DEFAULT_PEOPLE_FILE, Directory, load_people, mentions_pattern, parse_entry, searchable
 from .quotes import DocumentText, extract_many
 from .relevance import (
     DEFAULT_RELEVANCE_FILE,
@@ -107,10 +107,41 @@ def _digest(config: str, modules) -> str:
     return digest.hexdigest()[:32]
 
 
-def statements_digest(people: list) -> str:
-    """What every document's statements depend on besides the document: the people of people.yml,
-    the parser, and the code of the rules (an upgrade that changes them derives everything again)."""
-    return _digest(repr(people) + pipeline_signature(), STATEMENT_RULES)
+def statements_digest() -> str:
+    """What every document's statements depend on besides the document and people.yml: the parser
+    and the code of the rules (an upgrade that changes them derives everything again). people.yml is
+    followed person by person (follow_people)."""
+    return _digest(pipeline_signature(), STATEMENT_RULES)
+
+
+def people_digest(people: list) -> str:
+    """What a document's statements read of people.yml, all of it: a worker's derivation is kept by a
+    writer with the same (kb.analysis.derive)."""
+    return _digest(repr([parse_entry(person) for person in people]), [])
+
+
+def follow_people(db, people: list) -> int:
+    """Make the stored statements follow people.yml: the documents derived with the current rules
+    that name (by a name, alias or sign-off, old or new) a person whose entry changed since they were
+    derived are marked to be derived again, and ``people`` recorded as what statements are derived
+    with. How many documents were marked.
+
+    Extraction reads people.yml only through names it finds in the document
+    or its byline, so a document naming no changed person derives as before.
+    """
+    before = storage.parsed_people(db)
+    now = {person.name: parse_entry(person) for person in people}
+    if before == now:
+        return 0
+    changed = {name for name in before.keys() | now.keys() if before.get(name) != now.get(name)}
+    entries = [entry for name in changed for entry in (before.get(name), now.get(name)) if entry]
+    pattern = mentions_pattern(name for n, aliases, signoff, _ in entries for name in (n, *aliases, signoff or ""))
+    stale = []
+    if pattern is not None:
+        for batch in storage.texts_derived_with(db, statements_digest()):
+            stale += [i for i, text, author in batch if pattern.search(searchable(f"{author}\n{text}"))]
+    storage.follow_people(db, now.values(), stale)
+    return len(stale)
 
 
 def topics_digest(topics: list) -> str:
@@ -179,7 +210,8 @@ def analyze(
 def _derive_statements(db, people: list, deadline: float | None, progress: bool) -> tuple[int, int]:
     """Statements, speakers and authors of the documents whose version or configuration changed;
     (documents derived, documents left for the next analysis by the deadline)."""
-    digest = statements_digest(people)
+    follow_people(db, people)
+    digest = statements_digest()
     pending = storage.documents_to_derive(db, digest)
     if not pending:
         return 0, 0

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .. import storage
-from .analyze import document_text, statement_record, statements_digest, topics_digest
+from .analyze import document_text, follow_people, people_digest, statement_record, statements_digest, topics_digest
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
 from .quotes import extract_many
 from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
@@ -30,7 +30,8 @@ class DocumentDeriver:
         people = load_people(people_path or DEFAULT_PEOPLE_FILE)
         self.topics = load_topics(topics_path or DEFAULT_TOPICS_FILE)
         self.directory = Directory(people)
-        self.statements_digest = statements_digest(people)
+        self.statements_digest = statements_digest()
+        self.people_digest = people_digest(people)
         self.topics_digest = topics_digest(self.topics)
 
     def derive(self, document: Mapping, spans: Sequence[tuple[int, int]]) -> dict:
@@ -45,6 +46,7 @@ class DocumentDeriver:
             topics[storage.content_hash(passage)] = tag(passage, self.topics)
         return {
             "statements_key": f"{self.statements_digest}:{storage.document_hash(document)}",
+            "people_digest": self.people_digest,
             "author": found.author.name if found.author else None,
             "note": found.note,
             "statements": [statement_record(q) for q in found.quotes],
@@ -61,9 +63,12 @@ class DerivedStore:
 
     def __init__(self, people_path: str | Path | None = None, topics_path: str | Path | None = None):
         self.topics = load_topics(topics_path or DEFAULT_TOPICS_FILE)
-        self.statements_digest = statements_digest(load_people(people_path or DEFAULT_PEOPLE_FILE))
+        self.people = load_people(people_path or DEFAULT_PEOPLE_FILE)
+        self.statements_digest = statements_digest()
+        self.people_digest = people_digest(self.people)
         self.topics_digest = topics_digest(self.topics)
         self.topic_ids: dict[str, int] | None = None
+        self.following = False  # the stored statements follow this people.yml (follow_people)
 
     def store(self, db, url: str, derived: Mapping) -> bool:
         """Store ``derived`` for the document at ``url`` as it is now stored; False when it is not
@@ -75,8 +80,15 @@ class DerivedStore:
             return False
         document_id, content_hash, current, bands = row
         key = f"{self.statements_digest}:{content_hash}"
-        if derived.get("statements_key") != key or derived.get("topics_digest") != self.topics_digest:
+        if (
+            derived.get("statements_key") != key
+            or derived.get("people_digest") != self.people_digest
+            or derived.get("topics_digest") != self.topics_digest
+        ):
             return False
+        if not self.following:  # the key says "derived with parsed_people": make that this people.yml first
+            follow_people(db, self.people)
+            self.following = True
         if current != key:
             storage.save_quotes(db, document_id, derived["statements"], derived["author"], derived["note"], key)
         version = f"{COPIES_DIGEST}:{content_hash}"

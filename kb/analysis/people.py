@@ -8,9 +8,11 @@ and an affiliation. Mistakes in the file are reported with its line.
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 from ..defaults import default_file
@@ -41,6 +43,31 @@ def fold(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(plain.casefold().replace(".", " ").split())
+
+
+def searchable(text: str) -> str:
+    """``text`` as names are looked up in it: folded, with every run of punctuation and space one space.
+    A name ``fold`` equates with a span of the text (or with its tokens joined by spaces) is in it."""
+    if not text.isascii():  # most of the time goes into stripping accents: skip it where there are none
+        text = _combining().sub("", unicodedata.normalize("NFKD", text))
+    return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
+
+
+@cache
+def _combining() -> re.Pattern:
+    marks = (chr(c) for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c)))
+    return re.compile("[" + "".join(re.escape(mark) for mark in marks) + "]")
+
+
+def parse_entry(person: Person) -> tuple:
+    """What the statements' parser reads of a person (description and affiliation it does not)."""
+    return (person.name, tuple(person.aliases), person.signoff, person.pronoun)
+
+
+def mentions_pattern(names: Iterable[str]) -> re.Pattern | None:
+    """A pattern finding any of ``names`` as whole words in a ``searchable`` text; None for no names."""
+    words = sorted({searchable(name) for name in names} - {""}, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)") if words else None
 
 
 @dataclass
