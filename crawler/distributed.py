@@ -85,7 +85,7 @@ def ingest(
     items left wait in Redis. What the workers derived from an article is
     kept when they used the writer's ``people_path`` and ``topics_path``.
     """
-    derived = DerivedStore(people_path, topics_path)
+    derived = DerivedStore(people_path, topics_path, model)
     store = ItemStore(db_path, sources_file=f"redis:{ITEMS_KEY}", model=model, derived=derived)
     run_id = store.open()
     requeued = 0

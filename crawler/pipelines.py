@@ -7,7 +7,8 @@ summary even when the crawl is cut short.
 
 DerivePipeline (a distributed crawl's workers, KB_DERIVE_ON_WORKERS): each
 article carries what its analysis derives from it alone (kb.analysis.derive)
-to the writer, which then only stores it.
+to the writer, which then only stores it; with KB_EMBED_ON_WORKERS its
+passages' vectors too.
 """
 
 from __future__ import annotations
@@ -93,7 +94,14 @@ class DerivePipeline:
         if self.deriver is None:
             from kb.analysis.derive import DocumentDeriver
 
-            self.deriver = DocumentDeriver(self.settings.get("KB_PEOPLE_FILE"), self.settings.get("KB_TOPICS_FILE"))
+            embedder = None
+            if self.settings.getbool("KB_EMBED_ON_WORKERS"):
+                from embeddings.model import get_embedder
+
+                embedder = get_embedder(self.settings.get("KB_MODEL"))
+            self.deriver = DocumentDeriver(
+                self.settings.get("KB_PEOPLE_FILE"), self.settings.get("KB_TOPICS_FILE"), embedder
+            )
             self.count_tokens = load_token_counter(self.settings.get("KB_MODEL"))
         spans = split_passages(article.text, self.settings.getint("KB_PASSAGE_MAX_TOKENS"), self.count_tokens)
         return self.deriver.derive(vars(article), spans)

@@ -84,6 +84,7 @@ def run_worker(
     model: str | None = None,
     people_path: str | Path | None = None,
     topics_path: str | Path | None = None,
+    vectors: bool = False,
 ) -> dict:
     """Crawl as one scrapy-redis worker until the shared frontier is empty; returns Scrapy's stats.
 
@@ -91,7 +92,8 @@ def run_worker(
     sources' start requests pushed: a new crawl begins. Items go to Redis for
     `kb ingest`, each with what its analysis derives from it alone (with
     ``people_path`` and ``topics_path``, and passages as ``model`` splits
-    them); this process opens no database.
+    them; with ``vectors`` the passages' vectors from ``model`` too); this
+    process opens no database.
     """
     from .distributed import worker_settings, worker_spider_class
 
@@ -103,6 +105,7 @@ def run_worker(
             "KB_REDIS_SEED": seed,
             "KB_PEOPLE_FILE": str(people_path) if people_path else None,
             "KB_TOPICS_FILE": str(topics_path) if topics_path else None,
+            "KB_EMBED_ON_WORKERS": vectors,
         },
         priority="cmdline",
     )

@@ -90,6 +90,11 @@ KB_HINT_CHECK_EVERY = 10
 KB_DERIVE_ON_WORKERS = True
 KB_PEOPLE_FILE = None
 KB_TOPICS_FILE = None
+# ... and, when this is on (`kb crawl --redis URL --worker-vectors`), embed each
+# article's passages with KB_MODEL, so the writer stores the vectors instead of
+# encoding them (kept when it embeds with the same model). Each worker then
+# loads the model.
+KB_EMBED_ON_WORKERS = False
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -136,6 +136,12 @@ MODEL_HELP = (
     "Redis for `kb ingest`, no database is written.",
 )
 @click.option("--seed", is_flag=True, help="With --redis: start a new crawl (clear the frontier, push the start URLs).")
+@click.option(
+    "--worker-vectors",
+    is_flag=True,
+    help="With --redis: embed each article's passages on this worker too (it loads the model), so "
+    "`kb ingest` stores the vectors instead of encoding them.",
+)
 def crawl(
     sources_path: str,
     db_path: str,
@@ -148,6 +154,7 @@ def crawl(
     log_level: str,
     redis_url: str | None,
     seed: bool,
+    worker_vectors: bool,
 ) -> None:
     """Crawl the sources, store every article, embed new passages and analyze them.
 
@@ -156,6 +163,8 @@ def crawl(
     """
     if seed and not redis_url:
         fail("--seed needs --redis URL")
+    if worker_vectors and not redis_url:
+        fail("--worker-vectors needs --redis URL")
     kb = KnowledgeBase(db_path, model=model, people=people_path)
     with user_errors():
         config = kb.crawl_config(sources_path)
@@ -165,7 +174,7 @@ def crawl(
             err=True,
         )
     if redis_url:
-        run_redis_worker(kb, config, redis_url, seed, log_level, time_budget, log_file, quiet)
+        run_redis_worker(kb, config, redis_url, seed, log_level, time_budget, log_file, quiet, worker_vectors)
         return
     # With a log file Scrapy writes there, not to the terminal: keep the full log.
     scrapy_level = "ERROR" if quiet and not log_file else log_level.upper()
@@ -226,13 +235,16 @@ def run_redis_worker(
     time_budget: float | None,
     log_file: str | None,
     quiet: bool,
+    vectors: bool = False,
 ) -> None:
     """`kb crawl --redis`: one scrapy-redis worker; exit 0 when the shared frontier ran dry."""
     from crawler.run import run_worker
 
     redis_client(redis_url)
     level = log_level.upper() if not quiet else "ERROR"
-    stats = run_worker(config, redis_url, seed, level, time_budget, log_file, kb.model, kb.people_path, kb.topics_path)
+    stats = run_worker(
+        config, redis_url, seed, level, time_budget, log_file, kb.model, kb.people_path, kb.topics_path, vectors
+    )
     reason = stats.get("finish_reason", "?")
     line = (
         f"worker {'(seeded) ' if seed else ''}{reason}: {stats.get('downloader/response_count', 0)} fetched, "

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import time
 
+import numpy as np
 import pytest
 
 from bench.common import free_port
@@ -272,6 +273,9 @@ def test_bad_redis_options_are_clear_errors(tmp_path):
     sources.write_text("sources:\n  - name: s\n    start_urls: ['http://127.0.0.1:9/']\n")
     seed_alone = run_kb("crawl", "--seed", "--sources", sources, "--db", tmp_path / "kb.db")
     assert seed_alone.returncode == 2 and "--seed needs --redis URL" in seed_alone.stderr
+    vectors_alone = run_kb("crawl", "--worker-vectors", "--sources", sources, "--db", tmp_path / "kb.db")
+    assert vectors_alone.returncode == 2 and "--worker-vectors needs --redis URL" in vectors_alone.stderr
+    assert not (tmp_path / "kb.db").exists()
     for command in (
         ["crawl", "--redis", "redis://127.0.0.1:9/0", "--sources", sources],
         ["ingest", "--redis", "redis://127.0.0.1:9/0", "--db", tmp_path / "kb.db"],
@@ -317,21 +321,39 @@ def by_url(path) -> dict[str, list]:
     )
 
 
+def passage_vectors(path) -> dict[tuple[str, int], np.ndarray]:
+    """Each passage's unit vector, by its document's URL and its place in it."""
+    db = storage.open_db(path)
+    try:
+        rows = db.execute(
+            "select d.url, p.seq, v.vector from passage_vectors v join passages p on p.id = v.passage_id "
+            "join documents d on d.id = p.document_id"
+        ).fetchall()
+    finally:
+        db.close()
+    return {(url, seq): (v := np.frombuffer(blob, "<f4")) / np.linalg.norm(v) for url, seq, blob in rows}
+
+
 def test_workers_derive_each_article_and_the_writer_only_stores_it(redis, tmp_path, sample_site, crawled_db):
     from .conftest import run_kb
 
     url = f"redis://127.0.0.1:{redis.connection_pool.connection_kwargs['port']}/0"
     sources = tmp_path / "sources.yml"
     sources.write_text(sample_site.sources_yaml())
-    worker = run_kb("crawl", "--redis", url, "--seed", "--sources", sources, timeout=300)
+    worker = run_kb("crawl", "--redis", url, "--seed", "--sources", sources, "--worker-vectors", timeout=300)
     assert worker.returncode == 0, worker.stderr[-3000:]
     articles = [i for i in map(decode_item, redis.lrange(ITEMS_KEY, 0, -1)) if isinstance(i, Article)]
     assert articles and all(a.derived and a.derived["statements_key"] and a.derived["band_keys"] for a in articles)
+    assert all(a.derived["vectors"]["passages"] for a in articles)
 
     db = tmp_path / "kb.db"
     writer = run_kb("ingest", "--redis", url, "--db", db, "--idle", "1", timeout=300)
     assert writer.returncode == 0, writer.stderr[-3000:]
     assert "statements of 0 new or changed documents derived" in writer.stderr  # nothing parsed again
+    assert "embedded 0 passages" in writer.stderr  # nor encoded: the workers' vectors were kept
+    local_vectors, vectors = passage_vectors(crawled_db), passage_vectors(db)
+    assert vectors.keys() == local_vectors.keys()
+    assert all(float(vectors[key] @ local_vectors[key]) > 0.999 for key in vectors)
     run = next(iter(storage.open_db(db)["crawl_runs"].rows_where(order_by="id desc", limit=1)))
     assert sum(c.get("derived by workers", 0) for c in json.loads(run["per_source"]).values()) == len(articles)
     local, distributed = by_url(crawled_db), by_url(db)
@@ -388,3 +410,34 @@ def test_a_derivation_the_writer_cannot_keep_is_derived_again(redis, tmp_path):
     assert db["documents"].count == 2  # stored; their statements are left to kb analyze
     assert db.execute("select count(*) from documents where statements_key is not null").fetchone()[0] == 0
     assert "derived by workers" not in db["crawl_runs"].get(run_id)["per_source"]
+
+
+def test_a_workers_vectors_are_kept_only_when_they_fit(redis, tmp_path):
+    import base64
+
+    from embeddings.model import model_name
+    from kb.analysis.derive import DocumentDeriver
+
+    def vectors(model: str, blob: str, dimensions: int = 384) -> dict:
+        return {"model": model, "dimensions": dimensions, "passages": {h: blob for h in page.derived["topics"]}}
+
+    unit = base64.b64encode(np.eye(384, dtype="<f4")[0].tobytes()).decode()
+    sent = {
+        1: lambda: vectors(model_name(), unit),  # fits: kept
+        2: lambda: vectors(model_name(), base64.b64encode(b"\0" * 8).decode()),  # two dimensions
+        3: lambda: vectors(model_name(), "not base64 **"),
+        4: lambda: vectors("another/model", unit),
+        5: lambda: "not vectors",
+    }
+    for n, make in sent.items():
+        page = article(n, f"Sample content {n}. One paragraph about the calculus a practitioner uses.")
+        page.derived = DocumentDeriver().derive(vars(page), [(0, len(page.text))])
+        page.derived["vectors"] = make()
+        redis.rpush(ITEMS_KEY, encode_item(page))
+    db_path = tmp_path / "kb.db"
+    ingest(redis, str(db_path), idle_seconds=0.2, model=model_name())
+    db = storage.open_db(db_path)
+    assert db["documents"].count == 5  # every page stored; the vectors that did not fit are left to kb embed
+    kept = db.execute("select d.url from passage_vectors v join passages p on p.id = v.passage_id "
+                      "join documents d on d.id = p.document_id").fetchall()  # fmt: skip
+    assert kept == [(article(1).url,)]

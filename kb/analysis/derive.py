@@ -5,13 +5,15 @@ workers: crawler.pipelines.DerivePipeline) and stored by the single writer
 without computing it again (DerivedStore): the statements with their
 speakers, the resolved author, the topics of each passage and the MinHash
 band keys of the document (the candidates for copies), each with the key
-`kb analyze` would give it. A writer whose people.yml, topics.yml or
-parser differ from the worker's keeps nothing of it, and its analysis
-derives the document with its own.
+`kb analyze` would give it, and optionally the passages' vectors. A writer
+whose people.yml, topics.yml or parser differ from the worker's keeps
+nothing of it, and its analysis derives the document with its own; vectors
+of another model than the writer's are left for its `kb embed`.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -24,9 +26,11 @@ from .works import COPIES_DIGEST, band_keys, shingles
 
 
 class DocumentDeriver:
-    """Derives documents one at a time with one people.yml and topics.yml (loaded once)."""
+    """Derives documents one at a time with one people.yml and topics.yml (loaded once), and with
+    ``embedder`` (embeddings.model.Embedder) the vectors of their passages too."""
 
-    def __init__(self, people_path: str | Path | None = None, topics_path: str | Path | None = None):
+    def __init__(self, people_path: str | Path | None = None, topics_path: str | Path | None = None, embedder=None):
+        self.embedder = embedder
         people = load_people(people_path or DEFAULT_PEOPLE_FILE)
         self.topics = load_topics(topics_path or DEFAULT_TOPICS_FILE)
         self.directory = Directory(people)
@@ -40,11 +44,9 @@ class DocumentDeriver:
         text = document["text"]
         parsed = document_text(text, document.get("author"), storage.links_json(document.get("links")))
         [found] = extract_many([parsed], self.directory)
-        topics = {}
-        for start, end in spans:
-            passage = text[start:end]
-            topics[storage.content_hash(passage)] = tag(passage, self.topics)
-        return {
+        passages = [text[start:end] for start, end in spans]
+        topics = {storage.content_hash(passage): tag(passage, self.topics) for passage in passages}
+        derived = {
             "statements_key": f"{self.statements_digest}:{storage.document_hash(document)}",
             "people_digest": self.people_digest,
             "author": found.author.name if found.author else None,
@@ -55,13 +57,32 @@ class DocumentDeriver:
             "bands_key": f"{COPIES_DIGEST}:{storage.document_hash(document)}",
             "band_keys": band_keys(shingles(text)),
         }
+        if self.embedder is not None and passages:
+            derived["vectors"] = self._vectors(passages)
+        return derived
+
+    def _vectors(self, passages: list[str]) -> dict:
+        vectors = self.embedder.encode(passages)
+        return {
+            "model": self.embedder.name,
+            "dimensions": self.embedder.dimensions,
+            "passages": {  # passage content_hash -> its float32 vector, base64
+                storage.content_hash(passage): base64.b64encode(vector.astype("<f4").tobytes()).decode()
+                for passage, vector in zip(passages, vectors)
+            },
+        }
 
 
 class DerivedStore:
     """The writer's side: stores a worker's derivation when it was made with this writer's
     configuration (same digests), so its analysis finds the document already derived."""
 
-    def __init__(self, people_path: str | Path | None = None, topics_path: str | Path | None = None):
+    def __init__(
+        self, people_path: str | Path | None = None, topics_path: str | Path | None = None, model: str | None = None
+    ):
+        """``model``: the model the writer embeds with; a worker's vectors from it are kept."""
+        self.model = model
+        self.takes_vectors: bool | None = None  # known with the first vectors (_takes_vectors)
         self.topics = load_topics(topics_path or DEFAULT_TOPICS_FILE)
         self.people = load_people(people_path or DEFAULT_PEOPLE_FILE)
         self.statements_digest = statements_digest()
@@ -96,14 +117,11 @@ class DerivedStore:
             storage.save_band_keys(db, {document_id: (version, keys)})
         if self.topic_ids is None:
             self.topic_ids = storage.save_topics(db, self.topics)
+        stored = db.execute("select id, content_hash from passages where document_id = ?", [document_id]).fetchall()
+        if derived.get("vectors") and self._takes_vectors(db, derived["vectors"]):
+            self._store_vectors(db, stored, derived["vectors"])
         found = derived["topics"]
-        passages = [
-            (passage_id, passage_hash)
-            for passage_id, passage_hash in db.execute(
-                "select id, content_hash from passages where document_id = ?", [document_id]
-            )
-            if passage_hash in found
-        ]
+        passages = [(passage_id, passage_hash) for passage_id, passage_hash in stored if passage_hash in found]
         storage.save_passage_topics(
             db,
             self.topic_ids,
@@ -112,6 +130,36 @@ class DerivedStore:
             {passage_id: found[passage_hash] for passage_id, passage_hash in passages if found[passage_hash]},
         )
         return True
+
+    def _takes_vectors(self, db, vectors: Mapping) -> bool:
+        """A worker's vectors are kept when they are of the writer's model and the database holds
+        vectors of no other model or size (which `kb embed` would drop with them)."""
+        if vectors.get("model") != self.model or not isinstance(vectors.get("dimensions"), int):
+            return False
+        if self.takes_vectors is None:
+            models = {(m["model"], m["dimensions"]) for m in storage.embedding_models(db)}
+            size = vectors["dimensions"]
+            self.takes_vectors = models <= {(self.model, size)} and storage.vector_index_dimensions(db) == size
+        return self.takes_vectors
+
+    def _store_vectors(self, db, passages: list[tuple[int, str]], vectors: Mapping) -> None:
+        """The vectors of the document's ``passages`` (id, content_hash) that have none for their text."""
+        have = {
+            row[0]
+            for row in db.execute(
+                "select v.passage_id from passage_vectors v join passages p on p.id = v.passage_id "
+                "where p.document_id = (select document_id from passages where id = ?) and v.model = ? "
+                "and v.content_hash = p.content_hash",
+                [passages[0][0] if passages else None, self.model],
+            )
+        }
+        sent = vectors["passages"]
+        rows = [
+            (passage_id, passage_hash, base64.b64decode(sent[passage_hash], validate=True))
+            for passage_id, passage_hash in passages
+            if passage_id not in have and passage_hash in sent
+        ]
+        storage.save_embeddings(db, self.model, vectors["dimensions"], rows)
 
 
 def _band_keys(derived: Mapping, version: str) -> list[int] | None:
