@@ -23,6 +23,8 @@ class Article:
     body_hash: str | None = None  # of the bytes fetched: the same bytes next run are not re-extracted
     media_type: str = "text/html"  # application/pdf for a PDF (crawler/pdf.py)
     pages: list | None = None  # a PDF's page starts: the offset in text where each page begins
+    segments: list | None = None  # a transcript's turns: {start, end, speaker, seconds, end_seconds} (transcripts.py)
+    media_url: str | None = None  # the recording a transcript or caption file belongs to
     derived: dict | None = None  # a distributed crawl's worker's analysis of it (kb.analysis.derive)
 
 

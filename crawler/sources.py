@@ -21,6 +21,11 @@ with the file name and line before a single request is sent::
         robots_sitemaps: true   # also read the sitemaps robots.txt announces
         focus: true         # follow links of pages relevant to the question first (relevance.yml)
         min_relevance: 0.2  # do not follow the links of pages scoring below this (implies focus)
+      - name: koller-interview
+        type: transcript    # optional: pages are podcast transcripts (captions: caption files, VTT or SRT)
+        start_urls: [https://example.org/podcast/koller-transcript]
+        media: https://www.youtube.com/watch?v=...   # optional: the recording, for links to a moment
+        speakers: Naval Ravikant   # optional, captions: who speaks unlabelled cues (or {NR: Naval Ravikant})
 """
 
 from __future__ import annotations
@@ -64,7 +69,12 @@ SOURCE_KEYS = (
     "robots_sitemaps",
     "focus",
     "min_relevance",
+    "type",
+    "media",
+    "speakers",
 )
+# What a source's pages are (crawler/transcripts.py for the spoken ones); None: articles.
+SOURCE_TYPES = ("transcript", "captions")
 URL_LIST_KEYS = ("start_urls", "sitemaps", "feeds")
 REGEX_LIST_KEYS = ("allow", "deny")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -91,6 +101,11 @@ class Source:
     # the question are followed first; below min_relevance not at all.
     focus: bool = False
     min_relevance: float | None = None
+    # Spoken sources: transcript pages or caption files, the recording they belong to, and who
+    # speaks in captions that do not say (one name, or caption labels -> names).
+    type: str | None = None
+    media: str | None = None
+    speakers: str | tuple[tuple[str, str], ...] | None = None
     _allow_re: tuple[re.Pattern, ...] = field(default=(), repr=False, compare=False)
     _deny_re: tuple[re.Pattern, ...] = field(default=(), repr=False, compare=False)
 
@@ -116,13 +131,13 @@ class Source:
     def is_article(self, url: str) -> bool:
         """An article page is stored; other pages are only read for links.
 
-        A PDF is always an article (unless denied): ``allow`` tells articles
-        from listing pages, and a PDF lists nothing. One served from a URL
+        A PDF or caption file is always an article (unless denied): ``allow``
+        tells articles from listing pages, and they list nothing. One served from a URL
         that does not say so is recognised by its bytes (crawler/pdf.py).
         """
         if self.is_denied(url) or not self.owns(url):
             return False
-        if urlsplit(url).path.lower().endswith(".pdf"):
+        if urlsplit(url).path.lower().endswith((".pdf", ".vtt", ".srt")):
             return True
         return not self._allow_re or any(p.search(url) for p in self._allow_re)
 
@@ -301,7 +316,43 @@ class _Checker:
                     f"source '{name}': 'min_relevance' needs focus (remove 'focus: false')",
                 )
             fields.update(focus=True, min_relevance=float(minimum))
+        fields.update(self.spoken(entry, name))
         return Source(**fields)
+
+    def spoken(self, entry, name: str) -> dict:
+        """``type``, ``media`` and ``speakers`` of a source."""
+        fields = {}
+        if entry.get("type") is not None:
+            if entry["type"] not in SOURCE_TYPES:
+                raise self.fail(
+                    entry.key_lines["type"], f"source '{name}': 'type' must be one of {', '.join(SOURCE_TYPES)}"
+                )
+            fields["type"] = entry["type"]
+        if entry.get("media") is not None:
+            media = entry["media"]
+            parts = urlsplit(media) if isinstance(media, str) else None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+                raise self.fail(
+                    entry.key_lines["media"], f"source '{name}': 'media' must be the http(s) URL of a recording"
+                )
+            fields["media"] = media.strip()
+        if entry.get("speakers") is not None:
+            speakers, line = entry["speakers"], entry.key_lines["speakers"]
+            if fields.get("type") != "captions":
+                raise self.fail(line, f"source '{name}': 'speakers' is for captions (add 'type: captions')")
+            if isinstance(speakers, str) and speakers.strip():
+                fields["speakers"] = speakers.strip()
+            elif (
+                isinstance(speakers, _Mapping)
+                and speakers
+                and all(
+                    isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip() for k, v in speakers.items()
+                )
+            ):
+                fields["speakers"] = tuple((k.strip(), v.strip()) for k, v in speakers.items())
+            else:
+                raise self.fail(line, f"source '{name}': 'speakers' must be a name, or caption labels mapped to names")
+        return fields
 
     def string_list(self, entry, key: str, name: str) -> list[tuple[str, int]]:
         if key not in entry or entry[key] is None:

@@ -517,6 +517,58 @@ def m022_parsed_people(db: Database) -> None:
     )
 
 
+@migrations()
+def m023_spoken_documents(db: Database) -> None:
+    """Transcripts and captions (crawler/transcripts.py): a document's recording (media_url) and
+    its segments (JSON: each turn's words as text offsets, speaker, seconds and end_seconds), and
+    each passage's speaker (when it lies within one turn), the second it starts at and ends by.
+
+    passage_details gains them and moment_url, the link that opens the recording at the passage:
+    ``t=…s`` for YouTube, a media fragment ``#t=…`` for anything else.
+    """
+    db["documents"].add_column("media_url", str)
+    db["documents"].add_column("segments", str)
+    db["passages"].add_column("speaker", str)
+    db["passages"].add_column("seconds", int)
+    db["passages"].add_column("end_seconds", int)
+    db["passage_details"].drop()
+    db.create_view(
+        "passage_details",
+        """
+        select
+          passages.id as passage_id,
+          passages.document_id,
+          passages.content_hash,
+          passages.text,
+          passages.page,
+          passages.speaker,
+          passages.seconds,
+          passages.end_seconds,
+          case
+            when passages.seconds is null or documents.media_url is null then null
+            when documents.media_url like 'https://www.youtube.com/%' or documents.media_url like 'https://youtube.com/%'
+              or documents.media_url like 'https://m.youtube.com/%' or documents.media_url like 'https://youtu.be/%'
+              then documents.media_url || case when instr(documents.media_url, '?') then '&' else '?' end
+                   || 't=' || passages.seconds || 's'
+            else documents.media_url || '#t=' || passages.seconds
+          end as moment_url,
+          documents.title,
+          documents.url,
+          documents.media_type,
+          documents.site_name,
+          documents.author,
+          documents.published,
+          documents.work_id,
+          coalesce(documents.work_id, -documents.id) as work_key,
+          (select json_group_array(other.url) from documents as other
+            where other.work_id = documents.work_id and other.id != documents.id) as also_published_at,
+          case when passages.relevance is null and documents.relevance is null then null
+               else max(coalesce(passages.relevance, 0), coalesce(documents.relevance, 0)) end as relevance
+        from passages join documents on documents.id = passages.document_id
+    """,
+    )
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

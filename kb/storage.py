@@ -206,6 +206,9 @@ def document_hash(document: Mapping) -> str:
     """Hash of everything extracted from a page: if it matches, storing is a no-op."""
     fields = {k: document.get(k) for k in DOCUMENT_FIELDS}
     fields["links"] = links_json(fields["links"])
+    for spoken in ("segments", "media_url"):  # only where there are any: other pages' hashes stay as they were
+        if document.get(spoken):
+            fields[spoken] = document[spoken]
     return content_hash(json.dumps(fields, sort_keys=True, ensure_ascii=False))
 
 
@@ -282,6 +285,8 @@ def save_document(db: Database, document: Mapping, spans: Sequence[tuple[int, in
             "content_hash": digest,
             "last_changed": timestamp,
             "media_type": document.get("media_type") or "text/html",
+            "media_url": document.get("media_url"),
+            "segments": json.dumps(document["segments"], ensure_ascii=False) if document.get("segments") else None,
         }
         if existing:
             document_id = existing["id"]
@@ -294,7 +299,7 @@ def save_document(db: Database, document: Mapping, spans: Sequence[tuple[int, in
         else:
             record["first_seen"] = timestamp
             document_id = db["documents"].insert(record).last_pk
-        _save_passages(db, document_id, text, spans, document.get("pages"))
+        _save_passages(db, document_id, text, spans, document.get("pages"), document.get("segments"))
         return "changed" if existing else "new"
 
 
@@ -337,19 +342,19 @@ def _save_passages(
     text: str,
     spans: Sequence[tuple[int, int]],
     page_starts: Sequence[int] | None = None,
+    segments: Sequence[Mapping] | None = None,
 ) -> None:
     """Bring a document's passages in line with ``spans``, touching only what differs.
 
     Rows are matched by position so an unchanged passage keeps its id (and,
     later, everything hanging off it). With ``page_starts`` (a PDF), each
-    passage records the page (from 1) its first character is on.
+    passage records the page (from 1) its first character is on; with
+    ``segments`` (a transcript), its speaker and times (passage_timing).
     """
+    columns = ("char_start", "char_end", "content_hash", "page", "speaker", "seconds", "end_seconds")
     current = {
         row["seq"]: row
-        for row in db.query(
-            "select id, seq, char_start, char_end, content_hash, page from passages where document_id = ?",
-            [document_id],
-        )
+        for row in db.query(f"select id, seq, {', '.join(columns)} from passages where document_id = ?", [document_id])
     }
     for seq, (start, end) in enumerate(spans):
         passage_text = text[start:end]
@@ -362,16 +367,12 @@ def _save_passages(
             "content_hash": content_hash(passage_text),
             "normalized_hash": schema.normalized_hash(passage_text),
             "page": bisect.bisect_right(page_starts, start) if page_starts else None,
+            **passage_timing(segments or (), start, end),
         }
         old = current.get(seq)
         if old is None:
             db["passages"].insert(row)
-        elif (old["char_start"], old["char_end"], old["content_hash"], old["page"]) != (
-            start,
-            end,
-            row["content_hash"],
-            row["page"],
-        ):
+        elif tuple(old[c] for c in columns) != tuple(row[c] for c in columns):
             db["passages"].update(old["id"], row)
     stale = [row["id"] for seq, row in current.items() if seq >= len(spans)]
     if stale:
@@ -381,6 +382,22 @@ def _save_passages(
         db.execute(f"delete from vec_passages where passage_id in ({marks})", stale)
         db.execute(f"delete from passage_vectors where passage_id in ({marks})", stale)
         db.execute(f"delete from passages where id in ({marks})", stale)
+
+
+def passage_timing(segments: Sequence[Mapping], start: int, end: int) -> dict:
+    """A transcript passage's speaker (when it lies within one turn), the second its first turn
+    starts at and the second its last turn ends by; None for each where the segments do not say."""
+    touched = [s for s in segments if s["end"] > start and s["start"] < end] or [
+        s for s in segments if s["end"] > start
+    ][:1]
+    if not touched:
+        return {"speaker": None, "seconds": None, "end_seconds": None}
+    first, last = touched[0], touched[-1]
+    return {
+        "speaker": first["speaker"] if len(touched) == 1 else None,
+        "seconds": first["seconds"],
+        "end_seconds": last["end_seconds"],
+    }
 
 
 def _year(published: str | None) -> int | None:

@@ -152,6 +152,8 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
         "m019_relevance_keys",
         "m020_stance_keys",
         "m021_band_keys",
+        "m022_parsed_people",
+        "m023_spoken_documents",
     ]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 

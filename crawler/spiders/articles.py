@@ -69,6 +69,15 @@ from ..items import Article, FetchFailure, Revisit
 from ..middlewares import OffsiteRedirect, RefusedRequest, TooLarge, retry_after_seconds
 from ..pdf import PdfError, extract_pdf, looks_like_pdf
 from ..sources import CrawlConfig, Source, load_sources
+from ..transcripts import (
+    CAPTION_TYPES,
+    TranscriptError,
+    caption_format,
+    media_link,
+    read_captions,
+    read_transcript,
+    turns_text,
+)
 from ..urls import normalize_url, trap_reason, url_key
 
 # Start URLs are listed by hand: fetched before any discovered link. Links
@@ -79,6 +88,8 @@ PRIORITY_LISTED = 1000
 PAGE_TYPES = (b"text/html", b"application/xhtml+xml")
 PDF_TYPES = (b"application/pdf", b"application/x-pdf")
 MAYBE_PDF_TYPES = (b"application/octet-stream", b"binary/octet-stream")
+# Caption files, read for spoken sources (type captions or transcript); SRT is often served as text/plain.
+CAPTION_TYPES_BYTES = tuple(t.encode() for t in CAPTION_TYPES)
 # Exceptions of a failed download, as the kind of failure a run summary counts.
 FAILURE_KINDS = (
     (DownloadTimeoutError, "timeout"),
@@ -352,7 +363,8 @@ class ArticlesSpider(scrapy.Spider):
         if content_type in PDF_TYPES + MAYBE_PDF_TYPES and body_length > self.config.pdf_max_mb * 2**20:
             request.meta["kb_too_large"] = body_length
             raise StopDownload(fail=False)
-        if content_type and content_type not in PAGE_TYPES + PDF_TYPES + MAYBE_PDF_TYPES:
+        captions = CAPTION_TYPES_BYTES + (b"text/plain",) if self.config.source(request.meta["kb_source"]).type else ()
+        if content_type and content_type not in PAGE_TYPES + PDF_TYPES + MAYBE_PDF_TYPES + captions:
             raise StopDownload(fail=False)
 
     def parse_page(self, response: Response):
@@ -363,6 +375,11 @@ class ArticlesSpider(scrapy.Spider):
             yield from self.hint_answered(source.name, changed)
         is_article = source.is_article(response.url)
         content_type = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip()
+        fmt = caption_format(response.url, content_type) if source.type else None
+        if fmt:
+            if is_article:
+                yield self.same_bytes_as_stored(response, source) or self.captions_or_failure(response, source, fmt)
+            return
         if (
             content_type.encode().lower() in PDF_TYPES
             or looks_like_pdf(response.body)
@@ -465,6 +482,46 @@ class ArticlesSpider(scrapy.Spider):
             body_hash=hashlib.sha256(response.body).hexdigest(),
         )
 
+    def captions_or_failure(self, response: Response, source: Source, fmt: str) -> Article | FetchFailure:
+        """A caption file (VTT or SRT) as an Article of turns; a failure saying why it cannot be read."""
+        speakers = dict(source.speakers) if isinstance(source.speakers, tuple) else source.speakers
+        try:
+            turns = read_captions(response.body, fmt, speakers)
+        except TranscriptError as e:
+            return FetchFailure(source.name, response.url, str(e), kind=e.kind)
+        text, segments = turns_text(turns)
+        url = normalize_url(response.url)
+        return Article(
+            source=source.name,
+            url=url,
+            fetched_url=url,
+            title=f"{source.name}: {url.rsplit('/', 1)[-1]}",
+            author=None,
+            published=None,
+            site_name=None,
+            language=None,
+            description=None,
+            text=text,
+            links=[],
+            etag=_header(response, "ETag"),
+            last_modified=_header(response, "Last-Modified"),
+            body_hash=hashlib.sha256(response.body).hexdigest(),
+            media_type="text/vtt" if fmt == "vtt" else "application/x-subrip",
+            segments=segments,
+            media_url=source.media,
+        )
+
+    def transcript_or_failure(self, article: Article, source: Source) -> Article | FetchFailure:
+        """A transcript page's article with its text rewritten as turns; a failure without any."""
+        try:
+            turns = read_transcript(article.text)
+        except TranscriptError as e:
+            return FetchFailure(source.name, article.fetched_url, str(e), kind=e.kind)
+        media_url = source.media or media_link(article.links)
+        article.text, article.segments = turns_text(turns)
+        article.links, article.media_url = [], media_url  # the links' offsets were into the page's text
+        return article
+
     def article_or_failure(self, response: HtmlResponse, source: Source) -> Article | FetchFailure:
         content_language = response.headers.get("Content-Language", b"").decode("latin-1") or None
         try:
@@ -475,7 +532,7 @@ class ArticlesSpider(scrapy.Spider):
         # A page may name its canonical URL, but only within its own source's hosts.
         canonical = normalize_url(fields.pop("url"))
         url = canonical if source.owns(canonical) else fetched_url
-        return Article(
+        article = Article(
             source=source.name,
             url=url,
             fetched_url=fetched_url,
@@ -484,6 +541,7 @@ class ArticlesSpider(scrapy.Spider):
             last_modified=_header(response, "Last-Modified"),
             body_hash=hashlib.sha256(response.body).hexdigest(),
         )
+        return self.transcript_or_failure(article, source) if source.type == "transcript" else article
 
     def on_error(self, failure: Failure):
         request = failure.request

@@ -54,6 +54,14 @@ def passage_url(url: str, passage: str, page: int | None = None) -> str:
     return f"{url.split('#')[0]}#page={page}" if page else text_fragment_url(url, passage)
 
 
+def timestamp(seconds: int | None) -> str | None:
+    """A time in a recording as a transcript writes it: 1:02:03, or 2:03 under an hour."""
+    if seconds is None:
+        return None
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
 def text_fragment_url(url: str, passage: str) -> str:
     """``url`` opened at ``passage``: a text fragment (#:~:text=) of its first words."""
     words = re.findall(r"\S+", passage or "")[:8]
@@ -209,6 +217,8 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
             datasette,
             """
         select passages.id as passage_id, passages.text, passages.stance as passage_stance, passages.page,
+          passages.speaker as turn_speaker, passages.seconds,
+          (select moment_url from passage_details where passage_details.passage_id = passages.id) as moment_url,
           passages.stance_confidence as passage_confidence, passages.stance_reasons as passage_reasons,
           passages.relevance as passage_relevance, passages.relevance_reasons,
           documents.relevance as document_relevance, documents.year, documents.id as document_id,
@@ -273,6 +283,11 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
                 },
                 "link": passage_url(hit["url"], detail["text"], detail["page"]),
                 "page": detail["page"],
+                # A transcript's passage: who speaks in it, when, and the link that plays that moment
+                "turn_speaker": detail["turn_speaker"],
+                "seconds": detail["seconds"],
+                "timestamp": timestamp(detail["seconds"]),
+                "moment_url": detail["moment_url"],
                 "document_id": detail["document_id"],
                 "year": detail["year"],
                 "speakers": [
