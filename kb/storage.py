@@ -819,11 +819,12 @@ def follow_people(db: Database, entries: Iterable[tuple], stale: Iterable[int]) 
 
 
 def documents_by_id(db: Database, ids: Sequence[int], batch_size: int = 200) -> Iterator[dict]:
-    """The documents ``ids`` (id, text, author, links, content_hash, bands_key), read ``batch_size`` at a time."""
+    """The documents ``ids`` (id, text, author, links, segments, content_hash, bands_key), read ``batch_size``
+    at a time."""
     for i in range(0, len(ids), batch_size):
         yield from list(  # read whole, so the caller may write before the next batch
             db.query(
-                "select id, text, author, links, content_hash, bands_key from documents "
+                "select id, text, author, links, segments, content_hash, bands_key from documents "
                 "where id in (select value from json_each(?)) order by id",
                 [json.dumps(list(ids[i : i + batch_size]))],
             )
@@ -1105,7 +1106,7 @@ _JUDGED_ROWS = {
     "quotes": "select q.normalized_hash, q.id as row_id, v.id as vector_id, q.stance_key from quotes q "
     "join passages p on p.id = q.passage_id join documents d on d.id = p.document_id "
     "join passage_vectors v on v.passage_id = p.id "
-    "where p.relevance >= :threshold or d.relevance >= :threshold",
+    "where (p.relevance >= :threshold or d.relevance >= :threshold) and q.kind != 'question'",  # asking is not arguing
 }
 
 

@@ -77,7 +77,7 @@ def spoken_site(tmp_path_factory):
             f"    start_urls: ['{base}/captions/episode-14.vtt', '{base}/captions/episode-15.srt',"
             f" '{base}/captions/broken.vtt']\n"
         )
-        first = crawl(yaml, tmp / "kb.db", tmp)
+        first = crawl(yaml, tmp / "kb.db", tmp, embed=True)
     return {"db": tmp / "kb.db", "first": first, "base": base}
 
 
@@ -186,3 +186,25 @@ def test_the_research_ui_links_a_spoken_passage_to_its_moment(spoken_site):
     assert [(h["turn_speaker"], h["timestamp"], h["moment_url"]) for h in hits[:1]] == [
         ("Tomas Berg", "1:00", f"{spoken_site['base']}/audio/episode.mp3#t=60")
     ]
+
+
+def test_a_speakers_turns_are_their_statements_and_questions_are_kept_as_questions(spoken_site):
+    db = sqlite_utils.Database(spoken_site["db"])
+    rows = list(
+        db.query(
+            "select q.kind, p.name, p.verified, q.quote, q.stance, q.stance_reasons from quotes q "
+            "join documents d on d.id = q.document_id left join people p on p.id = q.person_id "
+            "where d.url = ? order by q.char_start",
+            [spoken_site["base"] + "/episodes/12"],
+        )
+    )
+    rows = [r for r in rows if r["kind"] in ("spoken", "question")]  # the introduction has its own
+    assert [(r["kind"], r["name"]) for r in rows] == [
+        ("question", "Tomas Berg"),
+        ("spoken", "Ada Quill"),
+        ("question", "Tomas Berg"),
+        ("spoken", "Ada Quill"),
+    ]
+    assert rows[1]["quote"].startswith("Less than they fear.") and rows[1]["verified"] == 0  # not in people.yml
+    assert rows[1]["stance"] and rows[1]["stance_reasons"]  # her answer on the question takes a stance
+    assert not any(r["stance"] or r["stance_reasons"] for r in rows if r["kind"] == "question")

@@ -221,7 +221,7 @@ def _derive_statements(db, people: list, deadline: float | None, progress: bool)
     def documents():
         for row in storage.documents_by_id(db, pending):
             read.append((row["id"], row["content_hash"]))
-            yield document_text(row["text"], row["author"], row["links"])
+            yield document_text(row["text"], row["author"], row["links"], row["segments"])
 
     processes = PARSERS if len(pending) >= PARALLEL_FROM else 1
     bar = Progress(len(pending), "documents", "analysed", enabled=progress)
@@ -241,10 +241,10 @@ def _derive_statements(db, people: list, deadline: float | None, progress: bool)
     return derived, len(pending) - derived
 
 
-def document_text(text: str, author: str | None, links: str | None) -> DocumentText:
-    """What the parser reads of a document: its text, its author as extracted, and its links as
-    stored (documents.links, JSON)."""
-    return DocumentText(text, author, json.loads(links) if links else [])
+def document_text(text: str, author: str | None, links: str | None, segments: str | None = None) -> DocumentText:
+    """What the parser reads of a document: its text, its author as extracted, and its links and a
+    transcript's turns as stored (documents.links, documents.segments: JSON)."""
+    return DocumentText(text, author, json.loads(links) if links else [], json.loads(segments) if segments else None)
 
 
 def _derive_copies(db, batch_size: int = 500) -> list[list[int]]:

@@ -14,6 +14,7 @@ of another model than the writer's are left for its `kb embed`.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -42,7 +43,8 @@ class DocumentDeriver:
         """The derivation of ``document`` (the fields storage.save_document takes) whose passages are
         ``spans``, as JSON-ready data: what DerivedStore.store takes."""
         text = document["text"]
-        parsed = document_text(text, document.get("author"), storage.links_json(document.get("links")))
+        segments = json.dumps(document["segments"]) if document.get("segments") else None
+        parsed = document_text(text, document.get("author"), storage.links_json(document.get("links")), segments)
         [found] = extract_many([parsed], self.directory)
         passages = [text[start:end] for start, end in spans]
         topics = {storage.content_hash(passage): tag(passage, self.topics) for passage in passages}

@@ -71,7 +71,7 @@ from .speakers import (
     looks_like_name,
     strip_title,
 )
-from .statements import DIRECT, Quote
+from .statements import DIRECT, QUESTION, SPOKEN, Quote
 from .textblocks import (
     CLOSE_MARKS,
     OPEN_MARKS,
@@ -121,6 +121,7 @@ class DocumentText:
     text: str
     author: str | None = None
     links: list[dict] | None = None  # {start, end, url} in text: the page's links, which plain text no longer shows
+    segments: list[dict] | None = None  # a transcript's turns: {start, end, speaker, seconds, end_seconds}
 
 
 def extract_quotes(
@@ -198,6 +199,7 @@ class _Document(ReportedSpeech, MentionResolver):
     def __init__(self, document: DocumentText, directory: Directory):
         self.text = text = document.text or ""
         self.links = document.links or []
+        self.segments = document.segments or []
         self.directory = directory
         self.author = document_author(text, directory, document.author)
         self.labels: dict[str, Counter] = {}  # a name's last word -> how often the recogniser called it a person
@@ -308,7 +310,32 @@ class _Document(ReportedSpeech, MentionResolver):
             quotes.extend(sorted(kept + indirect, key=lambda q: q.start))
         for quote in quotes:
             quote.cites = nearby_url(self.text, quote.end, self.links) if quote.kind == DIRECT else None
+        if self.segments:
+            quotes = self._with_turns(quotes)
         return Extraction(quotes, self.author, self.note)
+
+    def _with_turns(self, quotes: list[Quote]) -> list[Quote]:
+        """A transcript's statements: each named speaker's turn as what they said (kind spoken) or
+        asked (question: a turn ending in a question mark), and the statements found inside the turns
+        that quote or report someone else (one the turn's own speaker makes is the turn itself)."""
+        turns = []
+        for segment in self.segments:
+            speaker = segment.get("speaker")
+            start, end = segment["start"], segment["end"]
+            if not speaker or start >= end:
+                continue
+            person = self.people.person_for_name(speaker, evidence=True) or Person(speaker, verified=False)
+            kind = QUESTION if self.text[start:end].rstrip().endswith("?") else SPOKEN
+            turn = Quote(self.text[start:end], start, end, kind)
+            mention_start = max(start - len(speaker) - 2, 0)
+            turn.attribute(Speaker(speaker, mention_start, mention_start + len(speaker), PERSON, (person,)), None)
+            turns.append(turn)
+        inside = [
+            q
+            for q in quotes
+            if not any(t.start <= q.start < t.end and q.person is not None and q.person == t.person for t in turns)
+        ]
+        return sorted(inside + turns, key=lambda q: (q.start, q.kind))
 
     def _direct(self, paragraph: _Paragraph, span: tuple[int, int], index: int) -> Quote:
         start, end = span

@@ -9,6 +9,8 @@ from .people import Person
 from .speakers import Speaker
 
 DIRECT, INDIRECT = "direct", "indirect"
+# A turn of a transcript or caption file (crawler/transcripts.py): what its speaker said, or asked.
+SPOKEN, QUESTION = "spoken", "question"
 
 
 @dataclass

@@ -48,6 +48,11 @@ def marked(text: str | None) -> Markup:
     return Markup(_MARKED.sub(r"<mark>\1</mark>", str(escape(text or ""))))
 
 
+# How the UI names each kind of statement (quotes.kind), and the kinds that are the speaker's own words.
+STATEMENT_KINDS = {"direct": "quotation", "indirect": "reported statement", "spoken": "spoken statement"}
+OWN_WORDS = ("direct", "spoken")
+
+
 def passage_url(url: str, passage: str, page: int | None = None) -> str:
     """Where a passage is read: a PDF opened at its page (``#page=N``, which browsers'
     PDF viewers follow), a web page scrolled to its first words."""
@@ -245,7 +250,7 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
         speakers = [qt for qt in quotes if qt["person"]]
         judged = [
             {
-                "of": "quotation" if qt["kind"] == "direct" else "reported statement",
+                "of": STATEMENT_KINDS.get(qt["kind"], "reported statement"),
                 "text": qt["quote"],
                 "stance": qt["stance"],
                 "confidence": qt["confidence"],
@@ -294,7 +299,7 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
                     {
                         "id": i,
                         "name": n,
-                        "paraphrase": not any(s["person_id"] == i and s["kind"] == "direct" for s in speakers),
+                        "paraphrase": not any(s["person_id"] == i and s["kind"] in OWN_WORDS for s in speakers),
                     }
                     for n, i in sorted({(s["person"], s["person_id"]) for s in speakers})
                 ],
@@ -404,7 +409,7 @@ async def person(datasette, request) -> Response:
             {
                 "person": rows[0],
                 "stance_counts": dict(stance_counts),
-                "quote_count": sum(row["kind"] == "direct" for row in distinct),
+                "quote_count": sum(row["kind"] in OWN_WORDS for row in distinct),
                 "reported_count": sum(row["kind"] == "indirect" for row in distinct),
                 "statements": [_statement(row) for row in quotes],
                 "documents": documents,
@@ -419,7 +424,7 @@ async def person(datasette, request) -> Response:
             "person": rows[0],
             "by_stance": by_stance,
             "stance_counts": stance_counts,
-            "quote_count": sum(row["kind"] == "direct" for row in distinct),
+            "quote_count": sum(row["kind"] in OWN_WORDS for row in distinct),
             "reported_count": sum(row["kind"] == "indirect" for row in distinct),
             "documents": documents,
             "per_year": [{"label": str(year), "value": per_year[year]} for year in sorted(per_year)],
