@@ -162,6 +162,53 @@ def turns_text(turns: list[Turn]) -> tuple[str, list[dict]]:
     return "\n\n".join(parts), segments
 
 
+# A podcast feed's transcript links (the Podcasting 2.0 namespace), and which of an episode's to read.
+PODCAST_NAMESPACE = "https://podcastindex.org/namespace/1.0"
+TRANSCRIPT_PREFERENCE = ("text/vtt", "application/x-subrip", "application/srt", "text/srt", "text/html")
+
+
+def feed_transcripts(body: bytes) -> list[dict]:
+    """Each episode of a podcast feed (RSS) that links a transcript we read: {url (the transcript:
+    captions before an HTML page), title, media (its enclosure), published (RFC 822 date)}.
+    feedparser keeps one podcast:transcript per item, so the feed is read here with lxml."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(body, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return []
+    episodes = []
+    for item in root.iter("item"):
+        links = {
+            (element.get("type") or "").lower(): element.get("url")
+            for element in item.iter(f"{{{PODCAST_NAMESPACE}}}transcript")
+            if element.get("url")
+        }
+        url = next((links[kind] for kind in TRANSCRIPT_PREFERENCE if kind in links), None)
+        if url is None:
+            continue
+        enclosure = item.find("enclosure")
+        episodes.append(
+            {
+                "url": url.strip(),
+                "title": (item.findtext("title") or "").strip() or None,
+                "media": media_base(enclosure.get("url")) if enclosure is not None and enclosure.get("url") else None,
+                "published": _iso_date(item.findtext("pubDate")),
+            }
+        )
+    return episodes
+
+
+def _iso_date(rfc822: str | None) -> str | None:
+    """An RSS pubDate as the date documents.published holds (YYYY-MM-DD); None when unreadable."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(rfc822.strip()).date().isoformat() if rfc822 and rfc822.strip() else None
+    except (TypeError, ValueError):
+        return None
+
+
 def media_link(links: list[dict] | None) -> str | None:
     """The recording a transcript page links to: its first YouTube or audio/video file link."""
     for link in links or []:

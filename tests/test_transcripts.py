@@ -7,7 +7,14 @@ import pytest
 import sqlite_utils
 
 from crawler.sources import SourcesError, parse_sources
-from crawler.transcripts import TranscriptError, media_base, read_captions, read_transcript, turns_text
+from crawler.transcripts import (
+    TranscriptError,
+    feed_transcripts,
+    media_base,
+    read_captions,
+    read_transcript,
+    turns_text,
+)
 
 from .conftest import crawl
 from .sites import Page, RoutedSite
@@ -49,6 +56,27 @@ TB: Sample captions in SRT. Do you need measure theory?
 AQ: Not for building models. It matters for research on probability.
 """
 
+FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel>
+<title>Sample podcast (sample content written for the tests)</title><link>__BASE_URL__/</link>
+<item><title>Episode 16: statistics first?</title><link>__BASE_URL__/episodes/16</link>
+<pubDate>Tue, 01 Oct 2024 10:00:00 GMT</pubDate>
+<enclosure url="__BASE_URL__/audio/episode-16.mp3" type="audio/mpeg" length="1000"/>
+<podcast:transcript url="__BASE_URL__/episodes/16" type="text/html"/>
+<podcast:transcript url="__BASE_URL__/captions/episode-16.vtt" type="text/vtt"/>
+</item>
+<item><title>Episode 17, no transcript</title><link>__BASE_URL__/episodes/17</link></item>
+</channel></rss>"""
+
+EPISODE_16 = """WEBVTT
+
+00:00:02.000 --> 00:00:06.000
+<v Tomas Berg>Should statistics come before calculus?
+
+00:00:06.500 --> 00:00:12.000
+<v Ada Quill>For most data work, yes: sampling and uncertainty show up on the first day.
+"""
+
 BROKEN_VTT = """WEBVTT
 
 00:00:0x.000 --> 00:00:04.000
@@ -65,20 +93,23 @@ def spoken_site(tmp_path_factory):
         "/captions/episode-14.vtt": Page(VTT, content_type="text/vtt"),
         "/captions/episode-15.srt": Page(SRT, content_type="text/plain; charset=utf-8"),
         "/captions/broken.vtt": Page(BROKEN_VTT, content_type="text/vtt"),
+        "/feed.xml": Page(FEED, content_type="application/rss+xml"),
+        "/captions/episode-16.vtt": Page(EPISODE_16, content_type="text/vtt"),
     }
     with RoutedSite(routes) as site:
         base = site.base_url
         yaml = (
             "download_delay: 0\nsources:\n"
             f"  - name: podcast\n    type: transcript\n    robots_sitemaps: false\n    max_depth: 0\n"
-            f"    start_urls: ['{base}/episodes/12', '{base}/episodes/13']\n"
+            f"    start_urls: ['{base}/episodes/12', '{base}/episodes/13']\n    feeds: ['{base}/feed.xml']\n"
             f"  - name: captions\n    type: captions\n    robots_sitemaps: false\n    max_depth: 0\n"
             f"    media: '{base}/audio/episode.mp3'\n    speakers: {{TB: Tomas Berg, AQ: Ada Quill}}\n"
             f"    start_urls: ['{base}/captions/episode-14.vtt', '{base}/captions/episode-15.srt',"
             f" '{base}/captions/broken.vtt']\n"
         )
         first = crawl(yaml, tmp / "kb.db", tmp, embed=True)
-    return {"db": tmp / "kb.db", "first": first, "base": base}
+        requested = list(site.requests)
+    return {"db": tmp / "kb.db", "first": first, "base": base, "requested": requested}
 
 
 def passages(site, path: str) -> list[dict]:
@@ -121,7 +152,38 @@ def test_unreadable_captions_and_pages_without_turns_fail_with_their_kind(spoken
     failures = {row["url"].removeprefix(spoken_site["base"]): row["kind"] for row in db["crawl_failures"].rows}
     assert failures == {"/captions/broken.vtt": "broken captions", "/episodes/13": "no speaker labels"}
     stored = {row["url"].removeprefix(spoken_site["base"]) for row in db["documents"].rows}
-    assert stored == {"/episodes/12", "/captions/episode-14.vtt", "/captions/episode-15.srt"}
+    assert stored == {
+        "/episodes/12",
+        "/captions/episode-14.vtt",
+        "/captions/episode-15.srt",
+        "/captions/episode-16.vtt",
+    }
+
+
+def test_a_podcast_feed_brings_its_episodes_transcripts_with_their_recording(spoken_site):
+    db = sqlite_utils.Database(spoken_site["db"])
+    episode = db.execute(
+        "select title, published, media_url from documents where url = ?",
+        [spoken_site["base"] + "/captions/episode-16.vtt"],
+    ).fetchone()
+    assert episode == ("Episode 16: statistics first?", "2024-10-01", spoken_site["base"] + "/audio/episode-16.mp3")
+    rows = passages(spoken_site, "/captions/episode-16.vtt")
+    assert rows[1]["moment_url"] == spoken_site["base"] + "/audio/episode-16.mp3#t=6"
+    # The captions were read rather than the HTML transcript; the show-notes pages were not requested.
+    assert not {"/episodes/16", "/episodes/17"} & set(spoken_site["requested"])
+
+
+def test_feed_transcripts_prefer_captions_and_skip_episodes_without():
+    episodes = feed_transcripts(FEED.replace("__BASE_URL__", "http://h").encode())
+    assert episodes == [
+        {
+            "url": "http://h/captions/episode-16.vtt",
+            "title": "Episode 16: statistics first?",
+            "media": "http://h/audio/episode-16.mp3",
+            "published": "2024-10-01",
+        }
+    ]
+    assert feed_transcripts(b"<not a feed") == []
 
 
 def test_turns_from_text():

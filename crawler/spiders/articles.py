@@ -73,6 +73,7 @@ from ..transcripts import (
     CAPTION_TYPES,
     TranscriptError,
     caption_format,
+    feed_transcripts,
     media_link,
     read_captions,
     read_transcript,
@@ -342,6 +343,12 @@ class ArticlesSpider(scrapy.Spider):
 
     def parse_feed(self, response: Response):
         names = response.meta["kb_sources"]
+        spoken = [name for name in names if self.config.source(name).type]
+        if spoken:  # a podcast feed: its episodes' transcripts, not their show-notes pages
+            yield from self.transcript_requests(response, spoken)
+            names = [name for name in names if name not in spoken]
+            if not names:
+                return
         feed = feedparser.parse(response.body)
         if not feed.entries:
             if feed.bozo:
@@ -353,6 +360,19 @@ class ArticlesSpider(scrapy.Spider):
             if entry.get("link")
         )
         yield from self.entry_requests(entries, names)
+
+    def transcript_requests(self, response: Response, names: list[str]):
+        """Requests for the transcripts a podcast feed links (podcast:transcript), each carrying its
+        episode (title, recording, date) for the document."""
+        for episode in feed_transcripts(response.body):
+            url = response.urljoin(episode["url"])
+            for name in names:
+                source = self.config.source(name)
+                if source.is_article(url):
+                    if (request := self.page_request(url, source, depth=0)) is not None:
+                        request.meta["kb_episode"] = episode
+                        yield request
+                    break
 
     def headers_received(self, headers, body_length, request, spider) -> None:
         """Stop downloading a page whose declared type is neither HTML nor possibly a PDF, and a
@@ -376,9 +396,12 @@ class ArticlesSpider(scrapy.Spider):
         is_article = source.is_article(response.url)
         content_type = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip()
         fmt = caption_format(response.url, content_type) if source.type else None
+        episode = response.meta.get("kb_episode") or {}
         if fmt:
             if is_article:
-                yield self.same_bytes_as_stored(response, source) or self.captions_or_failure(response, source, fmt)
+                yield self.same_bytes_as_stored(response, source) or self.captions_or_failure(
+                    response, source, fmt, episode
+                )
             return
         if (
             content_type.encode().lower() in PDF_TYPES
@@ -482,8 +505,11 @@ class ArticlesSpider(scrapy.Spider):
             body_hash=hashlib.sha256(response.body).hexdigest(),
         )
 
-    def captions_or_failure(self, response: Response, source: Source, fmt: str) -> Article | FetchFailure:
-        """A caption file (VTT or SRT) as an Article of turns; a failure saying why it cannot be read."""
+    def captions_or_failure(
+        self, response: Response, source: Source, fmt: str, episode: dict
+    ) -> Article | FetchFailure:
+        """A caption file (VTT or SRT) as an Article of turns; a failure saying why it cannot be read.
+        ``episode``: what a podcast feed said of it (title, recording, date)."""
         speakers = dict(source.speakers) if isinstance(source.speakers, tuple) else source.speakers
         try:
             turns = read_captions(response.body, fmt, speakers)
@@ -495,9 +521,9 @@ class ArticlesSpider(scrapy.Spider):
             source=source.name,
             url=url,
             fetched_url=url,
-            title=f"{source.name}: {url.rsplit('/', 1)[-1]}",
+            title=episode.get("title") or f"{source.name}: {url.rsplit('/', 1)[-1]}",
             author=None,
-            published=None,
+            published=episode.get("published"),
             site_name=None,
             language=None,
             description=None,
@@ -508,16 +534,18 @@ class ArticlesSpider(scrapy.Spider):
             body_hash=hashlib.sha256(response.body).hexdigest(),
             media_type="text/vtt" if fmt == "vtt" else "application/x-subrip",
             segments=segments,
-            media_url=source.media,
+            media_url=source.media or episode.get("media"),
         )
 
-    def transcript_or_failure(self, article: Article, source: Source) -> Article | FetchFailure:
-        """A transcript page's article with its text rewritten as turns; a failure without any."""
+    def transcript_or_failure(self, article: Article, source: Source, episode: dict) -> Article | FetchFailure:
+        """A transcript page's article with its text rewritten as turns; a failure without any.
+        ``episode``: what a podcast feed said of it (title, recording, date)."""
         try:
             turns = read_transcript(article.text)
         except TranscriptError as e:
             return FetchFailure(source.name, article.fetched_url, str(e), kind=e.kind)
-        media_url = source.media or media_link(article.links)
+        media_url = source.media or episode.get("media") or media_link(article.links)
+        article.published = article.published or episode.get("published")
         article.text, article.segments = turns_text(turns)
         article.links, article.media_url = [], media_url  # the links' offsets were into the page's text
         return article
@@ -541,7 +569,9 @@ class ArticlesSpider(scrapy.Spider):
             last_modified=_header(response, "Last-Modified"),
             body_hash=hashlib.sha256(response.body).hexdigest(),
         )
-        return self.transcript_or_failure(article, source) if source.type == "transcript" else article
+        if source.type != "transcript":
+            return article
+        return self.transcript_or_failure(article, source, response.meta.get("kb_episode") or {})
 
     def on_error(self, failure: Failure):
         request = failure.request
