@@ -22,7 +22,7 @@ with the file name and line before a single request is sent::
         focus: true         # follow links of pages relevant to the question first (relevance.yml)
         min_relevance: 0.2  # do not follow the links of pages scoring below this (implies focus)
       - name: koller-interview
-        type: transcript    # optional: pages are podcast transcripts (captions: caption files, VTT or SRT)
+        type: transcript    # optional: podcast transcripts (captions: VTT or SRT files; hn, reddit: threads)
         start_urls: [https://example.org/podcast/koller-transcript]
         media: https://www.youtube.com/watch?v=...   # optional: the recording, for links to a moment
         speakers: Naval Ravikant   # optional, captions: who speaks unlabelled cues (or {NR: Naval Ravikant})
@@ -72,9 +72,13 @@ SOURCE_KEYS = (
     "type",
     "media",
     "speakers",
+    "max_comments",
 )
-# What a source's pages are (crawler/transcripts.py for the spoken ones); None: articles.
-SOURCE_TYPES = ("transcript", "captions")
+# What a source's pages are (crawler/transcripts.py for the spoken ones, crawler/threads.py for
+# discussion threads); None: articles.
+SOURCE_TYPES = ("transcript", "captions", "hn", "reddit")
+THREAD_TYPES = ("hn", "reddit")
+DEFAULT_MAX_COMMENTS = 5000
 URL_LIST_KEYS = ("start_urls", "sitemaps", "feeds")
 REGEX_LIST_KEYS = ("allow", "deny")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -106,6 +110,7 @@ class Source:
     type: str | None = None
     media: str | None = None
     speakers: str | tuple[tuple[str, str], ...] | None = None
+    max_comments: int = DEFAULT_MAX_COMMENTS  # a thread's comments kept, the earliest
     _allow_re: tuple[re.Pattern, ...] = field(default=(), repr=False, compare=False)
     _deny_re: tuple[re.Pattern, ...] = field(default=(), repr=False, compare=False)
 
@@ -336,6 +341,17 @@ class _Checker:
                     entry.key_lines["media"], f"source '{name}': 'media' must be the http(s) URL of a recording"
                 )
             fields["media"] = media.strip()
+        if "max_comments" in entry:
+            most = entry["max_comments"]
+            if fields.get("type") not in THREAD_TYPES:
+                raise self.fail(
+                    entry.key_lines["max_comments"], f"source '{name}': 'max_comments' is for hn and reddit"
+                )
+            if isinstance(most, bool) or not isinstance(most, int) or most < 1:
+                raise self.fail(
+                    entry.key_lines["max_comments"], f"source '{name}': 'max_comments' must be a whole number >= 1"
+                )
+            fields["max_comments"] = most
         if entry.get("speakers") is not None:
             speakers, line = entry["speakers"], entry.key_lines["speakers"]
             if fields.get("type") != "captions":

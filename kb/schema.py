@@ -569,6 +569,58 @@ def m023_spoken_documents(db: Database) -> None:
     )
 
 
+@migrations()
+def m024_discussion_threads(db: Database) -> None:
+    """Discussion threads (crawler/threads.py): each passage of a thread is one comment, with its
+    id (passages.comment) and its own page (passages.link); a comment's author is a pseudonymous
+    person (people.pseudonym: a handle, never merged with a real name).
+
+    passage_details gains comment and link (a comment's own page; a recording's passage has its
+    moment_url instead).
+    """
+    db["passages"].add_column("comment", str)
+    db["passages"].add_column("link", str)
+    db["people"].add_column("pseudonym", int)
+    db["passage_details"].drop()
+    db.create_view(
+        "passage_details",
+        """
+        select
+          passages.id as passage_id,
+          passages.document_id,
+          passages.content_hash,
+          passages.text,
+          passages.page,
+          passages.speaker,
+          passages.seconds,
+          passages.end_seconds,
+          passages.comment,
+          case
+            when passages.seconds is null or documents.media_url is null then null
+            when documents.media_url like 'https://www.youtube.com/%' or documents.media_url like 'https://youtube.com/%'
+              or documents.media_url like 'https://m.youtube.com/%' or documents.media_url like 'https://youtu.be/%'
+              then documents.media_url || case when instr(documents.media_url, '?') then '&' else '?' end
+                   || 't=' || passages.seconds || 's'
+            else documents.media_url || '#t=' || passages.seconds
+          end as moment_url,
+          passages.link,
+          documents.title,
+          documents.url,
+          documents.media_type,
+          documents.site_name,
+          documents.author,
+          documents.published,
+          documents.work_id,
+          coalesce(documents.work_id, -documents.id) as work_key,
+          (select json_group_array(other.url) from documents as other
+            where other.work_id = documents.work_id and other.id != documents.id) as also_published_at,
+          case when passages.relevance is null and documents.relevance is null then null
+               else max(coalesce(passages.relevance, 0), coalesce(documents.relevance, 0)) end as relevance
+        from passages join documents on documents.id = passages.document_id
+    """,
+    )
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

@@ -351,7 +351,7 @@ def _save_passages(
     passage records the page (from 1) its first character is on; with
     ``segments`` (a transcript), its speaker and times (passage_timing).
     """
-    columns = ("char_start", "char_end", "content_hash", "page", "speaker", "seconds", "end_seconds")
+    columns = ("char_start", "char_end", "content_hash", "page", "speaker", "seconds", "end_seconds", "comment", "link")
     current = {
         row["seq"]: row
         for row in db.query(f"select id, seq, {', '.join(columns)} from passages where document_id = ?", [document_id])
@@ -386,17 +386,21 @@ def _save_passages(
 
 def passage_timing(segments: Sequence[Mapping], start: int, end: int) -> dict:
     """A transcript passage's speaker (when it lies within one turn), the second its first turn
-    starts at and the second its last turn ends by; None for each where the segments do not say."""
+    starts at and the second its last turn ends by; a thread's passage's comment and its link (when
+    it lies within one comment). None for each where the segments do not say."""
     touched = [s for s in segments if s["end"] > start and s["start"] < end] or [
         s for s in segments if s["end"] > start
     ][:1]
     if not touched:
-        return {"speaker": None, "seconds": None, "end_seconds": None}
+        return dict.fromkeys(("speaker", "seconds", "end_seconds", "comment", "link"))
     first, last = touched[0], touched[-1]
+    alone = len(touched) == 1
     return {
-        "speaker": first["speaker"] if len(touched) == 1 else None,
-        "seconds": first["seconds"],
-        "end_seconds": last["end_seconds"],
+        "speaker": first["speaker"] if alone else None,
+        "seconds": first.get("seconds"),
+        "end_seconds": last.get("end_seconds"),
+        "comment": first.get("comment") if alone else None,
+        "link": first.get("url") if alone else None,
     }
 
 
@@ -759,12 +763,14 @@ def save_works(db: Database, groups: Sequence[Sequence[int]]) -> None:
         db.conn.executemany("update documents set work_id = ? where id = ?", [m for m in moved if m[0] is not None])
 
 
-def person_id(db: Database, name: str, verified: bool = False) -> int:
-    """The id of the person called ``name``, adding them as unverified if new."""
+def person_id(db: Database, name: str, verified: bool = False, pseudonym: bool = False) -> int:
+    """The id of the person called ``name``, adding them as unverified (and, for a handle, as a
+    pseudonym) if new."""
     row = next(db.query("select id from people where name = ?", [name]), None)
     if row:
         return row["id"]
-    return db["people"].insert({"name": name, "aliases": "[]", "verified": int(verified), "first_seen": now()}).last_pk
+    record = {"name": name, "aliases": "[]", "verified": int(verified), "first_seen": now()}
+    return db["people"].insert({**record, "pseudonym": int(pseudonym) if pseudonym else None}).last_pk
 
 
 def documents_to_derive(db: Database, digest: str) -> list[int]:
@@ -885,9 +891,13 @@ def save_quotes(
         ).fetchall()
         ids: dict[str, int] = {}
         for quote in quotes:  # plain SQL: sqlite-utils' insert re-reads the table's schema on every call
-            record = {k: v for k, v in quote.items() if k != "speakers"}
+            record = {k: v for k, v in quote.items() if k not in ("speakers", "pseudonyms")}
+            handles = set(quote.get("pseudonyms") or ())
             people = list(
-                dict.fromkeys(ids.get(n) or ids.setdefault(n, person_id(db, n)) for n in quote.get("speakers") or [])
+                dict.fromkeys(
+                    ids.get(n) or ids.setdefault(n, person_id(db, n, pseudonym=n in handles))
+                    for n in quote.get("speakers") or []
+                )
             )
             record["document_id"] = document_id
             record["normalized_hash"] = schema.normalized_hash(quote["quote"])

@@ -154,6 +154,7 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
         "m021_band_keys",
         "m022_parsed_people",
         "m023_spoken_documents",
+        "m024_discussion_threads",
     ]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 

@@ -68,7 +68,8 @@ from ..hints import HintTrust
 from ..items import Article, FetchFailure, Revisit
 from ..middlewares import OffsiteRedirect, RefusedRequest, TooLarge, retry_after_seconds
 from ..pdf import PdfError, extract_pdf, looks_like_pdf
-from ..sources import CrawlConfig, Source, load_sources
+from ..sources import THREAD_TYPES, CrawlConfig, Source, load_sources
+from ..threads import read_thread, thread_text
 from ..transcripts import (
     CAPTION_TYPES,
     TranscriptError,
@@ -383,8 +384,10 @@ class ArticlesSpider(scrapy.Spider):
         if content_type in PDF_TYPES + MAYBE_PDF_TYPES and body_length > self.config.pdf_max_mb * 2**20:
             request.meta["kb_too_large"] = body_length
             raise StopDownload(fail=False)
-        captions = CAPTION_TYPES_BYTES + (b"text/plain",) if self.config.source(request.meta["kb_source"]).type else ()
-        if content_type and content_type not in PAGE_TYPES + PDF_TYPES + MAYBE_PDF_TYPES + captions:
+        kind = self.config.source(request.meta["kb_source"]).type
+        spoken = CAPTION_TYPES_BYTES + (b"text/plain",) if kind else ()
+        threads = (b"application/json",) if kind in THREAD_TYPES else ()
+        if content_type and content_type not in PAGE_TYPES + PDF_TYPES + MAYBE_PDF_TYPES + spoken + threads:
             raise StopDownload(fail=False)
 
     def parse_page(self, response: Response):
@@ -395,7 +398,11 @@ class ArticlesSpider(scrapy.Spider):
             yield from self.hint_answered(source.name, changed)
         is_article = source.is_article(response.url)
         content_type = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip()
-        fmt = caption_format(response.url, content_type) if source.type else None
+        fmt = caption_format(response.url, content_type) if source.type and source.type not in THREAD_TYPES else None
+        if source.type in THREAD_TYPES:
+            if is_article:
+                yield from self.thread_or_failures(response, source)
+            return
         episode = response.meta.get("kb_episode") or {}
         if fmt:
             if is_article:
@@ -536,6 +543,41 @@ class ArticlesSpider(scrapy.Spider):
             segments=segments,
             media_url=source.media or episode.get("media"),
         )
+
+    def thread_or_failures(self, response: Response, source: Source):
+        """A discussion thread (JSON) as an Article of comments, and a failure row when it was cut at
+        the source's max_comments; a failure alone when it is not a thread."""
+        try:
+            thread = read_thread(source.type, response.body, response.url, source.max_comments)
+        except TranscriptError as e:
+            yield FetchFailure(source.name, response.url, str(e), kind=e.kind)
+            return
+        text, segments = thread_text(thread)
+        if not text:
+            yield FetchFailure(source.name, response.url, "no comments to keep", kind="no comments")
+            return
+        kept = len(thread.comments)
+        yield Article(
+            source=source.name,
+            url=thread.url,
+            fetched_url=normalize_url(response.url),
+            title=thread.title,
+            author=None,
+            published=thread.published,
+            site_name="Hacker News" if source.type == "hn" else "Reddit",
+            language=None,
+            description=f"{kept} comments kept of {thread.total}; {thread.skipped} deleted or removed",
+            text=text,
+            links=[],
+            etag=_header(response, "ETag"),
+            last_modified=_header(response, "Last-Modified"),
+            body_hash=hashlib.sha256(response.body).hexdigest(),
+            media_type="application/json",
+            segments=segments,
+        )
+        if kept < thread.total - thread.skipped:
+            reason = f"kept the first {kept:,} of {thread.total - thread.skipped:,} comments (max_comments)"
+            yield FetchFailure(source.name, response.url, reason, kind="thread capped")
 
     def transcript_or_failure(self, article: Article, source: Source, episode: dict) -> Article | FetchFailure:
         """A transcript page's article with its text rewritten as turns; a failure without any.

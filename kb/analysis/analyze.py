@@ -350,6 +350,7 @@ def statement_record(quote) -> dict:
         "char_start": quote.start,
         "char_end": quote.end,
         "speakers": [p.name for p in quote.people],
+        "pseudonyms": [p.name for p in quote.people if p.pseudonym],
         "speaker_mention": quote.speaker_mention,
         "speaker_start": quote.speaker_start,
         "speaker_end": quote.speaker_end,

@@ -36,6 +36,7 @@ class Person:
     description: str | None = None
     affiliation: str | None = None
     verified: bool = True
+    pseudonym: bool = False  # a discussion thread's handle: never one of people.yml's, whatever its spelling
 
 
 def fold(name: str) -> str:

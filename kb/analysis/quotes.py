@@ -71,7 +71,7 @@ from .speakers import (
     looks_like_name,
     strip_title,
 )
-from .statements import DIRECT, QUESTION, SPOKEN, Quote
+from .statements import COMMENT, DIRECT, QUESTION, SPOKEN, Quote
 from .textblocks import (
     CLOSE_MARKS,
     OPEN_MARKS,
@@ -315,8 +315,9 @@ class _Document(ReportedSpeech, MentionResolver):
         return Extraction(quotes, self.author, self.note)
 
     def _with_turns(self, quotes: list[Quote]) -> list[Quote]:
-        """A transcript's statements: each named speaker's turn as what they said (kind spoken) or
-        asked (question: a turn ending in a question mark), and the statements found inside the turns
+        """A transcript's or thread's statements: each named speaker's turn as what they said (kind
+        spoken) or asked (question: a turn ending in a question mark), each comment as its author's
+        (kind comment, by a pseudonymous handle), and the statements found inside the turns
         that quote or report someone else (one the turn's own speaker makes is the turn itself)."""
         turns = []
         for segment in self.segments:
@@ -324,8 +325,11 @@ class _Document(ReportedSpeech, MentionResolver):
             start, end = segment["start"], segment["end"]
             if not speaker or start >= end:
                 continue
-            person = self.people.person_for_name(speaker, evidence=True) or Person(speaker, verified=False)
-            kind = QUESTION if self.text[start:end].rstrip().endswith("?") else SPOKEN
+            if segment.get("pseudonym"):  # a handle: never looked up among real names
+                person, kind = Person(speaker, verified=False, pseudonym=True), COMMENT
+            else:
+                person = self.people.person_for_name(speaker, evidence=True) or Person(speaker, verified=False)
+                kind = QUESTION if self.text[start:end].rstrip().endswith("?") else SPOKEN
             turn = Quote(self.text[start:end], start, end, kind)
             mention_start = max(start - len(speaker) - 2, 0)
             turn.attribute(Speaker(speaker, mention_start, mention_start + len(speaker), PERSON, (person,)), None)

@@ -11,6 +11,8 @@ from .speakers import Speaker
 DIRECT, INDIRECT = "direct", "indirect"
 # A turn of a transcript or caption file (crawler/transcripts.py): what its speaker said, or asked.
 SPOKEN, QUESTION = "spoken", "question"
+# A comment of a discussion thread (crawler/threads.py), by its author's handle.
+COMMENT = "comment"
 
 
 @dataclass

@@ -49,8 +49,13 @@ def marked(text: str | None) -> Markup:
 
 
 # How the UI names each kind of statement (quotes.kind), and the kinds that are the speaker's own words.
-STATEMENT_KINDS = {"direct": "quotation", "indirect": "reported statement", "spoken": "spoken statement"}
-OWN_WORDS = ("direct", "spoken")
+STATEMENT_KINDS = {
+    "direct": "quotation",
+    "indirect": "reported statement",
+    "spoken": "spoken statement",
+    "comment": "comment",
+}
+OWN_WORDS = ("direct", "spoken", "comment")
 
 
 def passage_url(url: str, passage: str, page: int | None = None) -> str:
@@ -222,7 +227,7 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
             datasette,
             """
         select passages.id as passage_id, passages.text, passages.stance as passage_stance, passages.page,
-          passages.speaker as turn_speaker, passages.seconds,
+          passages.speaker as turn_speaker, passages.seconds, passages.link as comment_url,
           (select moment_url from passage_details where passage_details.passage_id = passages.id) as moment_url,
           passages.stance_confidence as passage_confidence, passages.stance_reasons as passage_reasons,
           passages.relevance as passage_relevance, passages.relevance_reasons,
@@ -293,6 +298,7 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
                 "seconds": detail["seconds"],
                 "timestamp": timestamp(detail["seconds"]),
                 "moment_url": detail["moment_url"],
+                "comment_url": detail["comment_url"],  # a thread's passage: the comment's own page
                 "document_id": detail["document_id"],
                 "year": detail["year"],
                 "speakers": [
