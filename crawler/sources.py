@@ -130,6 +130,19 @@ class Source:
     def owns(self, url: str) -> bool:
         return host_of(url) in self.hosts
 
+    def type_of(self, url: str) -> str | None:
+        """What the page at ``url`` is: the source's ``type``, else what its URL says (a Hacker News
+        item of Algolia's API, a Reddit thread's .json, a caption file); None for an ordinary page."""
+        if self.type:
+            return self.type
+        parts = urlsplit(url)
+        host, path = (parts.hostname or "").lower(), parts.path.lower()
+        if host == "hn.algolia.com" and path.startswith("/api/v1/items/"):
+            return "hn"
+        if (host == "reddit.com" or host.endswith(".reddit.com")) and path.endswith(".json"):
+            return "reddit"
+        return "captions" if path.endswith((".vtt", ".srt")) else None
+
     def is_denied(self, url: str) -> bool:
         return any(p.search(url) for p in self._deny_re)
 

@@ -95,6 +95,7 @@ def spoken_site(tmp_path_factory):
         "/captions/broken.vtt": Page(BROKEN_VTT, content_type="text/vtt"),
         "/feed.xml": Page(FEED, content_type="application/rss+xml"),
         "/captions/episode-16.vtt": Page(EPISODE_16, content_type="text/vtt"),
+        "/talks/keynote": Page(VTT.replace("Sample captions.", "Sample keynote captions."), content_type="text/vtt"),
     }
     with RoutedSite(routes) as site:
         base = site.base_url
@@ -106,6 +107,7 @@ def spoken_site(tmp_path_factory):
             f"    media: '{base}/audio/episode.mp3'\n    speakers: {{TB: Tomas Berg, AQ: Ada Quill}}\n"
             f"    start_urls: ['{base}/captions/episode-14.vtt', '{base}/captions/episode-15.srt',"
             f" '{base}/captions/broken.vtt']\n"
+            f"  - name: talks\n    robots_sitemaps: false\n    max_depth: 0\n    start_urls: ['{base}/talks/keynote']\n"
         )
         first = crawl(yaml, tmp / "kb.db", tmp, embed=True)
         requested = list(site.requests)
@@ -157,7 +159,32 @@ def test_unreadable_captions_and_pages_without_turns_fail_with_their_kind(spoken
         "/captions/episode-14.vtt",
         "/captions/episode-15.srt",
         "/captions/episode-16.vtt",
+        "/talks/keynote",
     }
+
+
+def test_captions_are_known_by_their_type_in_any_source(spoken_site):
+    rows = passages(spoken_site, "/talks/keynote")  # a source without a type, a URL without an extension
+    assert [(r["speaker"], r["seconds"]) for r in rows] == [("Tomas Berg", 3), ("Ada Quill", 8)]
+    assert rows[0]["moment_url"] is None  # no recording named
+
+
+@pytest.mark.parametrize(
+    "url, kind",
+    [
+        ("https://hn.algolia.com/api/v1/items/123", "hn"),
+        ("https://www.reddit.com/r/x/comments/abc/t/.json", "reddit"),
+        ("https://old.reddit.com/r/x/comments/abc/t/", None),
+        ("https://example.org/talk.en.vtt", "captions"),
+        ("https://example.org/talk.SRT", "captions"),
+        ("https://example.org/article", None),
+    ],
+)
+def test_what_a_page_is_by_its_url(url, kind):
+    from crawler.sources import Source
+
+    assert Source("s", start_urls=(url,)).type_of(url) == kind
+    assert Source("s", start_urls=(url,), type="transcript").type_of(url) == "transcript"
 
 
 def test_a_podcast_feed_brings_its_episodes_transcripts_with_their_recording(spoken_site):

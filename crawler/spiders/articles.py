@@ -344,7 +344,7 @@ class ArticlesSpider(scrapy.Spider):
 
     def parse_feed(self, response: Response):
         names = response.meta["kb_sources"]
-        spoken = [name for name in names if self.config.source(name).type]
+        spoken = [name for name in names if self.config.source(name).type in ("transcript", "captions")]
         if spoken:  # a podcast feed: its episodes' transcripts, not their show-notes pages
             yield from self.transcript_requests(response, spoken)
             names = [name for name in names if name not in spoken]
@@ -384,10 +384,11 @@ class ArticlesSpider(scrapy.Spider):
         if content_type in PDF_TYPES + MAYBE_PDF_TYPES and body_length > self.config.pdf_max_mb * 2**20:
             request.meta["kb_too_large"] = body_length
             raise StopDownload(fail=False)
-        kind = self.config.source(request.meta["kb_source"]).type
-        spoken = CAPTION_TYPES_BYTES + (b"text/plain",) if kind else ()
+        kind = self.config.source(request.meta["kb_source"]).type_of(request.url)
+        spoken = (b"text/plain",) if kind in ("transcript", "captions") else ()  # where SRT files often are
         threads = (b"application/json",) if kind in THREAD_TYPES else ()
-        if content_type and content_type not in PAGE_TYPES + PDF_TYPES + MAYBE_PDF_TYPES + spoken + threads:
+        allowed = PAGE_TYPES + PDF_TYPES + MAYBE_PDF_TYPES + CAPTION_TYPES_BYTES + spoken + threads
+        if content_type and content_type not in allowed:
             raise StopDownload(fail=False)
 
     def parse_page(self, response: Response):
@@ -398,11 +399,12 @@ class ArticlesSpider(scrapy.Spider):
             yield from self.hint_answered(source.name, changed)
         is_article = source.is_article(response.url)
         content_type = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip()
-        fmt = caption_format(response.url, content_type) if source.type and source.type not in THREAD_TYPES else None
-        if source.type in THREAD_TYPES:
+        kind = source.type_of(response.url)
+        if kind in THREAD_TYPES:
             if is_article:
-                yield from self.thread_or_failures(response, source)
+                yield from self.thread_or_failures(response, source, kind)
             return
+        fmt = caption_format(response.url, content_type)
         episode = response.meta.get("kb_episode") or {}
         if fmt:
             if is_article:
@@ -544,11 +546,11 @@ class ArticlesSpider(scrapy.Spider):
             media_url=source.media or episode.get("media"),
         )
 
-    def thread_or_failures(self, response: Response, source: Source):
-        """A discussion thread (JSON) as an Article of comments, and a failure row when it was cut at
-        the source's max_comments; a failure alone when it is not a thread."""
+    def thread_or_failures(self, response: Response, source: Source, kind: str):
+        """A discussion thread (JSON; ``kind`` hn or reddit) as an Article of comments, and a failure
+        row when it was cut at the source's max_comments; a failure alone when it is not a thread."""
         try:
-            thread = read_thread(source.type, response.body, response.url, source.max_comments)
+            thread = read_thread(kind, response.body, response.url, source.max_comments)
         except TranscriptError as e:
             yield FetchFailure(source.name, response.url, str(e), kind=e.kind)
             return
@@ -564,7 +566,7 @@ class ArticlesSpider(scrapy.Spider):
             title=thread.title,
             author=None,
             published=thread.published,
-            site_name="Hacker News" if source.type == "hn" else "Reddit",
+            site_name="Hacker News" if kind == "hn" else "Reddit",
             language=None,
             description=f"{kept} comments kept of {thread.total}; {thread.skipped} deleted or removed",
             text=text,
