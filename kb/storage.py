@@ -879,17 +879,19 @@ def save_quotes(
     keeps) instead of person_id; names not yet in people become unverified
     people. ``note`` says when the document's analysis was cut short;
     ``statements_key`` what they were derived from (documents.statements_key).
+    A statement stored before exactly as it is now keeps its row (its id,
+    and so its stance until its passage's vector changes): a document that
+    grew (a thread with new comments) gets rows for the new statements only.
     """
     quotes = list(quotes)
     with db.atomic():
-        db.execute(
-            "delete from quote_speakers where quote_id in (select id from quotes where document_id = ?)", [document_id]
-        )
-        db.execute("delete from quotes where document_id = ?", [document_id])
+        before = _stored_statements(db, document_id)
         passages = db.execute(
             "select id, char_start, char_end from passages where document_id = ? order by seq", [document_id]
         ).fetchall()
         ids: dict[str, int] = {}
+        kept: set[int] = set()
+        index: dict[tuple, list[int]] | None = None  # the stored statements by their values, to keep the same ones
         for quote in quotes:  # plain SQL: sqlite-utils' insert re-reads the table's schema on every call
             record = {k: v for k, v in quote.items() if k not in ("speakers", "pseudonyms")}
             handles = set(quote.get("pseudonyms") or ())
@@ -905,6 +907,15 @@ def save_quotes(
             record["passage_id"] = next(
                 (pid for pid, start, end in passages if start <= quote["char_start"] < end), None
             )
+            if index is None:  # every record has the same columns
+                fields = sorted(record)
+                index = {}
+                for row in before:
+                    index.setdefault((*(row[f] for f in fields), *row["speakers"]), []).append(row["id"])
+            same = index.get((*(record[f] for f in fields), *people))
+            if same:
+                kept.add(same.pop())
+                continue
             columns = ", ".join(f"[{c}]" for c in record)
             cursor = db.execute(
                 f"insert into quotes ({columns}) values ({', '.join('?' * len(record))})", list(record.values())
@@ -913,6 +924,9 @@ def save_quotes(
                 "insert into quote_speakers (quote_id, person_id) values (?, ?)",
                 [(cursor.lastrowid, p) for p in people],
             )
+        gone = [(row["id"],) for row in before if row["id"] not in kept]
+        db.conn.executemany("delete from quote_speakers where quote_id = ?", gone)
+        db.conn.executemany("delete from quotes where id = ?", gone)
         db["documents"].update(
             document_id,
             {
@@ -922,6 +936,21 @@ def save_quotes(
             },
         )
     return len(quotes)
+
+
+def _stored_statements(db: Database, document_id: int) -> list[dict]:
+    """A document's stored statements (every column) with ``speakers``: their people's ids, in order."""
+    rows = [dict(row) for row in db.query("select * from quotes where document_id = ? order by id", [document_id])]
+    speakers: dict[int, list[int]] = {}
+    for quote_id, person in db.execute(
+        "select quote_id, person_id from quote_speakers where quote_id in "
+        "(select id from quotes where document_id = ?) order by rowid",
+        [document_id],
+    ):
+        speakers.setdefault(quote_id, []).append(person)
+    for row in rows:
+        row["speakers"] = speakers.get(row["id"], [])
+    return rows
 
 
 def prune_people(db: Database) -> int:

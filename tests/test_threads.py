@@ -85,10 +85,30 @@ def thread_site(tmp_path_factory):
         )
         first = crawl(yaml, tmp / "kb.db", tmp)
         before = comments(tmp / "kb.db", "https://news.ycombinator.com/item?id=1")
+        statements_before = statements(tmp / "kb.db", "https://news.ycombinator.com/item?id=1")
         later = hn_comment(6, "late_reply", "Sample comment added a day later: eigenvalues, eventually.", 1700090000)
         routes["/api/v1/items/1"] = Page(json.dumps(hn_thread(later)), content_type="application/json")
         second = crawl(yaml, tmp / "kb.db", tmp)
-    return {"db": tmp / "kb.db", "first": first, "second": second, "base": base, "before": before}
+    return {
+        "db": tmp / "kb.db",
+        "first": first,
+        "second": second,
+        "base": base,
+        "before": before,
+        "statements_before": statements_before,
+    }
+
+
+def statements(path, url: str) -> list[tuple]:
+    return (
+        sqlite_utils.Database(path)
+        .execute(
+            "select q.id, q.kind, q.quote from quotes q join documents d on d.id = q.document_id where d.url = ? "
+            "order by q.id",
+            [url],
+        )
+        .fetchall()
+    )
 
 
 def comments(path, url: str) -> list[dict]:
@@ -138,6 +158,13 @@ def test_a_thread_that_grew_adds_only_its_new_comments(thread_site):
     after = comments(thread_site["db"], "https://news.ycombinator.com/item?id=1")
     assert after[:3] == thread_site["before"]  # the same rows, ids and all
     assert [(r["speaker"], r["comment"]) for r in after[3:]] == [("late_reply (Hacker News)", "6")]
+    # The statements of the earlier comments keep their rows (and so their stances); one is new.
+    earlier, now = (
+        thread_site["statements_before"],
+        statements(thread_site["db"], "https://news.ycombinator.com/item?id=1"),
+    )
+    assert len(earlier) >= 3 and now[: len(earlier)] == earlier
+    assert [kind for _, kind, _ in now[len(earlier) :]] == ["comment"]
 
 
 def test_bad_and_huge_threads_fail_with_their_kind_and_the_run_goes_on(thread_site):
