@@ -210,3 +210,14 @@ def test_the_research_ui_links_a_comment_to_its_page(thread_site):
     page = datasette_get(make_datasette(thread_site["db"]), "/search?q=probability+papers&mode=keyword&min_relevance=0")
     link = f"{thread_site['base']}/r/learnml/comments/abc/sample/c4/"
     assert f'<a class="kb-comment" href="{link}">comment</a> by u/stats_prof' in page.text
+
+
+def test_a_person_page_links_each_comment_to_its_page(thread_site):
+    from kb.web.serve import make_datasette
+
+    from .conftest import datasette_get
+
+    db = sqlite_utils.Database(thread_site["db"])
+    [(person,)] = db.execute("select id from people where name = 'u/stats_prof'").fetchall()
+    page = datasette_get(make_datasette(thread_site["db"]), f"/people/{person}.json").json()
+    assert [s["link"] for s in page["statements"]] == [f"{thread_site['base']}/r/learnml/comments/abc/sample/c4/"]

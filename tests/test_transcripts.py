@@ -297,3 +297,16 @@ def test_a_speakers_turns_are_their_statements_and_questions_are_kept_as_questio
     assert rows[1]["quote"].startswith("Less than they fear.") and rows[1]["verified"] == 0  # not in people.yml
     assert rows[1]["stance"] and rows[1]["stance_reasons"]  # her answer on the question takes a stance
     assert not any(r["stance"] or r["stance_reasons"] for r in rows if r["kind"] == "question")
+
+
+def test_a_person_page_links_each_spoken_statement_to_its_moment(spoken_site):
+    from kb.web.serve import make_datasette
+
+    from .conftest import datasette_get
+
+    db = sqlite_utils.Database(spoken_site["db"])
+    [(person,)] = db.execute("select id from people where name = 'Ada Quill'").fetchall()
+    page = datasette_get(make_datasette(spoken_site["db"]), f"/people/{person}.json").json()
+    links = {s["link"] for s in page["statements"] if s["kind"] == "spoken"}
+    assert "https://www.youtube.com/watch?v=SAMPLE0001&t=12s" in links
+    assert f"{spoken_site['base']}/audio/episode.mp3#t=65" in links

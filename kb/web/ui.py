@@ -370,6 +370,8 @@ async def person(datasette, request) -> Response:
         select quotes.id, quotes.quote, quotes.kind, quotes.cue, quotes.stance, quotes.stance_confidence,
           quotes.stance_reasons, documents.title, documents.url,
           documents.published, documents.year, passages.text as passage, passages.page,
+          coalesce(passages.link, (select moment_url from passage_details
+                                   where passage_details.passage_id = quotes.passage_id)) as anchor,
           (select group_concat(topics.name, ', ') from passage_topics join topics on topics.id = passage_topics.topic_id
            where passage_topics.passage_id = quotes.passage_id) as topics
         from quote_speakers join quotes on quotes.id = quote_speakers.quote_id
@@ -388,7 +390,7 @@ async def person(datasette, request) -> Response:
         sources.setdefault((row["kind"], row["quote"]), []).append(
             {
                 **row,
-                "link": passage_url(row["url"], row["quote"], row["page"]),
+                "link": row["anchor"] or passage_url(row["url"], row["quote"], row["page"]),
                 "reasons": json.loads(row["stance_reasons"] or "null"),
             }
         )
@@ -490,7 +492,7 @@ def _statement(row: dict) -> dict:
         "title": row["title"],
         "url": row["url"],
         "published": row["published"],
-        "link": passage_url(row["url"], row["quote"], row["page"]),
+        "link": row["anchor"] or passage_url(row["url"], row["quote"], row["page"]),
     }
 
 
