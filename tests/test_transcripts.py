@@ -310,3 +310,13 @@ def test_a_person_page_links_each_spoken_statement_to_its_moment(spoken_site):
     links = {s["link"] for s in page["statements"] if s["kind"] == "spoken"}
     assert "https://www.youtube.com/watch?v=SAMPLE0001&t=12s" in links
     assert f"{spoken_site['base']}/audio/episode.mp3#t=65" in links
+
+
+def test_the_comparison_links_a_spoken_statement_to_its_moment(spoken_site):
+    from kb.web.serve import make_datasette
+
+    from .conftest import datasette_get
+
+    compared = datasette_get(make_datasette(spoken_site["db"]), "/compare.json?people=Ada Quill").json()
+    statements = [s for column in compared["columns"] for stance in column["stances"] for s in stance["by_date"]]
+    assert "https://www.youtube.com/watch?v=SAMPLE0001&t=12s" in {s["link"] for s in statements}
