@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import json
 import logging
 import os
@@ -234,13 +235,26 @@ def releases_lease(method):
     serialises a request's callback.
     """
 
+    def lease_done(response_or_failure) -> list[LeaseDone]:
+        request = getattr(response_or_failure, "request", None)
+        leases = request.meta.get("kb_leases") if request is not None else None
+        return [LeaseDone(leases)] if leases else []
+
+    if inspect.isasyncgenfunction(method):  # parse_video
+
+        @functools.wraps(method)
+        async def async_wrapper(self, response):
+            async for item in method(self, response):
+                yield item
+            for done in lease_done(response):
+                yield done
+
+        return async_wrapper
+
     @functools.wraps(method)
     def wrapper(self, response_or_failure):
         yield from method(self, response_or_failure) or ()
-        request = getattr(response_or_failure, "request", None)
-        leases = request.meta.get("kb_leases") if request is not None else None
-        if leases:
-            yield LeaseDone(leases)
+        yield from lease_done(response_or_failure)
 
     return wrapper
 
@@ -257,6 +271,7 @@ def worker_spider_class():
         parse_sitemap = releases_lease(ArticlesSpider.parse_sitemap)
         parse_feed = releases_lease(ArticlesSpider.parse_feed)
         parse_page = releases_lease(ArticlesSpider.parse_page)
+        parse_video = releases_lease(ArticlesSpider.parse_video)
         on_error = releases_lease(ArticlesSpider.on_error)
 
         def seeds_the_frontier(self) -> bool:

@@ -22,7 +22,7 @@ with the file name and line before a single request is sent::
         focus: true         # follow links of pages relevant to the question first (relevance.yml)
         min_relevance: 0.2  # do not follow the links of pages scoring below this (implies focus)
       - name: koller-interview
-        type: transcript    # optional: podcast transcripts (captions: VTT or SRT files; hn, reddit: threads)
+        type: transcript    # optional: podcast transcripts (captions: VTT or SRT files, or video pages; hn, reddit: threads)
         start_urls: [https://example.org/podcast/koller-transcript]
         media: https://www.youtube.com/watch?v=...   # optional: the recording, for links to a moment
         speakers: Naval Ravikant   # optional, captions: who speaks unlabelled cues (or {NR: Naval Ravikant})

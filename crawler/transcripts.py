@@ -79,8 +79,12 @@ def read_captions(body: bytes, fmt: str, speakers: str | dict[str, str] | None =
     except (MalformedCaptionError, MalformedFileError, ValueError, IndexError) as e:
         raise TranscriptError(f"not a readable {fmt.upper()} file: {e}", "broken captions") from None
     turns: list[Turn] = []
+    shown: set[str] = set()  # the lines of the cue before
     for caption in captions:
-        words = " ".join(caption.text.split())
+        lines = [" ".join(line.split()) for line in caption.text.splitlines()]
+        # Rolling captions (YouTube's automatic ones) show each line again in the next cue.
+        words = " ".join(line for line in lines if line and line not in shown)
+        shown = set(lines)
         if not words:
             continue
         speaker, words = _speaker_of(caption.voice, words, speakers)

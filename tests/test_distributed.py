@@ -441,3 +441,30 @@ def test_a_workers_vectors_are_kept_only_when_they_fit(redis, tmp_path):
     kept = db.execute("select d.url from passage_vectors v join passages p on p.id = v.passage_id "
                       "join documents d on d.id = p.document_id").fetchall()  # fmt: skip
     assert kept == [(article(1).url,)]
+
+
+def test_a_worker_reads_a_video_pages_captions_and_releases_its_leases(redis, tmp_path):
+    from .conftest import run_kb
+    from .sites import Page, RoutedSite
+
+    url = f"redis://127.0.0.1:{redis.connection_pool.connection_kwargs['port']}/0"
+    page = Page(
+        '<html><head><title>A sample talk</title></head><body><p>Sample content.</p><video src="/talk.mp4">'
+        '<track kind="captions" src="/talk.vtt" srclang="en"></video></body></html>'
+    )
+    vtt = Page(
+        "WEBVTT\n\n00:00:02.000 --> 00:00:05.000\n<v Ada Quill>Sample words on algebra.\n", content_type="text/vtt"
+    )
+    with RoutedSite({"/talk": page, "/talk.vtt": vtt}) as site:
+        sources = tmp_path / "sources.yml"
+        sources.write_text(
+            f"download_delay: 0\nsources:\n  - name: talks\n    type: captions\n    robots_sitemaps: false\n"
+            f"    start_urls: ['{site.base_url}/talk']\n"
+        )
+        worker = run_kb("crawl", "--redis", url, "--seed", "--sources", sources, timeout=300)
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    items = list(map(decode_item, redis.lrange(ITEMS_KEY, 0, -1)))
+    assert [(i.url, i.media_url, i.segments[0]["speaker"]) for i in items] == [
+        (f"{site.base_url}/talk", f"{site.base_url}/talk.mp4", "Ada Quill")
+    ]
+    assert redis.zcard("articles:requests:leases") == 0  # the video page's and the captions' leases released

@@ -53,9 +53,11 @@ from scrapy.exceptions import (
 from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.internet.error import ConnectError, ConnectionDone, ConnectionLost
+from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from embeddings.chunking import split_passages
@@ -81,6 +83,7 @@ from ..transcripts import (
     turns_text,
 )
 from ..urls import normalize_url, trap_reason, url_key
+from ..video import find_captions
 
 # Start URLs are listed by hand: fetched before any discovered link. Links
 # get 100 x (page relevance - threshold): -100..100, 0 for an unscored page.
@@ -209,9 +212,10 @@ class ArticlesSpider(scrapy.Spider):
             headers["If-None-Match"] = known["etag"]
         if known and known["last_modified"]:
             headers["If-Modified-Since"] = known["last_modified"]
+        video = source.type == "captions" and caption_format(url, "") is None  # a video page, not a caption file
         return scrapy.Request(
             url,
-            self.parse_page,
+            self.parse_video if video else self.parse_page,
             errback=self.on_error,
             headers=headers,
             meta={"kb_source": source.name, "kb_depth": depth},
@@ -391,12 +395,62 @@ class ArticlesSpider(scrapy.Spider):
         if content_type and content_type not in allowed:
             raise StopDownload(fail=False)
 
-    def parse_page(self, response: Response):
-        source = self.config.source(response.meta["kb_source"])
+    def hint_check_answered(self, response: Response, source: Source):
         if response.meta.get("kb_hint_check"):
             known = self.known.get(normalize_url(response.meta.get("redirect_urls", [response.url])[0])) or {}
             changed = known.get("body_hash") != hashlib.sha256(response.body).hexdigest()
             yield from self.hint_answered(source.name, changed)
+
+    async def parse_video(self, response: Response):
+        """A captions source's page that is not a caption file: a video page (YouTube, or a page
+        with a <video> and its <track>s). yt-dlp, in a thread, says where its captions are; they
+        are fetched next and stored under the page's URL. Its links are not followed."""
+        source = self.config.source(response.meta["kb_source"])
+        if not isinstance(response, HtmlResponse) or not source.is_article(response.url):
+            for item in self.page_items(response):  # a caption file after all, served without its extension
+                yield item
+            return
+        for item in self.hint_check_answered(response, source):
+            yield item
+        try:
+            video = await maybe_deferred_to_future(
+                deferToThread(
+                    find_captions,
+                    response.url,
+                    delay=self.settings.getfloat("DOWNLOAD_DELAY"),
+                    user_agent=self.settings.get("USER_AGENT"),
+                    timeout=self.settings.getfloat("DOWNLOAD_TIMEOUT"),
+                )
+            )
+        except TranscriptError as e:
+            yield FetchFailure(source.name, response.url, str(e), kind=e.kind)
+            return
+        page = normalize_url(response.url)
+        title = video.title or " ".join(response.css("title::text").get("").split()) or None
+        made = "automatic captions (speech recognition)" if video.automatic else "captions"
+        episode = {
+            "title": title,
+            "published": video.published,
+            "media": source.media or video.media_url,
+            "page": page,
+            "language": video.language.split("-")[0],
+            "description": f"{made} of the video, language {video.language}",
+        }
+        yield scrapy.Request(
+            video.captions_url,
+            self.parse_page,
+            errback=self.on_error,
+            meta={"kb_source": source.name, "kb_depth": response.meta["kb_depth"], "kb_episode": episode},
+            dont_filter=True,
+        )
+
+    def parse_page(self, response: Response):
+        yield from self.page_items(response)
+
+    def page_items(self, response: Response):
+        """What a page is: an article, a PDF, captions, a thread, a failure; and the requests for its links."""
+        source = self.config.source(response.meta["kb_source"])
+        yield from self.hint_check_answered(response, source)
         is_article = source.is_article(response.url)
         content_type = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip()
         kind = source.type_of(response.url)
@@ -407,8 +461,8 @@ class ArticlesSpider(scrapy.Spider):
         fmt = caption_format(response.url, content_type)
         episode = response.meta.get("kb_episode") or {}
         if fmt:
-            if is_article:
-                yield self.same_bytes_as_stored(response, source) or self.captions_or_failure(
+            if is_article or "page" in episode:
+                yield self.same_bytes_as_stored(response, source, episode.get("page")) or self.captions_or_failure(
                     response, source, fmt, episode
                 )
             return
@@ -474,11 +528,13 @@ class ArticlesSpider(scrapy.Spider):
         spans = split_passages(item.text, self.settings.getint("KB_PASSAGE_MAX_TOKENS"), self._count_tokens)
         return document_score(scorer.score_passages([item.text[start:end] for start, end in spans]))
 
-    def same_bytes_as_stored(self, response: Response, source: Source) -> Revisit | None:
-        """A Revisit when the bytes are those stored last time: nothing to extract again."""
-        known = self.known.get(normalize_url(response.url))
+    def same_bytes_as_stored(self, response: Response, source: Source, url: str | None = None) -> Revisit | None:
+        """A Revisit when the bytes are those stored last time for ``url`` (the response's own URL
+        unless given: a video page's captions are stored under the page): nothing to extract again."""
+        url = url or normalize_url(response.url)
+        known = self.known.get(url)
         if known and known.get("body_hash") == hashlib.sha256(response.body).hexdigest():
-            return Revisit(source.name, normalize_url(response.url), "unchanged", "same bytes as last time")
+            return Revisit(source.name, url, "unchanged", "same bytes as last time")
         return None
 
     def pdf_or_failure(self, response: Response, source: Source) -> Article | Revisit | FetchFailure:
@@ -525,7 +581,9 @@ class ArticlesSpider(scrapy.Spider):
         except TranscriptError as e:
             return FetchFailure(source.name, response.url, str(e), kind=e.kind)
         text, segments = turns_text(turns)
-        url = normalize_url(response.url)
+        url = episode.get("page") or normalize_url(response.url)
+        # A video page's captions: their validators would be sent with the next request for the page.
+        validators = "page" not in episode
         return Article(
             source=source.name,
             url=url,
@@ -534,12 +592,12 @@ class ArticlesSpider(scrapy.Spider):
             author=None,
             published=episode.get("published"),
             site_name=None,
-            language=None,
-            description=None,
+            language=episode.get("language"),
+            description=episode.get("description"),
             text=text,
             links=[],
-            etag=_header(response, "ETag"),
-            last_modified=_header(response, "Last-Modified"),
+            etag=_header(response, "ETag") if validators else None,
+            last_modified=_header(response, "Last-Modified") if validators else None,
             body_hash=hashlib.sha256(response.body).hexdigest(),
             media_type="text/vtt" if fmt == "vtt" else "application/x-subrip",
             segments=segments,
