@@ -39,6 +39,7 @@ BENCHMARKS = {
     "realtext": ([], ["--only", "polnear"]),
     "viewpoints": ([], []),
     "retrieval": ([], ["--posts", "3"]),
+    "threads": ([], ["--comments", "200", "--new", "10"]),
 }
 
 

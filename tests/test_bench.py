@@ -38,6 +38,13 @@ def test_recrawl_benchmark_runs(tmp_path):
         assert row["recrawl_passages_encoded"] == 0 and "8 unchanged" in row["recrawl_summary"]
 
 
+def test_threads_benchmark_runs(tmp_path):
+    row = run_benchmark("threads", tmp_path, "--comments", 20, "--new", 3)
+    assert row["baseline_passages_encoded"] == 23 and row["recrawl_passages_encoded"] == 3
+    assert row["statement_rows_dropped"] == 0 and row["statement_rows_new"] >= 3
+    assert "1 changed" in row["recrawl_summary"]
+
+
 def test_pipeline_benchmark_runs(tmp_path):
     row = run_benchmark("pipeline", tmp_path, "--pages", 10, "--repeat", 2)
     assert row["pages"] == 10 and row["repeat"] == 2 and row["passages"] > 0
