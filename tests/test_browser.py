@@ -155,21 +155,60 @@ def test_person_page_from_the_home_page(page, site_url):
 
 
 def test_following_a_result_opens_the_original_page(page, site_url):
-    """The off-topic sourdough page is hidden by default; the switch shows it, and the result opens it."""
+    """The off-topic sourdough page is hidden by default; the switch shows it, and its "original" link opens it."""
     page.goto(site_url + "/search?q=sourdough+starter&mode=keyword")
     assert page.locator(".kb-hit").count() == 0
     page.locator("a.kb-relevance-switch").click()
     page.wait_for_load_state()
     assert "min_relevance=0" in page.url
     screenshot(page, "search-everything")
-    first = page.locator(".kb-hit a.kb-title").first
-    href = first.get_attribute("href")
+    original = page.locator(".kb-hit a.kb-original").first
+    href = original.get_attribute("href")
     assert "#:~:text=" in href  # opens at the passage
-    first.click()
+    original.click()
     page.wait_for_load_state()
     assert page.url.split("#")[0] == href.split("#")[0]
     assert "sourdough" in page.content().lower()
     screenshot(page, "followed-result")
+
+
+def test_a_result_opens_the_reader_at_its_passage_without_the_original_site(page, site_url):
+    """The reader page is served by the knowledge base alone: nothing is fetched from the crawled site."""
+    elsewhere = []
+    page.on("request", lambda r: not r.url.startswith(site_url) and elsewhere.append(r.url))
+    page.goto(site_url + "/search?q=perhaps+some+more+math&mode=keyword")
+    title = page.locator(".kb-hit a.kb-title").first
+    anchor = title.get_attribute("href").split("#")[1]
+    title.click()
+    page.wait_for_load_state()
+    assert page.url.startswith(site_url + "/documents/") and page.url.endswith("#" + anchor)
+    assert page.locator(f"#{anchor}").count() == 1
+    quotation = page.locator("mark.kb-direct").filter(has_text="perhaps some more math").first
+    assert "Yann LeCun" in quotation.get_attribute("title")
+    screenshot(page, "reader")
+    page.emulate_media(color_scheme="dark")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(255, 255, 255)"
+    screenshot(page, "reader-dark")
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # no sideways scrolling
+    screenshot(page, "reader-phone")
+    assert elsewhere == []
+
+
+def test_a_reprint_links_to_its_original_in_the_reader(page, site_url):
+    page.goto(site_url + "/search?q=how+much+math&mode=keyword")
+    hit = page.locator(".kb-hit").filter(has_text="Also published at").first
+    hit.locator("a.kb-title").click()
+    page.wait_for_load_state()
+    first = page.url
+    copy = page.locator("a.kb-copy").first
+    copy.click()
+    page.wait_for_load_state()
+    assert page.url.split("#")[0] != first.split("#")[0] and "/documents/" in page.url
+    assert page.locator("a.kb-copy").count() >= 1  # and the copy links back
+    screenshot(page, "reader-copy")
 
 
 def test_crawled_script_tags_are_shown_as_text(page, site_url):
@@ -213,6 +252,7 @@ def test_every_page_keeps_to_the_content_security_policy(page, site_url):
         "/kb/documents?_facet=author",
         "/kb/documents/1",
         "/kb/search?q=calculus",
+        "/documents/1",
     ):
         page.goto(site_url + path)
         page.wait_for_load_state("load")

@@ -34,6 +34,7 @@ from markupsafe import Markup, escape
 
 from kb import DATABASE_NAME, SEARCH_QUERIES
 from kb.search import sqlfunctions
+from kb.web import reader
 
 MODES = ("hybrid", "keyword", "semantic")  # as the mode switch lists them
 FILTERS = ("person", "topic", "stance", "site", "year")
@@ -226,7 +227,7 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
         for row in await _rows(
             datasette,
             """
-        select passages.id as passage_id, passages.text, passages.stance as passage_stance, passages.page,
+        select passages.id as passage_id, passages.seq, passages.text, passages.stance as passage_stance, passages.page,
           passages.speaker as turn_speaker, passages.seconds, passages.link as comment_url,
           (select moment_url from passage_details where passage_details.passage_id = passages.id) as moment_url,
           passages.stance_confidence as passage_confidence, passages.stance_reasons as passage_reasons,
@@ -291,6 +292,7 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
                         "relevance",
                     )
                 },
+                "reader_url": reader_url(datasette, detail["document_id"], f"p{detail['seq']}"),
                 "link": passage_url(hit["url"], detail["text"], detail["page"]),
                 "page": detail["page"],
                 # A transcript's passage: who speaks in it, when, and the link that plays that moment
@@ -368,7 +370,7 @@ async def person(datasette, request) -> Response:
         datasette,
         """
         select quotes.id, quotes.quote, quotes.kind, quotes.cue, quotes.stance, quotes.stance_confidence,
-          quotes.stance_reasons, documents.title, documents.url,
+          quotes.stance_reasons, documents.title, documents.url, documents.id as document_id,
           documents.published, documents.year, passages.text as passage, passages.page,
           coalesce(passages.link, (select moment_url from passage_details
                                    where passage_details.passage_id = quotes.passage_id)) as anchor,
@@ -382,6 +384,8 @@ async def person(datasette, request) -> Response:
     """,
         {"id": person_id},
     )
+    for row in quotes:
+        row["reader_url"] = reader_url(datasette, row["document_id"], f"q{row['id']}")
     # stance -> topic -> (kind, statement text) -> its sources (a republished statement is listed once)
     by_stance: dict[str, dict[str, dict[tuple[str, str], list[dict]]]] = {}
     for row in quotes:
@@ -448,6 +452,8 @@ async def compare(datasette, request) -> Response:
     by_stance: dict[tuple[str, str], list[dict]] = {}
     for statement in statements:  # oldest first
         statement["reasons"] = json.loads(statement["stance_reasons"] or "null")
+        anchor = f"q{statement['quote_id']}" if statement["quote_id"] else f"p{statement['passage_seq']}"
+        statement["reader_url"] = reader_url(datasette, statement["document_id"], anchor)
         by_stance.setdefault((statement["person"], statement["stance"]), []).append(statement)
     columns: dict[str, dict] = {}
     for row in rows:
@@ -493,7 +499,102 @@ def _statement(row: dict) -> dict:
         "url": row["url"],
         "published": row["published"],
         "link": row["anchor"] or passage_url(row["url"], row["quote"], row["page"]),
+        "reader_url": row["reader_url"],
     }
+
+
+# Reader
+
+
+async def document(datasette, request) -> Response:
+    """A stored document read here (kb/web/reader.py): its text with statements and anchors,
+    provenance, earlier versions and copies."""
+    document_id = request.url_vars["id"]
+    if not document_id.isdigit() or int(document_id) >= 2**63:
+        return await _missing(datasette, request, "such document")
+    rows = await _rows(
+        datasette,
+        """
+        select id, url, fetched_url, source, title, author, published, site_name, language, description, text,
+          word_count, first_seen, last_fetched, last_changed, status, work_id, media_type, media_url, relevance,
+          analysis_note
+        from documents where id = :id
+    """,
+        {"id": int(document_id)},
+    )
+    if not rows:
+        return await _missing(datasette, request, f"document {document_id}")
+    doc = rows[0]
+    passages = await _rows(
+        datasette,
+        """
+        select passages.id, passages.seq, passages.char_start, passages.char_end, passages.page,
+          passages.seconds, passages.end_seconds, passages.speaker, passages.link, passages.stance,
+          passage_details.moment_url
+        from passages join passage_details on passage_details.passage_id = passages.id
+        where passages.document_id = :id order by passages.seq
+    """,
+        {"id": doc["id"]},
+    )
+    statements = reader.statements_by_id(
+        await _rows(
+            datasette,
+            """
+        select quotes.id, quotes.kind, quotes.quote, quotes.char_start, quotes.char_end, quotes.stance,
+          quotes.stance_confidence, quotes.stance_reasons, quotes.speaker_mention, quotes.cue,
+          passages.seq as passage_seq, people.id as person_id, people.name as person
+        from quotes left join passages on passages.id = quotes.passage_id
+          left join quote_speakers on quote_speakers.quote_id = quotes.id
+          left join people on people.id = quote_speakers.person_id
+        where quotes.document_id = :id
+    """,
+            {"id": doc["id"]},
+        )
+    )
+    revisions = await _rows(
+        datasette,
+        "select id, title, text, replaced_at from revisions where document_id = :id",
+        {"id": doc["id"]},
+    )
+    copies = await _rows(
+        datasette,
+        """
+        select id, url, title, site_name, published, status from documents
+        where work_id = :work and id != :id order by published is null, published, id
+    """,
+        {"work": doc["work_id"], "id": doc["id"]},
+    )
+    diffs = reader.revision_diffs(doc, revisions)
+    if _wants_json(request):
+        plain_passages = [{k: v for k, v in p.items() if k != "id"} | {"passage_id": p["id"]} for p in passages]
+        return Response.json(
+            {
+                "document": doc,
+                "passages": plain_passages,
+                "statements": statements,
+                "revisions": diffs,
+                "copies": copies,
+            }
+        )
+    return await _render(
+        datasette,
+        request,
+        "kb_document.html",
+        {
+            "doc": doc,
+            "paragraphs": reader.reader_html(doc["text"], passages, statements),
+            "statements": statements,
+            "kinds": STATEMENT_KINDS | {"question": "question"},
+            "revisions": diffs,
+            "copies": copies,
+            "original": passage_url,
+        },
+    )
+
+
+def reader_url(datasette, document_id: int, anchor: str = "") -> str:
+    """Where a document is read in the knowledge base, at ``anchor`` (``p{seq}``, ``q{id}``)."""
+    return datasette.urls.path(f"/documents/{document_id}") + (f"#{anchor}" if anchor else "")
 
 
 def _wants_json(request) -> bool:
@@ -514,4 +615,5 @@ ROUTES = [
     (r"^/people/(?P<id>[^/]+?)(?P<format>\.json)?$", person),
     (r"^/compare(?P<format>\.json)?$", compare),
     (r"^/charts(?P<format>\.json)?$", charts),
+    (r"^/documents/(?P<id>[^/]+?)(?P<format>\.json)?$", document),
 ]
