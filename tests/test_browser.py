@@ -264,3 +264,11 @@ def test_every_page_keeps_to_the_content_security_policy(page, site_url):
     page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.kbInline = 1';
                            document.body.appendChild(s); }""")
     assert page.evaluate("window.kbInline") is None and page.refused  # an inline script of anyone else's is refused
+
+
+def test_a_search_offers_its_feed(page, site_url):
+    page.goto(site_url + "/search?q=linear+algebra&mode=keyword")
+    href = page.locator("a.kb-feed").get_attribute("href")
+    feed = page.request.get(site_url + href)
+    assert feed.status == 200 and feed.headers["content-type"].startswith("application/atom+xml")
+    assert feed.text().count("<entry>") == int(page.locator(".kb-total").inner_text().split()[0])

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 
 from datasette.utils.asgi import Response
@@ -40,6 +41,7 @@ MODES = ("hybrid", "keyword", "semantic")  # as the mode switch lists them
 FILTERS = ("person", "topic", "stance", "site", "year")
 PAGE_SIZE = 10
 MAX_HITS = 200  # hits fetched per query; filters and pages work within them
+FEED_SIZE = 50  # entries of a search's Atom feed
 DEFAULT_COMPARED = "Andrew Ng,Daphne Koller,Yann LeCun"
 _MARKED = re.compile(r"\*\*(.+?)\*\*", re.S)
 
@@ -150,18 +152,24 @@ async def home(datasette, request) -> Response:
 # Search
 
 
-async def search(datasette, request) -> Response:
+def _search_args(request) -> tuple[str, str, str, dict[str, str]]:
+    """A search's q, mode, min_relevance (as given) and filters; ValueError saying what is wrong."""
     q = (request.args.get("q") or "").strip()
     mode = request.args.get("mode") or "hybrid"
     if mode not in MODES:
-        return Response.json({"error": f"mode must be one of {', '.join(MODES)}"}, status=400)
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
     raw_min_relevance = (request.args.get("min_relevance") or "").strip()
+    sqlfunctions.min_relevance(raw_min_relevance)  # raises ValueError for anything but a number from 0 to 1
+    filters = {name: request.args.get(name, "").strip() for name in FILTERS}
+    return q, mode, raw_min_relevance, {name: value for name, value in filters.items() if value}
+
+
+async def search(datasette, request) -> Response:
     try:
-        min_relevance = sqlfunctions.min_relevance(raw_min_relevance)
+        q, mode, raw_min_relevance, filters = _search_args(request)
     except ValueError as e:
         return Response.json({"error": str(e)}, status=400)
-    filters = {name: request.args.get(name, "").strip() for name in FILTERS}
-    filters = {name: value for name, value in filters.items() if value}
+    min_relevance = sqlfunctions.min_relevance(raw_min_relevance)
     try:
         page = max(1, int(request.args.get("page") or 1))
     except ValueError:
@@ -198,12 +206,74 @@ async def search(datasette, request) -> Response:
         "kb_search.html",
         {
             **data,
+            "feed_url": link(page=None).replace("/search?", "/search.atom?", 1),
             "modes": MODES,
             "link": link,
             "marked": marked,
             "filter_names": FILTERS,
         },
     )
+
+
+async def search_feed(datasette, request) -> Response:
+    """The Atom twin of a search: its matching passages (same q, mode, filters and min_relevance),
+    newest in the knowledge base first, so a feed reader shows what new material matches."""
+    try:
+        q, mode, raw_min_relevance, filters = _search_args(request)
+    except ValueError as e:
+        return Response.json({"error": str(e)}, status=400)
+    if not q:
+        return Response.json({"error": "a search feed needs q: the words to follow"}, status=400)
+    hits = [hit for hit in await _search_hits(datasette, q, mode, raw_min_relevance) if _matches(hit, filters)]
+    hits.sort(key=lambda hit: (hit["first_seen"] or "", hit["passage_id"]), reverse=True)
+    page_url = datasette.absolute_url(request, request.full_path.replace("/search.atom", "/search", 1))
+    return Response(
+        atom_feed(
+            f"{q} ({mode} search)",
+            page_url,
+            datasette.absolute_url(request, request.full_path),
+            [{**hit, "reader_url": datasette.absolute_url(request, hit["reader_url"])} for hit in hits[:FEED_SIZE]],
+        ),
+        content_type="application/atom+xml; charset=utf-8",
+    )
+
+
+def atom_feed(title: str, page_url: str, feed_url: str, hits: list[dict]) -> str:
+    """An Atom document of search hits (feedgen escapes every field: crawled text stays text)."""
+    from feedgen.feed import FeedGenerator
+
+    feed = FeedGenerator()
+    feed.id(feed_url)
+    feed.title(f"Math in ML knowledge base: {title}")
+    feed.link(href=page_url, rel="alternate")
+    feed.link(href=feed_url, rel="self")
+    newest = max((hit["first_seen"] for hit in hits if hit["first_seen"]), default=None)
+    feed.updated(_feed_time(newest) or datetime.now(timezone.utc))
+    for hit in reversed(hits):  # feedgen puts each new entry first
+        entry = feed.add_entry()
+        entry.id(hit["reader_url"])
+        entry.title(hit["title"] or hit["url"])
+        entry.link(href=hit["reader_url"])
+        entry.updated(_feed_time(hit["first_seen"]) or datetime.now(timezone.utc))
+        if published := _feed_time(hit["published"]):
+            entry.published(published)
+        if hit["author"]:
+            entry.author(name=hit["author"])
+        entry.summary(re.sub(r"\*\*(.+?)\*\*", r"\1", hit["snippet"] or ""))
+    return feed.atom_str(pretty=True).decode()
+
+
+def _feed_time(value: str | None) -> datetime | None:
+    """A stored date or time (2024, 2024-03, 2024-03-12, 2026-12-07T07:21:03Z) as a time Atom can
+    carry (UTC when it names no zone); None when there is none or it is not a date."""
+    value = (value or "").strip().replace("Z", "+00:00")
+    for candidate in (value, value[:10], value[:7] + "-01", value[:4] + "-01-01"):
+        try:
+            moment = datetime.fromisoformat(candidate)
+        except ValueError:
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return None
 
 
 async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") -> list[dict]:
@@ -233,6 +303,7 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
           passages.stance_confidence as passage_confidence, passages.stance_reasons as passage_reasons,
           passages.relevance as passage_relevance, passages.relevance_reasons,
           documents.relevance as document_relevance, documents.year, documents.id as document_id,
+          documents.first_seen,
           (select json_group_array(json_object('person_id', people.id, 'person', people.name,
                    'stance', quotes.stance, 'quote', quotes.quote, 'kind', quotes.kind,
                    'confidence', quotes.stance_confidence, 'reasons', json(quotes.stance_reasons)))
@@ -302,6 +373,7 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
                 "moment_url": detail["moment_url"],
                 "comment_url": detail["comment_url"],  # a thread's passage: the comment's own page
                 "document_id": detail["document_id"],
+                "first_seen": detail["first_seen"],  # when the knowledge base first stored it: the feed's order
                 "year": detail["year"],
                 "speakers": [
                     {
@@ -612,6 +684,7 @@ async def _missing(datasette, request, what: str) -> Response:
 ROUTES = [
     (r"^/$", home),
     (r"^/search(?P<format>\.json)?$", search),
+    (r"^/search\.atom$", search_feed),
     (r"^/people/(?P<id>[^/]+?)(?P<format>\.json)?$", person),
     (r"^/compare(?P<format>\.json)?$", compare),
     (r"^/charts(?P<format>\.json)?$", charts),
