@@ -34,8 +34,11 @@ _PACKAGED_NAMES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
 MAX_QUERY_CHARS = 2000
 
 BACKENDS = ("auto", "openvino", "torch")
-# Calls with fewer texts use torch until the OpenVINO path exists: its setup
-# (under a second) costs more than it saves on a few dozen passages.
+# Calls with fewer texts use torch (unless KB_EMBED_BACKEND=openvino): its setup (under a
+# second) costs more than it saves on a few dozen passages. By the call's size alone, never by
+# what the process did before: the bf16 path's vectors differ from torch's in the fourth
+# decimal, so a classifier trained on examples encoded one way, then the other, would score
+# the same passage differently in two analyses.
 FAST_MIN_TEXTS = 64
 # The OpenVINO path is used only if its vectors of the check texts are this close to torch's.
 FAST_MIN_COSINE = 0.999
@@ -101,7 +104,7 @@ class Embedder:
         """
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        fast = self.prepare() if len(texts) >= FAST_MIN_TEXTS else self._fast
+        fast = self.prepare() if len(texts) >= FAST_MIN_TEXTS or self.backend == "openvino" else None
         if fast is not None:
             return fast.encode(texts)
         vectors = self.model.encode(

@@ -91,6 +91,35 @@ def test_conversion_is_cached_once_without_leftovers(child):
     assert child["cached_vs_converted_min_cosine"] > 0.99999  # the saved model reads back as converted
 
 
+SMALL_CALL_CHILD = """
+import json, sys
+import numpy as np
+from embeddings.model import FAST_MIN_TEXTS, get_embedder
+
+texts = json.loads(sys.argv[1])
+embedder = get_embedder()
+before = embedder.encode(texts[:3])
+embedder.encode([f"{i}: {texts[0]}" for i in range(FAST_MIN_TEXTS)])  # a large call: the fast path, where it runs
+print(json.dumps({"same": bool(np.array_equal(before, embedder.encode(texts[:3])))}))
+"""
+
+
+def test_a_small_call_gives_the_same_vectors_whatever_the_process_did_before(tmp_path):
+    """Where the bf16 path runs (auto backend), a large call sets it up; small calls stay on torch all the
+    same, so an analysis's examples are encoded alike in every process (issue 21's incremental = full)."""
+    env = {**os.environ, "KB_CACHE_DIR": str(tmp_path), "KB_EMBED_BACKEND": "auto"}
+    result = subprocess.run(
+        [sys.executable, "-c", SMALL_CALL_CHILD, json.dumps(TEXTS)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1])["same"]
+
+
 @pytest.mark.parametrize("value, expected", [(None, "auto"), ("torch", "torch"), (" OpenVINO ", "openvino")])
 def test_backend_setting(monkeypatch, value, expected):
     if value is None:
