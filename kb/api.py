@@ -330,11 +330,12 @@ class KnowledgeBase:
         ]
 
     def statements(self, person: str | int | None = None, stance: str | None = None) -> list[Statement]:
-        """Distinct statements (a republished one once), oldest first; of one person (name or id) or all."""
+        """Distinct statements (a republished one once), oldest first; of one person (id, or a name or
+        alias in any case: "yann lecun", "LeCun") or all."""
         where, params = ["1 = 1"], {}
         if person is not None:
-            where.append("(people.id = :person or people.name = :person)")
-            params["person"] = person
+            where.append("people.id in (select value from json_each(:person_ids))")
+            params["person_ids"] = json.dumps(self._person_ids(person))
         if stance is not None:
             where.append("person_statements.stance = :stance")
             params["stance"] = stance
@@ -349,6 +350,14 @@ class KnowledgeBase:
             params,
         )
         return [Statement(**row) for row in rows]
+
+    def _person_ids(self, person: str | int) -> list[int]:
+        from .search.sqlfunctions import person_named
+
+        if isinstance(person, int):
+            return [person]
+        rows = self._read("select id, name, aliases from people")
+        return [row["id"] for row in rows if person_named(row["name"], row["aliases"], person.replace(",", " "))]
 
     # Plumbing
 

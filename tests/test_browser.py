@@ -272,3 +272,24 @@ def test_a_search_offers_its_feed(page, site_url):
     feed = page.request.get(site_url + href)
     assert feed.status == 200 and feed.headers["content-type"].startswith("application/atom+xml")
     assert feed.text().count("<entry>") == int(page.locator(".kb-total").inner_text().split()[0])
+
+
+def test_a_person_is_found_by_alias_in_lower_case_and_counted_once_per_statement(page, site_url, crawled_db):
+    import sqlite_utils
+
+    page.goto(site_url + "/compare")
+    page.locator("input[name=people]").fill("lecun")
+    page.locator("form.kb-search button").click()
+    page.wait_for_load_state()
+    assert page.locator(".kb-compare-person h2").all_inner_texts() == ["Yann LeCun"]
+    page.goto(site_url + "/people/andrew%20ng")  # redirected to the person's page
+    assert page.locator("h1").inner_text() == "Andrew Ng"
+    db = sqlite_utils.Database(crawled_db)
+    distinct = db.execute(
+        "select count(*) from person_statements join people on people.id = person_statements.person_id "
+        "where people.name = 'Andrew Ng' and kind in ('direct', 'spoken', 'comment')"
+    ).fetchone()[0]
+    assert (
+        page.locator("p.kb-muted").filter(has_text="quotation").first.inner_text().startswith(f"{distinct} quotation")
+    )
+    screenshot(page, "person-by-name")

@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import re
+import unicodedata
 
 import tantivy
 
@@ -160,8 +161,36 @@ def name_list(text) -> str:
     return json.dumps([name.strip() for name in names if name.strip()][:MAX_NAMES])
 
 
+def name_key(name: str) -> str:
+    """A name as compared: accents, case, punctuation and spacing aside ("Joaquín Quiñonero" and
+    "joaquin quinonero", "Andrew Y. Ng" and "andrew y ng" are one key)."""
+    decomposed = unicodedata.normalize("NFKD", name[:MAX_QUERY_CHARS])
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join(re.findall(r"\w+", plain))
+
+
+@functools.lru_cache(maxsize=64)
+def _wanted_keys(names: str) -> frozenset[str]:
+    return frozenset(name_key(name) for name in json.loads(name_list(names)))
+
+
+def person_named(name, aliases, names) -> int:
+    """1 when a person (``name``, ``aliases`` as people.aliases' JSON list) is one of ``names``
+    (comma-separated) by name or alias, whatever their case, accents or punctuation."""
+    wanted = _wanted_keys(names) if isinstance(names, str) else frozenset()
+    if not wanted or not isinstance(name, str):
+        return 0
+    try:
+        others = json.loads(aliases) if isinstance(aliases, str) else []
+    except ValueError:
+        others = []
+    keys = {name_key(name)} | {name_key(a) for a in others if isinstance(a, str)}
+    return int(not wanted.isdisjoint(keys))
+
+
 def register(conn) -> None:
     conn.create_function("kb_fts_query", 1, fts_query, deterministic=True)
     conn.create_function("kb_snippet", 2, snippet, deterministic=True)
     conn.create_function("kb_min_relevance", 1, min_relevance, deterministic=True)
     conn.create_function("kb_name_list", 1, name_list, deterministic=True)
+    conn.create_function("kb_person_named", 3, person_named, deterministic=True)

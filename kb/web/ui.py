@@ -28,7 +28,7 @@ import json
 import re
 from collections import Counter
 from datetime import datetime, timezone
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
@@ -175,8 +175,9 @@ async def search(datasette, request) -> Response:
     except ValueError:
         page = 1
     hits = await _search_hits(datasette, q, mode, raw_min_relevance) if q else []
-    facets = _facet_counts(hits, filters)
-    selected = [hit for hit in hits if _matches(hit, filters)]
+    wanted = await _wanted(datasette, filters)
+    facets = _facet_counts(hits, wanted)
+    selected = [hit for hit in hits if _matches(hit, wanted)]
     pages = max(1, -(-len(selected) // PAGE_SIZE))
     page = min(page, pages)
     shown = selected[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
@@ -224,7 +225,8 @@ async def search_feed(datasette, request) -> Response:
         return Response.json({"error": str(e)}, status=400)
     if not q:
         return Response.json({"error": "a search feed needs q: the words to follow"}, status=400)
-    hits = [hit for hit in await _search_hits(datasette, q, mode, raw_min_relevance) if _matches(hit, filters)]
+    wanted = await _wanted(datasette, filters)
+    hits = [hit for hit in await _search_hits(datasette, q, mode, raw_min_relevance) if _matches(hit, wanted)]
     hits.sort(key=lambda hit: (hit["first_seen"] or "", hit["passage_id"]), reverse=True)
     page_url = datasette.absolute_url(request, request.full_path.replace("/search.atom", "/search", 1))
     return Response(
@@ -413,15 +415,36 @@ def _values(hit: dict, name: str) -> list[str]:
     return [str(hit["year"])] if hit["year"] else []
 
 
-def _matches(hit: dict, filters: dict) -> bool:
-    return all(value in _values(hit, name) for name, value in filters.items())
+async def _wanted(datasette, filters: dict[str, str]) -> dict[str, set[str]]:
+    """Each filter's accepted values: the person filter takes a name or alias in any case
+    (every person it names), the others their value as given."""
+    wanted = {name: {value} for name, value in filters.items()}
+    if "person" in filters:
+        wanted["person"] = {row["name"] for row in await _people_named(datasette, filters["person"])}
+    return wanted
 
 
-def _facet_counts(hits: list[dict], filters: dict) -> dict[str, list[tuple[str, int]]]:
+async def _people_named(datasette, names: str) -> list[dict]:
+    """The people whose name or alias is one of ``names`` (comma-separated), whatever the case or accents."""
+    return await _rows(
+        datasette,
+        """
+        select id, name, verified from people where kb_person_named(name, aliases, :names)
+        order by verified desc, (select count(*) from quote_speakers where person_id = people.id) desc, name
+    """,
+        {"names": names},
+    )
+
+
+def _matches(hit: dict, wanted: dict[str, set[str]]) -> bool:
+    return all(not values.isdisjoint(_values(hit, name)) for name, values in wanted.items())
+
+
+def _facet_counts(hits: list[dict], wanted: dict[str, set[str]]) -> dict[str, list[tuple[str, int]]]:
     """Per filter, its values and how many hits each would keep (the other filters applied)."""
     facets = {}
     for name in FILTERS:
-        others = {k: v for k, v in filters.items() if k != name}
+        others = {k: v for k, v in wanted.items() if k != name}
         counts = Counter(v for hit in hits if _matches(hit, others) for v in set(_values(hit, name)))
         facets[name] = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return facets
@@ -432,7 +455,13 @@ def _facet_counts(hits: list[dict], filters: dict) -> dict[str, list[tuple[str, 
 
 async def person(datasette, request) -> Response:
     person_id = request.url_vars["id"]
-    if not person_id.isdigit() or int(person_id) >= 2**63:  # beyond SQLite's integers
+    if not person_id.isdigit():  # a name or alias: /people/yann%20lecun
+        named = await _people_named(datasette, unquote(person_id).replace(",", " "))
+        if not named:
+            return await _missing(datasette, request, f"person named {unquote(person_id)!r}")
+        suffix = request.url_vars.get("format") or ""
+        return Response.redirect(datasette.urls.path(f"/people/{named[0]['id']}{suffix}"))
+    if int(person_id) >= 2**63:  # beyond SQLite's integers
         return await _missing(datasette, request, "such person")
     person_id = int(person_id)
     rows = await _rows(datasette, "select * from people where id = :id", {"id": person_id})
@@ -535,6 +564,9 @@ async def compare(datasette, request) -> Response:
         column["stances"].append({**row, "by_date": by_stance.get((row["person"], row["stance"]), [])})
     if _wants_json(request):
         return Response.json({"people": names, "columns": list(columns.values())})
+    unknown = [
+        name.strip() for name in names.split(",") if name.strip() and not await _people_named(datasette, name.strip())
+    ]
     all_people = await _rows(datasette, "select id, name from people order by verified desc, name")
     return await _render(
         datasette,
@@ -544,6 +576,7 @@ async def compare(datasette, request) -> Response:
             "names": names,
             "columns": list(columns.values()),
             "all_people": all_people,
+            "unknown": unknown,
         },
     )
 
