@@ -293,3 +293,22 @@ def test_a_person_is_found_by_alias_in_lower_case_and_counted_once_per_statement
         page.locator("p.kb-muted").filter(has_text="quotation").first.inner_text().startswith(f"{distinct} quotation")
     )
     screenshot(page, "person-by-name")
+
+
+def test_each_citation_format_downloads_from_the_reader_and_reads_back(page, site_url):
+    import json
+
+    import bibtexparser
+    import rispy
+
+    page.goto(site_url + "/documents/1")
+    title = page.locator("h1").inner_text()
+    texts = {}
+    for link in page.locator("a.kb-cite").all()[:3]:
+        with page.expect_download() as download:
+            link.click()
+        texts[link.inner_text()] = Path(download.value.path()).read_text(encoding="utf-8")
+    assert set(texts) == {"BibTeX", "RIS", "CSL-JSON"}
+    assert bibtexparser.parse_string(texts["BibTeX"]).entries[0].fields_dict["title"].value == title
+    assert rispy.loads(texts["RIS"])[0]["title"] == title
+    assert json.loads(texts["CSL-JSON"])[0]["title"] == title

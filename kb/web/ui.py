@@ -35,6 +35,7 @@ from markupsafe import Markup, escape
 
 from kb import DATABASE_NAME, SEARCH_QUERIES
 from kb.search import sqlfunctions
+from kb.web import cite as cite_module
 from kb.web import reader
 
 MODES = ("hybrid", "keyword", "semantic")  # as the mode switch lists them
@@ -697,6 +698,98 @@ async def document(datasette, request) -> Response:
     )
 
 
+# Citations
+
+
+async def cite(datasette, request) -> Response:
+    """/cite.bib, /cite.ris, /cite.csl.json: of ``document=ID``, ``statement=ID``, or a page of
+    search results (the search's own parameters): its documents, in the order found."""
+    style = request.url_vars["style"]
+    document_id, statement_id = request.args.get("document"), request.args.get("statement")
+    if document_id is not None or statement_id is not None:
+        wanted = document_id if document_id is not None else statement_id
+        if not wanted.isdigit() or int(wanted) >= 2**63:
+            return Response.json({"error": "document and statement take the number of one"}, status=400)
+        items = await (_cite_document if document_id is not None else _cite_statement)(datasette, request, int(wanted))
+        if items is None:
+            what = "document" if document_id is not None else "statement"
+            return await _missing(datasette, request, f"{what} {wanted}")
+    else:
+        try:
+            q, mode, raw_min_relevance, filters = _search_args(request)
+        except ValueError as e:
+            return Response.json({"error": str(e)}, status=400)
+        if not q:
+            return Response.json({"error": "cite document=ID, statement=ID, or a search's q"}, status=400)
+        items = await _cite_results(datasette, request, q, mode, raw_min_relevance, filters)
+    if style == "bib":
+        body = cite_module.to_bibtex(items)
+    elif style == "ris":
+        body = cite_module.to_ris(items)
+    else:
+        body = json.dumps(items, ensure_ascii=False, indent=2)
+    filename = f"kb-citation.{style}"
+    return Response(
+        body,
+        content_type=f"{cite_module.FORMATS[style]}; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+_CITED_DOCUMENT = "select id, url, title, author, site_name, published, last_fetched from documents where id = :id"
+
+
+async def _cite_document(datasette, request, document_id: int) -> list[dict] | None:
+    rows = await _rows(datasette, _CITED_DOCUMENT, {"id": document_id})
+    copy = datasette.absolute_url(request, reader_url(datasette, document_id))
+    return [cite_module.document_item(rows[0], copy)] if rows else None
+
+
+async def _cite_statement(datasette, request, statement_id: int) -> list[dict] | None:
+    rows = await _rows(
+        datasette,
+        """
+        select quotes.id, quotes.kind, quotes.quote, quotes.document_id, quotes.speaker_mention,
+          (select group_concat(people.name, ' and ') from quote_speakers join people on people.id = quote_speakers.person_id
+           where quote_speakers.quote_id = quotes.id) as speaker
+        from quotes where quotes.id = :id
+    """,
+        {"id": statement_id},
+    )
+    if not rows:
+        return None
+    statement = rows[0]
+    statement["speaker"] = statement["speaker"] or statement["speaker_mention"]
+    doc = (await _rows(datasette, _CITED_DOCUMENT, {"id": statement["document_id"]}))[0]
+    copy = datasette.absolute_url(request, reader_url(datasette, doc["id"], f"q{statement_id}"))
+    return [cite_module.statement_item(statement, doc, copy)]
+
+
+async def _cite_results(datasette, request, q, mode, raw_min_relevance, filters) -> list[dict]:
+    """The documents of one page of a search's results (page=N), each once, in the order found."""
+    try:
+        page = max(1, int(request.args.get("page") or 1))
+    except ValueError:
+        page = 1
+    wanted = await _wanted(datasette, filters)
+    hits = [hit for hit in await _search_hits(datasette, q, mode, raw_min_relevance) if _matches(hit, wanted)]
+    shown = hits[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    first_hit = {}
+    for hit in shown:
+        first_hit.setdefault(hit["document_id"], hit)
+    rows = await _rows(
+        datasette,
+        _CITED_DOCUMENT.replace("id = :id", "id in (select value from json_each(:ids))"),
+        {"ids": json.dumps(list(first_hit))},
+    )
+    by_id = {row["id"]: row for row in rows}
+    return [
+        cite_module.document_item(by_id[doc_id], datasette.absolute_url(request, hit["reader_url"]))
+        for doc_id, hit in first_hit.items()
+        if doc_id in by_id
+    ]
+
+
 def reader_url(datasette, document_id: int, anchor: str = "") -> str:
     """Where a document is read in the knowledge base, at ``anchor`` (``p{seq}``, ``q{id}``)."""
     return datasette.urls.path(f"/documents/{document_id}") + (f"#{anchor}" if anchor else "")
@@ -722,4 +815,5 @@ ROUTES = [
     (r"^/compare(?P<format>\.json)?$", compare),
     (r"^/charts(?P<format>\.json)?$", charts),
     (r"^/documents/(?P<id>[^/]+?)(?P<format>\.json)?$", document),
+    (r"^/cite\.(?P<style>bib|ris|csl\.json)$", cite),
 ]
