@@ -621,6 +621,14 @@ def m024_discussion_threads(db: Database) -> None:
     )
 
 
+@migrations()
+def m025_statement_copies(db: Database) -> None:
+    """An index on quotes (normalized_hash, kind): the copies of one statement (a republished
+    article's quotation) are found by it, so counts, charts and the new-statements feed count
+    and list each statement once."""
+    db["quotes"].create_index(["normalized_hash", "kind"], if_not_exists=True)
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

@@ -107,7 +107,8 @@ async def home(datasette, request) -> Response:
         await _rows(
             datasette,
             """
-        select (select count(*) from documents) as documents, (select count(*) from quotes) as quotes,
+        select (select count(*) from documents) as documents,
+               (select count(*) from (select 1 from quotes group by normalized_hash, kind)) as quotes,
                (select count(*) from people) as people, (select count(*) from passages) as passages
     """,
         )
@@ -123,8 +124,9 @@ async def home(datasette, request) -> Response:
     people = await _rows(
         datasette,
         """
-        select people.id, people.name, people.description, count(quote_speakers.quote_id) as quotes
-        from people left join quote_speakers on quote_speakers.person_id = people.id
+        select people.id, people.name, people.description, count(person_statements.kind) as quotes
+        from people left join person_statements
+          on person_statements.person_id = people.id and person_statements.kind != 'written'
         group by people.id order by people.verified desc, quotes desc, people.name limit 24
     """,
     )
@@ -504,7 +506,7 @@ async def person(datasette, request) -> Response:
     distinct = await _rows(
         datasette,
         """
-        select kind, coalesce(stance, 'no stance') as stance from person_statements
+        select kind, coalesce(stance, 'no stance') as stance, published from person_statements
         where person_id = :id and kind != 'written'
     """,
         {"id": person_id},
@@ -517,7 +519,8 @@ async def person(datasette, request) -> Response:
     """,
         {"id": person_id},
     )
-    per_year = Counter(row["year"] for row in quotes if row["year"])
+    # A statement's year is its earliest copy's (person_statements keeps that copy), not a reprint's.
+    per_year = Counter(int(row["published"][:4]) for row in distinct if (row["published"] or "")[:4].isdigit())
     if _wants_json(request):
         return Response.json(
             {
