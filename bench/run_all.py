@@ -39,6 +39,7 @@ BENCHMARKS = {
     "realtext": ([], ["--only", "polnear"]),
     "viewpoints": ([], []),
     "retrieval": ([], ["--posts", "3"]),
+    "close_match": ([], []),
     "threads": ([], ["--comments", "200", "--new", "10"]),
 }
 

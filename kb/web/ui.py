@@ -33,16 +33,21 @@ from urllib.parse import quote, unquote, urlencode
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
-from kb import DATABASE_NAME, SEARCH_QUERIES
+from kb import DATABASE_NAME, PLUGIN_NAME, SEARCH_QUERIES
 from kb.search import sqlfunctions
 from kb.web import cite as cite_module
 from kb.web import reader
+from kb.web.timeline import timeline
 
 MODES = ("hybrid", "keyword", "semantic")  # as the mode switch lists them
 FILTERS = ("person", "topic", "stance", "site", "year")
 PAGE_SIZE = 10
 MAX_HITS = 200  # hits fetched per query; filters and pages work within them
 FEED_SIZE = 50  # entries of a search's Atom feed
+# A semantic or hybrid search whose best passage is less similar than this found nothing close:
+# on the colah blog every one of 45 real questions has a best hit of 0.338 or more, and a dozen
+# off-topic questions (sourdough, bicycle tyres) at most 0.323 (BENCHMARKS.md, "No close match").
+CLOSE_MATCH = 0.33
 DEFAULT_COMPARED = "Andrew Ng,Daphne Koller,Yann LeCun"
 _MARKED = re.compile(r"\*\*(.+?)\*\*", re.S)
 
@@ -178,6 +183,9 @@ async def search(datasette, request) -> Response:
     except ValueError:
         page = 1
     hits = await _search_hits(datasette, q, mode, raw_min_relevance) if q else []
+    best = _best_similarity(hits)
+    close_match = _close_match(datasette, mode, q, hits, best)
+    hits = _unless_far(datasette, request, mode, q, hits)
     wanted = await _wanted(datasette, filters)
     facets = _facet_counts(hits, wanted)
     selected = [hit for hit in hits if _matches(hit, wanted)]
@@ -194,12 +202,17 @@ async def search(datasette, request) -> Response:
         "total": len(selected),
         "results": shown,
         "facets": facets,
+        "close_match": close_match,
+        "best_similarity": best,
+        "close_match_threshold": _close_match_threshold(datasette),
     }
     if _wants_json(request):
         return Response.json(shown if request.args.get("_shape") == "array" else data)
 
     def link(**changes) -> str:
-        params = {"q": q, "mode": mode, "min_relevance": raw_min_relevance, **filters, "page": page, **changes}
+        nearest = request.args.get("nearest") or ""
+        params = {"q": q, "mode": mode, "min_relevance": raw_min_relevance, **filters, "nearest": nearest, "page": page}
+        params.update(changes)
         return datasette.urls.path("/search?") + urlencode(
             {k: v for k, v in params.items() if v not in (None, "", 1) or k == "q"}
         )
@@ -219,6 +232,42 @@ async def search(datasette, request) -> Response:
     )
 
 
+def _close_match_threshold(datasette) -> float:
+    """The cosine similarity below which a semantic or hybrid search's best hit is no close match:
+    the plugin setting ``close_match`` (metadata.yml, plugins: kb:), else CLOSE_MATCH."""
+    return float((datasette.plugin_config(PLUGIN_NAME) or {}).get("close_match", CLOSE_MATCH))
+
+
+def _best_similarity(hits: list[dict]) -> float | None:
+    return max((hit["similarity"] for hit in hits if hit["similarity"] is not None), default=None)
+
+
+def _unless_far(datasette, request, mode: str, q: str, hits: list[dict]) -> list[dict]:
+    """``hits``, or none when the search found nothing close (unless ``nearest=1`` asks for them):
+    the page, its feed and its citations say so rather than list the least distant passages."""
+    if request.args.get("nearest") or _close_match(datasette, mode, q, hits, _best_similarity(hits)):
+        return hits
+    return []
+
+
+def _close_match(datasette, mode: str, q: str, hits: list[dict], best: float | None) -> bool:
+    """Whether a search found something close: a keyword search always (its words are there), a
+    semantic or hybrid one when a passage holds every word of the question that says something
+    (a question of a word or two scores a low similarity even where it is discussed), or when the
+    best similarity reaches the threshold."""
+    if mode == "keyword" or not hits:
+        return True
+    if best is not None and best >= _close_match_threshold(datasette):
+        return True
+    words = [w for w in re.findall(r"\w+", q.casefold()) if w not in sqlfunctions.STOPWORDS]
+    return bool(words) and any(_has_words(hit["text"], words) for hit in hits)
+
+
+def _has_words(text: str, words: list[str]) -> bool:
+    text = (text or "").casefold()
+    return all(re.search(rf"\b{re.escape(w.removesuffix('s'))}(?:s|es)?\b", text) for w in words)
+
+
 async def search_feed(datasette, request) -> Response:
     """The Atom twin of a search: its matching passages (same q, mode, filters and min_relevance),
     newest in the knowledge base first, so a feed reader shows what new material matches."""
@@ -229,7 +278,8 @@ async def search_feed(datasette, request) -> Response:
     if not q:
         return Response.json({"error": "a search feed needs q: the words to follow"}, status=400)
     wanted = await _wanted(datasette, filters)
-    hits = [hit for hit in await _search_hits(datasette, q, mode, raw_min_relevance) if _matches(hit, wanted)]
+    hits = _unless_far(datasette, request, mode, q, await _search_hits(datasette, q, mode, raw_min_relevance))
+    hits = [hit for hit in hits if _matches(hit, wanted)]
     hits.sort(key=lambda hit: (hit["first_seen"] or "", hit["passage_id"]), reverse=True)
     page_url = datasette.absolute_url(request, request.full_path.replace("/search.atom", "/search", 1))
     return Response(
@@ -324,7 +374,7 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
         )
     }
     results = []
-    for hit in hits:
+    for position, hit in enumerate(hits, 1):
         detail = details.get(hit["passage_id"])
         if detail is None:
             continue
@@ -368,7 +418,15 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
                         "relevance",
                     )
                 },
+                # Which search found it and where: keyword (BM25) and semantic (meaning) ranks, and the
+                # cosine similarity to the question (none for keyword search)
+                "keyword_rank": hit.get("keyword_rank") or (position if mode == "keyword" else None),
+                "semantic_rank": hit.get("semantic_rank") or (position if mode == "semantic" else None),
+                "similarity": hit.get("similarity")
+                if mode == "hybrid"
+                else (hit["score"] if mode == "semantic" else None),
                 "reader_url": reader_url(datasette, detail["document_id"], f"p{detail['seq']}"),
+                "text": detail["text"],  # the whole passage (the snippet is a part of it)
                 "link": passage_url(hit["url"], detail["text"], detail["page"]),
                 "page": detail["page"],
                 # A transcript's passage: who speaks in it, when, and the link that plays that moment
@@ -512,6 +570,16 @@ async def person(datasette, request) -> Response:
         {"id": person_id},
     )
     stance_counts = Counter(row["stance"] for row in distinct)
+    over_time = await _rows(
+        datasette,
+        """
+        select person_statements.kind, person_statements.stance, person_statements.published,
+          person_statements.text, person_statements.quote_id, passages.document_id, passages.seq as passage_seq
+        from person_statements left join passages on passages.id = person_statements.passage_id
+        where person_statements.person_id = :id
+    """,
+        {"id": person_id},
+    )
     documents = await _rows(
         datasette,
         """
@@ -533,11 +601,15 @@ async def person(datasette, request) -> Response:
                 "per_year": {str(year): per_year[year] for year in sorted(per_year)},
             }
         )
+    views = timeline(
+        [{**row, "link": _statement_reader_url(datasette, row)} for row in over_time], await _stances(datasette)
+    )
     return await _render(
         datasette,
         request,
         "kb_person.html",
         {
+            "timeline": views,
             "person": rows[0],
             "by_stance": by_stance,
             "stance_counts": stance_counts,
@@ -557,8 +629,7 @@ async def compare(datasette, request) -> Response:
     by_stance: dict[tuple[str, str], list[dict]] = {}
     for statement in statements:  # oldest first
         statement["reasons"] = json.loads(statement["stance_reasons"] or "null")
-        anchor = f"q{statement['quote_id']}" if statement["quote_id"] else f"p{statement['passage_seq']}"
-        statement["reader_url"] = reader_url(datasette, statement["document_id"], anchor)
+        statement["reader_url"] = _statement_reader_url(datasette, statement)
         by_stance.setdefault((statement["person"], statement["stance"]), []).append(statement)
     columns: dict[str, dict] = {}
     for row in rows:
@@ -568,6 +639,10 @@ async def compare(datasette, request) -> Response:
         column["stances"].append({**row, "by_date": by_stance.get((row["person"], row["stance"]), [])})
     if _wants_json(request):
         return Response.json({"people": names, "columns": list(columns.values())})
+    stances = await _stances(datasette)
+    for column in columns.values():
+        said = [{**st, "link": st["reader_url"]} for st in statements if st["person"] == column["person"]]
+        column["timeline"] = timeline(said, stances, width=420)
     unknown = [
         name.strip() for name in names.split(",") if name.strip() and not await _people_named(datasette, name.strip())
     ]
@@ -775,7 +850,8 @@ async def _cite_results(datasette, request, q, mode, raw_min_relevance, filters)
     except ValueError:
         page = 1
     wanted = await _wanted(datasette, filters)
-    hits = [hit for hit in await _search_hits(datasette, q, mode, raw_min_relevance) if _matches(hit, wanted)]
+    hits = _unless_far(datasette, request, mode, q, await _search_hits(datasette, q, mode, raw_min_relevance))
+    hits = [hit for hit in hits if _matches(hit, wanted)]
     shown = hits[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     first_hit = {}
     for hit in shown:
@@ -791,6 +867,21 @@ async def _cite_results(datasette, request, q, mode, raw_min_relevance, filters)
         for doc_id, hit in first_hit.items()
         if doc_id in by_id
     ]
+
+
+def _statement_reader_url(datasette, statement: dict) -> str:
+    """A person_statements row's place in the reader: the statement, or the passage they wrote."""
+    anchor = f"q{statement['quote_id']}" if statement["quote_id"] else f"p{statement['passage_seq']}"
+    return reader_url(datasette, statement["document_id"], anchor)
+
+
+async def _stances(datasette) -> list[str]:
+    """The stances judged so far, in a fixed order (so each keeps its colour from page to page)."""
+    rows = await _rows(
+        datasette,
+        "select stance from quotes where stance is not null union select stance from passages where stance is not null",
+    )
+    return sorted(row["stance"] for row in rows)
 
 
 def reader_url(datasette, document_id: int, anchor: str = "") -> str:
