@@ -312,3 +312,33 @@ def test_each_citation_format_downloads_from_the_reader_and_reads_back(page, sit
     assert bibtexparser.parse_string(texts["BibTeX"]).entries[0].fields_dict["title"].value == title
     assert rispy.loads(texts["RIS"])[0]["title"] == title
     assert json.loads(texts["CSL-JSON"])[0]["title"] == title
+
+
+@pytest.mark.parametrize("scheme, width", [("light", 1100), ("dark", 1100), ("light", 390)])
+def test_new_pages_in_light_dark_and_phone_width(page, site_url, scheme, width):
+    """Screenshots of each page this issue added or changed, and the checks a person would make."""
+    page.emulate_media(color_scheme=scheme)
+    page.set_viewport_size({"width": width, "height": 900})
+    name = f"{scheme}-{width}"
+    page.goto(site_url + "/kb/documents")
+    assert page.locator("details.kb-column-descriptions:not([open]) dl.column-descriptions").count() == 1
+    top = page.evaluate("document.querySelector('table.rows-and-columns').getBoundingClientRect().top")
+    assert width < 500 or top < 900, f"the table starts {top:.0f} px down"  # descriptions folded away
+    screenshot(page, f"datasette-documents-{name}")
+    page.goto(site_url + "/kb/documents/1")
+    assert page.locator("td.col-text").first.is_visible()
+    assert page.locator("td.col-text").first.get_attribute("data-column") == "text"  # each field labelled
+    screenshot(page, f"datasette-document-row-{name}")
+    page.goto(site_url + "/people/1")
+    assert page.locator(".kb-timeline circle").count() > 0
+    screenshot(page, f"person-timeline-{name}")
+    page.goto(site_url + "/compare?people=Andrew+Ng,Yann+LeCun")
+    assert page.locator(".kb-compare-person .kb-timeline").count() == 2
+    screenshot(page, f"compare-timeline-{name}")
+    page.goto(site_url + "/search?q=sourdough+starter+feeding&mode=hybrid")
+    assert page.locator(".kb-no-close-match").is_visible() and page.locator(".kb-hit").count() == 0
+    screenshot(page, f"search-no-close-match-{name}")
+    if width < 500:  # no page scrolls sideways at a phone's width
+        for path in ("/people/1", "/compare?people=Andrew+Ng", "/search?q=linear+algebra&mode=keyword"):
+            page.goto(site_url + path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, path

@@ -24,6 +24,7 @@ import functools
 import logging
 
 from datasette import hookimpl
+from markupsafe import Markup, escape
 
 from kb import DATABASE_NAME, PLUGIN_NAME, storage
 from kb.metadata import load_metadata
@@ -160,7 +161,28 @@ def register_routes(datasette):
 
 
 @hookimpl
-def render_cell(value, column, database):
-    if database != DATABASE_NAME or column not in SNIPPET_COLUMNS or not isinstance(value, str):
+def render_cell(row, value, column, table, database, datasette):
+    if database != DATABASE_NAME or not isinstance(value, str):
         return None
-    return ui.marked(value)
+    if column in SNIPPET_COLUMNS:
+        return ui.marked(value)
+    if table == "documents" and column == "title" and "id" in row.keys():
+        # Datasette's row page squeezes a document's text into a column: its title opens the reader.
+        href = datasette.urls.path(f"/documents/{row['id']}")
+        return Markup(f'<a href="{escape(href)}" title="Read it in the knowledge base">{escape(value)}</a>')
+    return None
+
+
+# Datasette's own pages of the knowledge base (tables, rows, queries; the research UI has its own
+# styles): long text wrapped, row pages one field under the other, column descriptions folded.
+STATIC = "/-/static-plugins/math-ml-kb/"  # Datasette names a plugin by its distribution
+
+
+@hookimpl
+def extra_css_urls(database, datasette):
+    return [datasette.urls.path(STATIC + "datasette-pages.css")] if database == DATABASE_NAME else []
+
+
+@hookimpl
+def extra_js_urls(database, datasette):
+    return [datasette.urls.path(STATIC + "datasette-pages.js")] if database == DATABASE_NAME else []

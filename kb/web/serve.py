@@ -30,7 +30,8 @@ from kb.search.semantic import SearchError, context_weight
 # take 0.2-0.5 s alone and seconds under load: at Datasette's 1 s limit most
 # were cut off (400) after using the CPU anyway; at 5 s none were, and four
 # times as many were answered.
-SETTINGS = {"suggest_facets": False, "sql_time_limit_ms": 5000}
+# Table and query pages cut a cell's text at 300 characters (row pages show it whole).
+SETTINGS = {"suggest_facets": False, "sql_time_limit_ms": 5000, "truncate_cells_html": 300}
 # `kb serve --public`: no SQL of the visitor's own, no download of every row at
 # once; kb/web/guard.py adds the rest (limits, hidden information pages).
 PUBLIC_SETTINGS = {**SETTINGS, "default_allow_sql": False, "allow_csv_stream": False, "allow_download": False}
