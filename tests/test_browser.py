@@ -218,6 +218,12 @@ def test_crawled_script_tags_are_shown_as_text(page, site_url):
     assert page.evaluate("window.kbInjected") is None and page.dialogs == []  # never run
     page.goto(site_url + "/kb/passages?_search=hostility")
     assert page.evaluate("window.kbInjected") is None and page.dialogs == []
+    # and in the reader page, which builds its own markup around the text
+    page.goto(site_url + "/search?q=eigenvalue+hostility&mode=keyword&min_relevance=0")
+    page.locator(".kb-hit a.kb-title").first.click()
+    page.wait_for_load_state()
+    assert "<script>" in page.locator(".kb-text").inner_text()
+    assert page.evaluate("window.kbInjected") is None and page.dialogs == []
     screenshot(page, "hostile-escaped")
 
 
