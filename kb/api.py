@@ -351,6 +351,39 @@ class KnowledgeBase:
         )
         return [Statement(**row) for row in rows]
 
+    # Curation (kb/curation.py): small writes, taken by SQLite's own locking even while a crawl runs
+
+    def add_curator(self, name: str, password: str) -> None:
+        """Let ``name`` sign in to the site and correct statements (a new password if they exist)."""
+        from .curation import CurationError, add_curator
+
+        with self._open() as db:
+            try:
+                add_curator(db, name, password)
+            except CurationError as e:
+                raise KbError(str(e)) from None
+
+    def remove_curator(self, name: str) -> None:
+        """Revoke a curator: their sessions stop working at once; their corrections stay."""
+        with self._open() as db:
+            if not storage.remove_curator(db, name):
+                raise KbError(f"there is no curator named {name!r}")
+
+    def curators(self) -> list[str]:
+        with self._open() as db:
+            return storage.curator_names(db)
+
+    @contextlib.contextmanager
+    def _open(self):
+        if self._db is not None:
+            yield self._db
+            return
+        db = storage.open_db(self._existing_file())
+        try:
+            yield db
+        finally:
+            db.close()
+
     def _person_ids(self, person: str | int) -> list[int]:
         from .search.sqlfunctions import person_named
 

@@ -419,6 +419,48 @@ def embed(db_path: str, model: str | None, rebuild_index: bool) -> None:
         fail(str(e))
 
 
+@cli.group()
+def curator() -> None:
+    """Who may sign in to the site and correct statements (kept in the knowledge base)."""
+
+
+@curator.command("add")
+@click.argument("name")
+@db_option
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of asking for it.")
+def curator_add(name: str, db_path: str, password_stdin: bool) -> None:
+    """Add curator NAME (or give them a new password)."""
+    refuse_foreign_db(db_path)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with user_errors():
+        KnowledgeBase(db_path).add_curator(name, password)
+    click.echo(f"curator {name} can sign in at /login", err=True)
+
+
+@curator.command("remove")
+@click.argument("name")
+@db_option
+def curator_remove(name: str, db_path: str) -> None:
+    """Remove curator NAME: their sessions end at once; their corrections stay."""
+    refuse_foreign_db(db_path)
+    with user_errors():
+        KnowledgeBase(db_path).remove_curator(name)
+    click.echo(f"curator {name} removed", err=True)
+
+
+@curator.command("list")
+@db_option
+def curator_list(db_path: str) -> None:
+    """The curators' names, one a line."""
+    refuse_foreign_db(db_path)
+    with user_errors():
+        for name in KnowledgeBase(db_path).curators():
+            click.echo(name)
+
+
 @cli.command("llm-export")
 @db_option
 @click.option("--collection", default=storage.LLM_COLLECTION, show_default=True, help="llm collection to write.")

@@ -629,6 +629,40 @@ def m025_statement_copies(db: Database) -> None:
     db["quotes"].create_index(["normalized_hash", "kind"], if_not_exists=True)
 
 
+@migrations()
+def m026_curation(db: Database) -> None:
+    """Curation: curators (who may correct, with a scrypt hash of their password) and corrections
+    (who changed what, when, from what to what, and why), applied after every analysis.
+
+    A correction names its statement as it was found: the document's URL and the statement's
+    normalized_hash and kind, which survive re-crawls and re-analyses; when the statement's words
+    change on its page the correction no longer finds it and is flagged for review. quotes gain
+    verified (a curator checked it) and corrected (a curator changed it)."""
+    db["curators"].create({"name": str, "password_hash": str, "added": str}, pk="name", not_null={"password_hash"})
+    db["corrections"].create(
+        {
+            "id": int,
+            "curator": str,
+            "created": str,
+            "target": str,  # 'statement'
+            "document_url": str,
+            "statement_hash": str,
+            "statement_kind": str,
+            "statement_text": str,  # the words corrected, as they were
+            "field": str,  # 'stance', 'speaker', 'verified'
+            "before": str,
+            "after": str,
+            "note": str,
+            "status": str,  # 'applied', or 'review' when the statement is no longer found
+        },
+        pk="id",
+        not_null={"curator", "created", "target", "field"},
+    )
+    db["corrections"].create_index(["document_url", "statement_hash"])
+    db["quotes"].add_column("verified", int)
+    db["quotes"].add_column("corrected", int)
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

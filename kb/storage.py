@@ -1226,3 +1226,111 @@ def save_stances(
 def stance_count(db: Database) -> int:
     """Passages and quotes with a stance."""
     return sum(db.execute(f"select count(*) from {t} where stance is not null").fetchone()[0] for t in _JUDGED_ROWS)
+
+
+# Curation (kb/curation.py): curators, and corrections applied after every analysis
+
+CORRECTABLE_FIELDS = ("stance", "speaker", "verified")
+
+
+def save_curator(db: Database, name: str, password_hash: str) -> None:
+    db["curators"].upsert({"name": name, "password_hash": password_hash, "added": now()}, pk="name")
+
+
+def remove_curator(db: Database, name: str) -> bool:
+    """Remove a curator; False when there was none of that name. Their corrections stay."""
+    with db.atomic():
+        found = db.execute("select count(*) from curators where name = ?", [name]).fetchone()[0]
+        db.execute("delete from curators where name = ?", [name])
+    return bool(found)
+
+
+def curator_password_hash(db: Database, name: str) -> str | None:
+    row = next(db.query("select password_hash from curators where name = ?", [name]), None)
+    return row["password_hash"] if row else None
+
+
+def curator_names(db: Database) -> list[str]:
+    return [row["name"] for row in db.query("select name from curators order by name")]
+
+
+def statement_for_correction(db: Database, quote_id: int) -> dict | None:
+    """What a correction of statement ``quote_id`` records about it: its document's URL, hash,
+    kind, words, and its current stance, speaker and verified mark."""
+    return next(
+        db.query(
+            """
+            select quotes.id, documents.url as document_url, quotes.normalized_hash, quotes.kind, quotes.quote,
+              quotes.stance, quotes.verified,
+              (select group_concat(people.name, ' and ') from quote_speakers
+               join people on people.id = quote_speakers.person_id where quote_speakers.quote_id = quotes.id) as speaker
+            from quotes join documents on documents.id = quotes.document_id where quotes.id = ?""",
+            [quote_id],
+        ),
+        None,
+    )
+
+
+def save_correction(db: Database, correction: Mapping) -> int:
+    """Record a correction (kb/curation.py checks it first) and apply it; its id."""
+    with db.atomic():
+        correction_id = db["corrections"].insert({**correction, "created": now(), "status": "applied"}).last_pk
+        apply_corrections(db)
+    return correction_id
+
+
+def apply_corrections(db: Database) -> tuple[int, int]:
+    """Apply every statement's latest correction of each field to the statement it names (by its
+    document's URL, normalized_hash and kind): after every analysis, so they outlast re-crawls and
+    re-analyses. A correction whose statement is no longer found is flagged 'review'. (applied,
+    flagged for review)."""
+    latest = list(
+        db.query(
+            """
+            select * from corrections where id in (
+              select max(id) from corrections where target = 'statement'
+              group by document_url, statement_hash, statement_kind, field)
+            order by id"""
+        )
+    )
+    applied = review = 0
+    with db.atomic():
+        for correction in latest:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "select quotes.id from quotes join documents on documents.id = quotes.document_id "
+                    "where documents.url = ? and quotes.normalized_hash = ? and quotes.kind = ?",
+                    [correction["document_url"], correction["statement_hash"], correction["statement_kind"]],
+                )
+            ]
+            status = "applied" if ids else "review"
+            if correction["status"] != status:
+                db.execute("update corrections set status = ? where id = ?", [status, correction["id"]])
+            if not ids:
+                review += 1
+                continue
+            _apply_to_statements(db, correction, ids)
+            applied += 1
+    return applied, review
+
+
+def _apply_to_statements(db: Database, correction: Mapping, quote_ids: list[int]) -> None:
+    marks = ",".join("?" * len(quote_ids))
+    field, after = correction["field"], correction["after"]
+    if field == "verified":
+        db.execute(f"update quotes set verified = ? where id in ({marks})", [1 if after == "yes" else None, *quote_ids])
+        return
+    reasons = json.dumps({"by": "curator", "curator": correction["curator"], "note": correction["note"]})
+    if field == "stance":
+        db.execute(
+            f"update quotes set stance = ?, stance_confidence = null, stance_reasons = ?, corrected = 1 "
+            f"where id in ({marks})",
+            [after or None, reasons if after else None, *quote_ids],
+        )
+    elif field == "speaker":
+        person = person_id(db, after) if after else None
+        db.execute(f"update quotes set person_id = ?, corrected = 1 where id in ({marks})", [person, *quote_ids])
+        db.execute(f"delete from quote_speakers where quote_id in ({marks})", quote_ids)
+        if person is not None:
+            db["quote_speakers"].insert_all([{"quote_id": q, "person_id": person} for q in quote_ids])

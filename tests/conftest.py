@@ -14,15 +14,18 @@ from kb.web.serve import make_datasette
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_kb(*args: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_kb(
+    *args: str, timeout: float = 120, env: dict | None = None, input: str | None = None
+) -> subprocess.CompletedProcess:
     """Run the real `kb` command line in a child process (Scrapy's reactor runs once per process).
 
-    ``env`` adds environment variables to this process's own.
+    ``env`` adds environment variables to this process's own; ``input`` is its standard input.
     """
     return subprocess.run(
         [sys.executable, "-m", "kb", *map(str, args)],
         capture_output=True,
         text=True,
+        input=input,
         timeout=timeout,
         cwd=ROOT,
         env={**os.environ, **(env or {})},

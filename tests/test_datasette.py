@@ -28,6 +28,7 @@ def test_tables_are_public_and_described(datasette):
         "crawl_runs",
         "crawl_failures",
         "analyses",
+        "corrections",
     }
     page = datasette_get(datasette, "/kb/documents").text
     assert "One row per article, keyed by its canonical URL" in page

@@ -156,6 +156,7 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
         "m023_spoken_documents",
         "m024_discussion_threads",
         "m025_statement_copies",
+        "m026_curation",
     ]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 

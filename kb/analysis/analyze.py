@@ -62,6 +62,7 @@ class AnalyzeReport:
     derived: int = 0  # documents whose statements were derived in this analysis
     left: int = 0  # documents left for the next analysis (time budget)
     judged: int = 0  # passages and quotes whose stance was judged in this analysis
+    corrections: tuple[int, int] = (0, 0)  # curators' corrections (applied, flagged for review)
 
     def summary(self) -> str:
         stances = (
@@ -80,8 +81,15 @@ class AnalyzeReport:
             f"{self.quotes} statements ({self.quotes - self.reported} quotations, {self.reported} reported; "
             f"{self.attributed} attributed to people{f'; {self.cut} documents cut short' if self.cut else ''}), "
             f"{self.tagged_passages} passages with math topics, "
-            f"{stances}, {relevance}"
+            f"{stances}, {relevance}{self._corrections()}"
         )
+
+    def _corrections(self) -> str:
+        applied, review = self.corrections
+        if not applied and not review:
+            return ""
+        flagged = f", {review} flagged for review (their statement changed)" if review else ""
+        return f"; curators' corrections: {applied} applied{flagged}"
 
 
 def check_config(
@@ -188,6 +196,7 @@ def analyze(
         relevant, rescored = _relevance(db, relevance, embedder) if embedder else (None, [])
         counts = storage.statement_counts(db)
         judged = _stances(db, stance_set, embedder, relevance.threshold, rescored) if embedder else 0
+        corrections = storage.apply_corrections(db)  # last: what curators said outlasts every analysis
         return AnalyzeReport(
             people=db["people"].count,
             works=len(groups),
@@ -202,6 +211,7 @@ def analyze(
             derived=derived,
             left=left,
             judged=judged,
+            corrections=corrections,
         )
     finally:
         db.close()

@@ -31,7 +31,8 @@ from kb.metadata import load_metadata
 from kb.search import sqlfunctions
 from kb.search.keyword_index import KeywordSearch
 from kb.search.semantic import SemanticSearch
-from kb.web import guard, ui
+from kb.web import curate, guard, ui
+from kb.web.curate import permission_allowed  # noqa: F401 (a hook of this plugin)
 
 logger = logging.getLogger(__name__)
 SNIPPET_COLUMNS = {"snippet"}
@@ -85,6 +86,7 @@ def prepare_connection(conn, database, datasette):
         return
     storage.load_sqlite_vec(conn)
     guard.limit_length(conn)
+    curate.hide_password_hashes(conn)
     sqlfunctions.register(conn)
     for kind in (SemanticSearch, KeywordSearch):
         _search(datasette, kind).register(conn)
@@ -156,8 +158,9 @@ def _decode_json_columns(app):
 
 @hookimpl
 def register_routes(datasette):
-    """The research UI's pages (kb/web/ui.py): home, search, people, comparison, charts."""
-    return ui.ROUTES if serves_knowledge_base(datasette) else None
+    """The research UI's pages (kb/web/ui.py): home, search, people, comparison, charts, reader,
+    citations; and the curators' sign-in and corrections (kb/web/curate.py)."""
+    return ui.ROUTES + curate.ROUTES if serves_knowledge_base(datasette) else None
 
 
 @hookimpl

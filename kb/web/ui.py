@@ -36,7 +36,7 @@ from markupsafe import Markup, escape
 from kb import DATABASE_NAME, PLUGIN_NAME, SEARCH_QUERIES
 from kb.search import sqlfunctions
 from kb.web import cite as cite_module
-from kb.web import reader
+from kb.web import curate, reader
 from kb.web.timeline import timeline
 
 MODES = ("hybrid", "keyword", "semantic")  # as the mode switch lists them
@@ -602,7 +602,7 @@ async def person(datasette, request) -> Response:
             }
         )
     views = timeline(
-        [{**row, "link": _statement_reader_url(datasette, row)} for row in over_time], await _stances(datasette)
+        [{**row, "link": _statement_reader_url(datasette, row)} for row in over_time], await stances_judged(datasette)
     )
     return await _render(
         datasette,
@@ -639,7 +639,7 @@ async def compare(datasette, request) -> Response:
         column["stances"].append({**row, "by_date": by_stance.get((row["person"], row["stance"]), [])})
     if _wants_json(request):
         return Response.json({"people": names, "columns": list(columns.values())})
-    stances = await _stances(datasette)
+    stances = await stances_judged(datasette)
     for column in columns.values():
         said = [{**st, "link": st["reader_url"]} for st in statements if st["person"] == column["person"]]
         column["timeline"] = timeline(said, stances, width=420)
@@ -726,6 +726,7 @@ async def document(datasette, request) -> Response:
             """
         select quotes.id, quotes.kind, quotes.quote, quotes.char_start, quotes.char_end, quotes.stance,
           quotes.stance_confidence, quotes.stance_reasons, quotes.speaker_mention, quotes.cue,
+          quotes.verified, quotes.corrected,
           passages.seq as passage_seq, people.id as person_id, people.name as person
         from quotes left join passages on passages.id = quotes.passage_id
           left join quote_speakers on quote_speakers.quote_id = quotes.id
@@ -772,6 +773,8 @@ async def document(datasette, request) -> Response:
             "revisions": diffs,
             "copies": copies,
             "original": passage_url,
+            "curator": await curate.is_curator(datasette, request),
+            "stances": await stances_judged(datasette),
         },
     )
 
@@ -875,7 +878,7 @@ def _statement_reader_url(datasette, statement: dict) -> str:
     return reader_url(datasette, statement["document_id"], anchor)
 
 
-async def _stances(datasette) -> list[str]:
+async def stances_judged(datasette) -> list[str]:
     """The stances judged so far, in a fixed order (so each keeps its colour from page to page)."""
     rows = await _rows(
         datasette,

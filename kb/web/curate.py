@@ -1,0 +1,150 @@
+"""Curators on the site: sign in, correct a statement, sign out.
+
+Curators are the knowledge base's ``curators`` rows (`kb curator add`); a
+signed-in curator is Datasette's actor, kept in its signed ``ds_actor``
+cookie with an expiry (SESSION_HOURS). The permission to correct,
+``kb-curate``, is looked up in the database on every request, so removing a
+curator ends their sessions at once. Every form is a POST carrying
+Datasette's CSRF token; failed sign-ins are answered more and more slowly.
+Corrections are checked and stored by kb/curation.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from datasette import hookimpl
+from datasette.utils import baseconv
+from datasette.utils.asgi import Response
+from sqlite_utils import Database
+
+from kb import DATABASE_NAME, curation, storage
+
+CURATE = "kb-curate"
+SESSION_HOURS = 12
+# A name's failed sign-ins, and when the last one was: each failure waits longer (at most MAX_WAIT s).
+_failures: dict[str, tuple[int, float]] = {}
+MAX_WAIT = 8.0
+
+
+# SQLite's authorizer codes (sqlite3.SQLITE_READ, SQLITE_IGNORE, SQLITE_OK in every binding)
+_READ, _IGNORE, _OK = 20, 2, 0
+
+
+def hide_password_hashes(conn) -> None:
+    """On Datasette's connections, curators.password_hash reads as null whatever the SQL (a
+    table page, a canned or an arbitrary query): the hashes never leave the server. /login
+    reads them through a connection of its own."""
+
+    def authorize(action, table, column, *_):
+        if action == _READ and table == "curators" and column == "password_hash":
+            return _IGNORE
+        return _OK
+
+    conn.set_authorizer(authorize)
+
+
+@hookimpl
+def permission_allowed(datasette, actor, action):
+    if action != CURATE:
+        return None
+
+    async def is_curator() -> bool:
+        name = (actor or {}).get("id")
+        if not name or DATABASE_NAME not in datasette.databases:
+            return False
+        rows = await datasette.get_database(DATABASE_NAME).execute("select 1 from curators where name = ?", [name])
+        return bool(rows.rows)
+
+    return is_curator
+
+
+async def is_curator(datasette, request) -> bool:
+    return bool(request.actor) and await datasette.permission_allowed(request.actor, CURATE, default=False)
+
+
+async def login(datasette, request) -> Response:
+    error = None
+    if request.method == "POST":
+        form = await request.post_vars()
+        name, password = (form.get("username") or "").strip(), form.get("password") or ""
+        stored = await _password_hash(datasette, name)
+        if curation.verify_password(password, stored):
+            _failures.pop(name, None)
+            response = Response.redirect(datasette.urls.path("/"))
+            expires = baseconv.base62.encode(int(time.time()) + SESSION_HOURS * 3600)
+            response.set_cookie("ds_actor", datasette.sign({"a": {"id": name}, "e": expires}, "actor"), httponly=True)
+            return response
+        count = _failures.get(name, (0, 0.0))[0] + 1
+        _failures[name] = (count, time.monotonic())
+        await asyncio.sleep(min(0.25 * 2**count, MAX_WAIT))  # guessing gets slower with every miss
+        error = "Wrong name or password."
+    status = 403 if error else 200
+    return Response.html(
+        await datasette.render_template("kb_login.html", {"error": error}, request=request), status=status
+    )
+
+
+async def logout(datasette, request) -> Response:
+    if request.method != "POST":
+        return Response.text("Sign out with the form's button (a POST).", status=405)
+    response = Response.redirect(datasette.urls.path("/"))
+    response.set_cookie("ds_actor", "", expires=0)
+    return response
+
+
+async def correct(datasette, request) -> Response:
+    """POST /statements/ID/correct: field (stance, speaker, verified), value, note."""
+    if request.method != "POST":
+        return Response.text("Corrections are sent with the form's button (a POST).", status=405)
+    if not await is_curator(datasette, request):
+        return Response.text("Only a signed-in curator may correct statements.", status=403)
+    quote_id = request.url_vars["id"]
+    if not quote_id.isdigit() or int(quote_id) >= 2**63:
+        return Response.text("There is no such statement.", status=404)
+    from kb.web.ui import stances_judged  # (ui imports this module for its pages)
+
+    form = await request.post_vars()
+    stances = await stances_judged(datasette)
+
+    def write(conn) -> tuple[int | None, str | None]:
+        try:
+            curation.correct_statement(
+                Database(conn),
+                request.actor["id"],
+                int(quote_id),
+                form.get("field") or "",
+                form.get("value") or "",
+                form.get("note"),
+                stances,
+            )
+        except curation.CurationError as e:
+            return None, str(e)
+        document = conn.execute("select document_id from quotes where id = ?", [int(quote_id)]).fetchone()
+        return document[0] if document else None, None
+
+    document_id, error = await datasette.get_database(DATABASE_NAME).execute_write_fn(write, block=True)
+    if error:
+        return Response.text(f"Not corrected: {error}", status=400)
+    return Response.redirect(datasette.urls.path(f"/documents/{document_id}#q{quote_id}"))
+
+
+async def _password_hash(datasette, name: str) -> str | None:
+    path = datasette.get_database(DATABASE_NAME).path
+
+    def read() -> str | None:
+        db = storage.connect(path)
+        try:
+            return storage.curator_password_hash(db, name)
+        finally:
+            db.close()
+
+    return await asyncio.to_thread(read)
+
+
+ROUTES = [
+    (r"^/login$", login),
+    (r"^/logout$", logout),
+    (r"^/statements/(?P<id>[^/]+)/correct$", correct),
+]

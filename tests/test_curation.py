@@ -1,0 +1,183 @@
+"""Curators: sign in, correct statements, and the corrections outlast re-analysis (through Datasette's app)."""
+
+import asyncio
+import re
+
+import pytest
+import sqlite_utils
+
+from kb import KbError, KnowledgeBase, storage
+from kb.curation import hash_password, verify_password
+from kb.web.serve import make_datasette
+
+from .conftest import run_kb
+
+PASSWORD = "a sample password"
+
+
+class Browser:
+    """Datasette's ASGI client with the cookies a browser would keep (its CSRF token, the session)."""
+
+    def __init__(self, db_path):
+        self.ds = make_datasette(db_path)
+        self.cookies: dict[str, str] = {}
+        asyncio.run(self.ds.invoke_startup())
+
+    def _keep(self, response):
+        for name, value in response.cookies.items():
+            self.cookies[name] = value
+        return response
+
+    def get(self, path: str):
+        return self._keep(asyncio.run(self.ds.client.get(path, cookies=self.cookies)))
+
+    def token(self, path: str = "/login") -> str:
+        return re.search(r'name="csrftoken" value="([^"]+)"', self.get(path).text)[1]
+
+    def post(self, path: str, data: dict, token: str | None = None, with_token: bool = True):
+        data = {**data, **({"csrftoken": token or self.token()} if with_token else {})}
+        return self._keep(asyncio.run(self.ds.client.post(path, data=data, cookies=self.cookies)))
+
+    def sign_in(self, name: str, password: str = PASSWORD):
+        return self.post("/login", {"username": name, "password": password})
+
+
+@pytest.fixture
+def curated(db_copy):
+    KnowledgeBase(db_copy).add_curator("ada", PASSWORD)
+    db = sqlite_utils.Database(db_copy)
+    quote = next(db.query("select id, quote, stance from quotes where quote like 'Math. Math.%'"))
+    return {"db": db_copy, "quote": quote}
+
+
+def statement(db_path, text_start: str) -> dict:
+    db = storage.open_db(db_path)
+    try:
+        return next(
+            db.query(
+                "select quotes.*, (select group_concat(people.name) from quote_speakers join people "
+                "on people.id = quote_speakers.person_id where quote_id = quotes.id) as speakers "
+                "from quotes where quote like ?",
+                [text_start + "%"],
+            )
+        )
+    finally:
+        db.close()
+
+
+def test_passwords_are_hashed_with_scrypt_and_checked():
+    stored = hash_password(PASSWORD)
+    assert stored.startswith("scrypt$") and PASSWORD not in stored
+    assert verify_password(PASSWORD, stored) and not verify_password("another one entirely", stored)
+    assert not verify_password(PASSWORD, "not a hash") and not verify_password(PASSWORD, None)
+
+
+def test_a_curator_corrects_a_stance_and_a_speaker_and_marks_a_statement_verified(curated):
+    browser = Browser(curated["db"])
+    assert browser.sign_in("ada").status_code == 302
+    quote_id = curated["quote"]["id"]
+    page = browser.get("/documents/1").text
+    assert 'action="/statements/' in page and "Sign out" in page  # the controls, for a curator
+    other = "not needed to start" if curated["quote"]["stance"] != "not needed to start" else "essential foundation"
+    for field, value in (("stance", other), ("speaker", "Yann LeCun"), ("verified", "yes")):
+        response = browser.post(
+            f"/statements/{quote_id}/correct", {"field": field, "value": value, "note": "<script>x</script> checked"}
+        )
+        assert response.status_code == 302 and response.headers["location"].endswith(f"#q{quote_id}")
+    fixed = statement(curated["db"], "Math. Math.")
+    assert (fixed["stance"], fixed["speakers"], fixed["verified"], fixed["corrected"]) == (other, "Yann LeCun", 1, 1)
+    corrections = list(sqlite_utils.Database(curated["db"]).query("select * from corrections order by id"))
+    assert [(c["curator"], c["field"], c["after"]) for c in corrections] == [
+        ("ada", "stance", other),
+        ("ada", "speaker", "Yann LeCun"),
+        ("ada", "verified", "yes"),
+    ]
+    assert corrections[0]["before"] == curated["quote"]["stance"]
+    html = browser.get("/documents/1").text
+    assert "kb-verified" in html and "kb-corrected" in html
+    data = browser.get("/documents/1.json").json()
+    (entry,) = [s for s in data["statements"] if s["id"] == quote_id]
+    assert entry["verified"] == 1 and entry["stance"] == other and entry["reasons"]["by"] == "curator"
+    assert entry["reasons"]["note"] == "<script>x</script> checked"  # stored as typed, shown escaped
+    assert "<script>x</script>" not in html
+
+
+def test_corrections_outlast_a_full_analysis(curated):
+    kb = KnowledgeBase(curated["db"])
+    browser = Browser(curated["db"])
+    browser.sign_in("ada")
+    quote_id = curated["quote"]["id"]
+    browser.post(f"/statements/{quote_id}/correct", {"field": "stance", "value": ""})
+    browser.post(f"/statements/{quote_id}/correct", {"field": "verified", "value": "yes"})
+    report = kb.analyze(everything=True, progress=False)
+    assert "curators' corrections: 2 applied" in report.lines[0]
+    again = statement(curated["db"], "Math. Math.")
+    assert again["stance"] is None and again["verified"] == 1
+    result = run_kb("analyze", "--all", "--db", curated["db"])  # and through the command
+    assert result.returncode == 0 and statement(curated["db"], "Math. Math.")["verified"] == 1
+
+
+def test_a_correction_whose_statement_changed_is_flagged_not_applied(curated):
+    browser = Browser(curated["db"])
+    browser.sign_in("ada")
+    browser.post(f"/statements/{curated['quote']['id']}/correct", {"field": "verified", "value": "yes"})
+    db = storage.open_db(curated["db"])
+    doc = db["documents"].get(1)
+    changed = doc["text"].replace("Oh and perhaps some more math", "and then a little statistics")
+    storage.save_document(db, {**doc, "text": changed}, [(0, len(changed))])
+    db.close()
+    report = KnowledgeBase(curated["db"]).analyze(progress=False)
+    assert "1 flagged for review" in report.lines[0]
+    (correction,) = sqlite_utils.Database(curated["db"]).query("select status from corrections")
+    assert correction["status"] == "review"
+    assert statement(curated["db"], "Math. Math. and then")["verified"] is None
+
+
+@pytest.mark.parametrize("case", ["anonymous", "no csrf token", "wrong password", "removed curator", "bad value"])
+def test_refused(curated, case):
+    browser = Browser(curated["db"])
+    path = f"/statements/{curated['quote']['id']}/correct"
+    if case == "wrong password":
+        response = browser.sign_in("ada", "not the password at all")
+        assert response.status_code == 403 and "Wrong name or password" in response.text
+        assert "ds_actor" not in browser.cookies or not browser.cookies["ds_actor"]
+    elif case == "anonymous":
+        token = browser.token()
+        assert browser.post(path, {"field": "verified", "value": "yes"}, token).status_code == 403
+    elif case == "no csrf token":
+        browser.sign_in("ada")
+        assert browser.post(path, {"field": "verified", "value": "yes"}, with_token=False).status_code == 403
+    elif case == "removed curator":
+        browser.sign_in("ada")
+        KnowledgeBase(curated["db"]).remove_curator("ada")
+        assert browser.post(path, {"field": "verified", "value": "yes"}).status_code == 403
+        assert 'action="/statements/' not in browser.get("/documents/1").text
+    else:
+        browser.sign_in("ada")
+        response = browser.post(path, {"field": "stance", "value": "whatever I like"})
+        assert response.status_code == 400 and "stance must be one of" in response.text
+    assert sqlite_utils.Database(curated["db"])["corrections"].count == 0
+    assert statement(curated["db"], "Math. Math.")["verified"] is None
+
+
+def test_the_command_line_manages_curators(db_copy):
+    result = run_kb("curator", "add", "bob", "--db", db_copy, "--password-stdin", input=PASSWORD + "\n")
+    assert result.returncode == 0, result.stderr
+    assert run_kb("curator", "list", "--db", db_copy).stdout.split() == ["bob"]
+    short = run_kb("curator", "add", "eve", "--db", db_copy, "--password-stdin", input="short\n")
+    assert short.returncode == 2 and "at least 10 characters" in short.stderr
+    bad = run_kb("curator", "add", "<b>eve</b>", "--db", db_copy, "--password-stdin", input=PASSWORD + "\n")
+    assert bad.returncode == 2 and "cannot be a curator's name" in bad.stderr
+    assert run_kb("curator", "remove", "nobody", "--db", db_copy).returncode == 2
+    assert run_kb("curator", "remove", "bob", "--db", db_copy).returncode == 0
+    with pytest.raises(KbError):
+        KnowledgeBase(db_copy).remove_curator("bob")
+
+
+def test_password_hashes_never_leave_the_server(curated):
+    browser = Browser(curated["db"])
+    rows = browser.get("/kb/curators.json?_shape=array").json()
+    assert rows == [{"name": "ada", "password_hash": None, "added": rows[0]["added"]}]
+    query = browser.get("/kb.json?sql=select+password_hash+from+curators&_shape=array").json()
+    assert query == [{"password_hash": None}]
+    assert browser.sign_in("ada").status_code == 302  # the sign-in reads it on its own connection
