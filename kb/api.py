@@ -373,6 +373,25 @@ class KnowledgeBase:
         with self._open() as db:
             return storage.curator_names(db)
 
+    def export_corrections(self) -> str:
+        """Every curator's correction as YAML, for version control (`kb corrections export`)."""
+        from .curation import export_corrections
+
+        with self._open() as db:
+            return export_corrections(db)
+
+    def import_corrections(self, path: str | Path) -> tuple[int, int]:
+        """Add the corrections of an exported file (checked first, nothing written on a mistake)
+        and apply them; (added, already here)."""
+        from .curation import CurationError, read_corrections
+
+        try:
+            corrections = read_corrections(path)
+        except CurationError as e:
+            raise KbError(str(e)) from None
+        with self._open() as db:
+            return storage.import_corrections(db, corrections)
+
     @contextlib.contextmanager
     def _open(self):
         if self._db is not None:

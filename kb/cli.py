@@ -461,6 +461,40 @@ def curator_list(db_path: str) -> None:
             click.echo(name)
 
 
+@cli.group()
+def corrections() -> None:
+    """Curators' corrections, to keep in version control and apply to another knowledge base."""
+
+
+@corrections.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@db_option
+def corrections_export(file: str, db_path: str) -> None:
+    """Write every correction to FILE (YAML; - for standard output)."""
+    refuse_foreign_db(db_path)
+    with user_errors():
+        text = KnowledgeBase(db_path).export_corrections()
+    if file == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(file).write_text(text, encoding="utf-8")
+    except OSError as e:
+        fail(f"cannot write {file}: {e.strerror}")
+    click.echo(f"{text.count('- curator:')} corrections written to {file}", err=True)
+
+
+@corrections.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@db_option
+def corrections_import(file: str, db_path: str) -> None:
+    """Add the corrections of FILE (from `kb corrections export`) and apply them."""
+    refuse_foreign_db(db_path)
+    with user_errors():
+        added, skipped = KnowledgeBase(db_path).import_corrections(file)
+    click.echo(f"{added} corrections added, {skipped} already here; applied", err=True)
+
+
 @cli.command("llm-export")
 @db_option
 @click.option("--collection", default=storage.LLM_COLLECTION, show_default=True, help="llm collection to write.")

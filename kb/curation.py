@@ -11,6 +11,7 @@ a known statement, a field that can be corrected, a value that fits it.
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import hmac
 import re
@@ -96,3 +97,82 @@ def correct_statement(
             "note": (note or "").strip() or None,
         },
     )
+
+
+EXPORT_KEYS = ("curator", "created", "statement", "field", "before", "after", "note")
+STATEMENT_KEYS = ("document", "hash", "kind", "text")
+
+
+def export_corrections(db: Database) -> str:
+    """Every correction as YAML (`kb corrections export`), oldest first, for version control."""
+    import yaml
+
+    entries = [
+        {
+            "curator": c["curator"],
+            "created": c["created"],
+            "statement": {
+                "document": c["document_url"],
+                "hash": c["statement_hash"],
+                "kind": c["statement_kind"],
+                "text": c["statement_text"],
+            },
+            "field": c["field"],
+            "before": c["before"],
+            "after": c["after"],
+            "note": c["note"],
+        }
+        for c in storage.all_corrections(db)
+    ]
+    header = "# Curators' corrections of a math-ml-kb knowledge base: `kb corrections import FILE` applies them.\n"
+    return header + yaml.safe_dump({"corrections": entries}, sort_keys=False, allow_unicode=True, width=100)
+
+
+def read_corrections(path) -> list[dict]:
+    """The corrections of an exported file, checked; CurationError naming the file and line."""
+    from .yamlfile import Mapping, YamlFileError, read_list_file, unknown_key_message
+
+    class FileError(YamlFileError, CurationError):
+        pass
+
+    _, entries = read_list_file(path, "corrections", "correction", EXPORT_KEYS, FileError, min_items=0)
+    corrections = []
+    for entry, line in entries:
+        statement = entry.get("statement")
+        if not isinstance(statement, Mapping):
+            raise FileError(f"{path}:{line}: a correction needs 'statement:' (document, hash, kind, text)")
+        for key, key_line in statement.key_lines.items():
+            if key not in STATEMENT_KEYS:
+                raise FileError(f"{path}:{key_line}: {unknown_key_message(key, STATEMENT_KEYS, 'statement')}")
+        for key in ("document", "hash", "kind"):
+            if not isinstance(statement.get(key), str) or not statement[key].strip():
+                raise FileError(f"{path}:{statement.line}: the statement needs '{key}' (text)")
+        if isinstance(entry.get("created"), (datetime.date, datetime.datetime)):  # written without quotes
+            entry["created"] = entry["created"].strftime("%Y-%m-%dT%H:%M:%SZ")
+        for key in ("curator", "created", "field"):
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                raise FileError(f"{path}:{line}: a correction needs '{key}' (text)")
+        if entry["field"] not in storage.CORRECTABLE_FIELDS:
+            field_line = entry.key_lines.get("field", line)
+            raise FileError(f"{path}:{field_line}: field must be one of {', '.join(storage.CORRECTABLE_FIELDS)}")
+        for key in ("before", "after", "note"):
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                raise FileError(f"{path}:{entry.key_lines.get(key, line)}: '{key}' must be text (or left out)")
+        if entry["field"] == "verified" and entry.get("after") not in ("yes", "no"):
+            raise FileError(f"{path}:{entry.key_lines.get('after', line)}: verified must be yes or no")
+        corrections.append(
+            {
+                "curator": entry["curator"],
+                "created": entry["created"],
+                "target": "statement",
+                "document_url": statement["document"],
+                "statement_hash": statement["hash"],
+                "statement_kind": statement["kind"],
+                "statement_text": statement.get("text"),
+                "field": entry["field"],
+                "before": entry.get("before"),
+                "after": entry.get("after") or "",
+                "note": entry.get("note"),
+            }
+        )
+    return corrections

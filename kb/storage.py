@@ -1280,17 +1280,20 @@ def save_correction(db: Database, correction: Mapping) -> int:
 
 
 def apply_corrections(db: Database) -> tuple[int, int]:
-    """Apply every statement's latest correction of each field to the statement it names (by its
+    """Apply every statement's latest correction of each field (by when it was made: an imported
+    older one does not override a newer one) to the statement it names (by its
     document's URL, normalized_hash and kind): after every analysis, so they outlast re-crawls and
     re-analyses. A correction whose statement is no longer found is flagged 'review'. (applied,
     flagged for review)."""
     latest = list(
         db.query(
             """
-            select * from corrections where id in (
-              select max(id) from corrections where target = 'statement'
-              group by document_url, statement_hash, statement_kind, field)
-            order by id"""
+            select * from (
+              select *, row_number() over (
+                partition by document_url, statement_hash, statement_kind, field order by created desc, id desc
+              ) as newest
+              from corrections where target = 'statement')
+            where newest = 1 order by id"""
         )
     )
     applied = review = 0
@@ -1334,3 +1337,50 @@ def _apply_to_statements(db: Database, correction: Mapping, quote_ids: list[int]
         db.execute(f"delete from quote_speakers where quote_id in ({marks})", quote_ids)
         if person is not None:
             db["quote_speakers"].insert_all([{"quote_id": q, "person_id": person} for q in quote_ids])
+
+
+CORRECTION_COLUMNS = (
+    "curator",
+    "created",
+    "target",
+    "document_url",
+    "statement_hash",
+    "statement_kind",
+    "statement_text",
+    "field",
+    "before",
+    "after",
+    "note",
+)
+
+
+def all_corrections(db: Database) -> list[dict]:
+    """Every correction, oldest first, as export writes them (without ids and status)."""
+    columns = ", ".join(CORRECTION_COLUMNS)
+    return list(db.query(f"select {columns} from corrections order by id"))
+
+
+def import_corrections(db: Database, corrections: Iterable[Mapping]) -> tuple[int, int]:
+    """Add corrections made elsewhere (kb/curation.py checked them), skipping any already here
+    (the same curator, time, statement and field), then apply them all; (added, already here)."""
+    added = skipped = 0
+    with db.atomic():
+        for correction in corrections:
+            found = db.execute(
+                "select 1 from corrections where curator = ? and created = ? and document_url is ? "
+                "and statement_hash is ? and field = ?",
+                [
+                    correction["curator"],
+                    correction["created"],
+                    correction["document_url"],
+                    correction["statement_hash"],
+                    correction["field"],
+                ],
+            ).fetchone()
+            if found:
+                skipped += 1
+                continue
+            db["corrections"].insert({**{c: correction.get(c) for c in CORRECTION_COLUMNS}, "status": "applied"})
+            added += 1
+        apply_corrections(db)
+    return added, skipped

@@ -181,3 +181,67 @@ def test_password_hashes_never_leave_the_server(curated):
     query = browser.get("/kb.json?sql=select+password_hash+from+curators&_shape=array").json()
     assert query == [{"password_hash": None}]
     assert browser.sign_in("ada").status_code == 302  # the sign-in reads it on its own connection
+
+
+def test_corrections_travel_to_a_fresh_database(curated, crawled_db, tmp_path):
+    import shutil
+
+    browser = Browser(curated["db"])
+    browser.sign_in("ada")
+    quote_id = curated["quote"]["id"]
+    browser.post(f"/statements/{quote_id}/correct", {"field": "speaker", "value": "Ada Quill", "note": "sample note"})
+    browser.post(f"/statements/{quote_id}/correct", {"field": "verified", "value": "yes"})
+    exported = tmp_path / "corrections.yml"
+    result = run_kb("corrections", "export", exported, "--db", curated["db"])
+    assert result.returncode == 0 and "2 corrections written" in result.stderr
+    fresh = tmp_path / "fresh.db"
+    shutil.copy(crawled_db, fresh)
+    imported = run_kb("corrections", "import", exported, "--db", fresh)
+    assert imported.returncode == 0 and "2 corrections added, 0 already here" in imported.stderr
+    again = statement(fresh, "Math. Math.")
+    assert again["speakers"] == "Ada Quill" and again["verified"] == 1
+    assert run_kb("corrections", "import", exported, "--db", fresh).stderr.startswith("0 corrections added, 2 already")
+    assert run_kb("corrections", "export", "-", "--db", fresh).stdout == exported.read_text()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("corrections: 3\n", ":1: expected a 'corrections:' list"),
+        ("corrections:\n  - curator: ada\n    field: stance\n", ":2: a correction needs 'statement:'"),
+        (
+            "corrections:\n  - curator: ada\n    created: '2026-01-01T00:00:00Z'\n    field: colour\n"
+            "    statement: {document: 'http://x/', hash: h, kind: direct}\n",
+            ":4: field must be one of",
+        ),
+        (
+            "corrections:\n  - curator: ada\n    created: '2026-01-01T00:00:00Z'\n    field: stance\n"
+            "    statement: {document: 'http://x/', hash: h, kind: direct, colour: red}\n",
+            ":5: unknown key 'colour' in statement",
+        ),
+        ("corrections:\n  - [not, a, mapping]\n", ":2: each correction must be a mapping"),
+    ],
+)
+def test_a_bad_corrections_file_names_its_line_and_changes_nothing(db_copy, tmp_path, text, message):
+    path = tmp_path / "bad.yml"
+    path.write_text(text)
+    result = run_kb("corrections", "import", path, "--db", db_copy)
+    assert result.returncode == 2 and f"{path}{message}" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert sqlite_utils.Database(db_copy)["corrections"].count == 0
+
+
+def test_search_and_comparison_can_keep_to_verified_statements(curated):
+    browser = Browser(curated["db"])
+    quote_id = curated["quote"]["id"]
+    everything = browser.get("/search.json?q=math&mode=keyword").json()
+    assert everything["total"] > 0 and browser.get("/search.json?q=math&mode=keyword&verified=1").json()["total"] == 0
+    browser.sign_in("ada")
+    browser.post(f"/statements/{quote_id}/correct", {"field": "verified", "value": "yes"})
+    verified = browser.get("/search.json?q=math&mode=keyword&verified=1").json()
+    assert verified["verified_only"] and verified["total"] >= 1 and all(h["verified"] for h in verified["results"])
+    assert all("Math. Math." in h["text"] for h in verified["results"])
+    compared = browser.get("/compare.json?people=Yann+LeCun&verified=1").json()
+    statements = [st for c in compared["columns"] for row in c["stances"] for st in row["by_date"]]
+    assert [st["quote_id"] for st in statements] == [quote_id]
+    assert sum(row["statements"] for c in compared["columns"] for row in c["stances"]) == 1

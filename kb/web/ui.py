@@ -205,13 +205,15 @@ async def search(datasette, request) -> Response:
         "close_match": close_match,
         "best_similarity": best,
         "close_match_threshold": _close_match_threshold(datasette),
+        "verified_only": bool(request.args.get("verified")),
     }
     if _wants_json(request):
         return Response.json(shown if request.args.get("_shape") == "array" else data)
 
     def link(**changes) -> str:
-        nearest = request.args.get("nearest") or ""
-        params = {"q": q, "mode": mode, "min_relevance": raw_min_relevance, **filters, "nearest": nearest, "page": page}
+        nearest, verified = request.args.get("nearest") or "", request.args.get("verified") or ""
+        params = {"q": q, "mode": mode, "min_relevance": raw_min_relevance, **filters}
+        params.update({"nearest": nearest, "verified": verified, "page": page})
         params.update(changes)
         return datasette.urls.path("/search?") + urlencode(
             {k: v for k, v in params.items() if v not in (None, "", 1) or k == "q"}
@@ -244,7 +246,10 @@ def _best_similarity(hits: list[dict]) -> float | None:
 
 def _unless_far(datasette, request, mode: str, q: str, hits: list[dict]) -> list[dict]:
     """``hits``, or none when the search found nothing close (unless ``nearest=1`` asks for them):
-    the page, its feed and its citations say so rather than list the least distant passages."""
+    the page, its feed and its citations say so rather than list the least distant passages.
+    With ``verified=1``, only passages holding a statement a curator checked."""
+    if request.args.get("verified"):
+        hits = [hit for hit in hits if hit["verified"]]
     if request.args.get("nearest") or _close_match(datasette, mode, q, hits, _best_similarity(hits)):
         return hits
     return []
@@ -360,7 +365,7 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
           documents.relevance as document_relevance, documents.year, documents.id as document_id,
           documents.first_seen,
           (select json_group_array(json_object('person_id', people.id, 'person', people.name,
-                   'stance', quotes.stance, 'quote', quotes.quote, 'kind', quotes.kind,
+                   'stance', quotes.stance, 'quote', quotes.quote, 'kind', quotes.kind, 'verified', quotes.verified,
                    'confidence', quotes.stance_confidence, 'reasons', json(quotes.stance_reasons)))
            from quotes left join quote_speakers on quote_speakers.quote_id = quotes.id
              left join people on people.id = quote_speakers.person_id
@@ -457,6 +462,7 @@ async def _search_hits(datasette, q: str, mode: str, min_relevance: str = "") ->
                     "parts": json.loads(detail["relevance_reasons"] or "null"),
                 },
                 "topics": sorted(set(json.loads(detail["topics"] or "[]"))),
+                "verified": any(qt["verified"] for qt in quotes),  # holds a statement a curator checked
                 "also_published_at": json.loads(hit.get("also_published_at") or "[]"),
             }
         )
@@ -626,6 +632,12 @@ async def compare(datasette, request) -> Response:
     names = DEFAULT_COMPARED if names is None else names
     rows = await _canned(datasette, "compare_people", {"people": names})
     statements = await _canned(datasette, "compare_statements", {"people": names})
+    verified_only = bool(request.args.get("verified"))
+    if verified_only:  # only what curators checked: the counts are of those statements
+        statements = [st for st in statements if st["verified"]]
+        counted = Counter((st["person"], st["stance"]) for st in statements)
+        rows = [{**row, "statements": counted[row["person"], row["stance"]]} for row in rows]
+        rows = [row for row in rows if row["statements"]]
     by_stance: dict[tuple[str, str], list[dict]] = {}
     for statement in statements:  # oldest first
         statement["reasons"] = json.loads(statement["stance_reasons"] or "null")
@@ -638,7 +650,7 @@ async def compare(datasette, request) -> Response:
         )
         column["stances"].append({**row, "by_date": by_stance.get((row["person"], row["stance"]), [])})
     if _wants_json(request):
-        return Response.json({"people": names, "columns": list(columns.values())})
+        return Response.json({"people": names, "verified_only": verified_only, "columns": list(columns.values())})
     stances = await stances_judged(datasette)
     for column in columns.values():
         said = [{**st, "link": st["reader_url"]} for st in statements if st["person"] == column["person"]]
@@ -656,6 +668,7 @@ async def compare(datasette, request) -> Response:
             "columns": list(columns.values()),
             "all_people": all_people,
             "unknown": unknown,
+            "verified_only": verified_only,
         },
     )
 
