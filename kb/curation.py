@@ -99,7 +99,85 @@ def correct_statement(
     )
 
 
-EXPORT_KEYS = ("curator", "created", "statement", "field", "before", "after", "note")
+def correct_document(db: Database, curator: str, document_id: int, field: str, value: str, note: str | None) -> int:
+    """Record and apply a correction of a document: its author (a name, or empty), its relevance
+    (on or off the question), or its work (split: not a copy of the others; join:ID: a copy of
+    document ID). CurationError for anything else."""
+    value = " ".join((value or "").split())
+    _check_note(note)
+    row = next(
+        db.query("select id, url, author_id, relevance, work_id from documents where id = ?", [document_id]), None
+    )
+    if row is None:
+        raise CurationError(f"there is no document {document_id}")
+    if field == "author":
+        if len(value) > 200:
+            raise CurationError("an author's name is at most 200 characters")
+        before = next(db.query("select name from people where id = ?", [row["author_id"]]), {}).get("name")
+    elif field == "relevance":
+        if value not in ("on", "off"):
+            raise CurationError("relevance must be on or off (the question)")
+        before = None if row["relevance"] is None else f"{row['relevance']:.3f}"
+    elif field == "work":
+        before = None if row["work_id"] is None else str(row["work_id"])
+        if value.startswith("join:"):
+            other_id = value.removeprefix("join:")
+            other = (
+                next(db.query("select url from documents where id = ?", [other_id]), None)
+                if other_id.isdigit()
+                else None
+            )
+            if other is None or int(other_id) == document_id:
+                raise CurationError("join takes the id of another stored document (join:ID)")
+            value = f"join {other['url']}"
+        elif value != "split":
+            raise CurationError("work must be split or join:ID")
+    else:
+        raise CurationError(f"field must be one of {', '.join(storage.DOCUMENT_FIELDS_CORRECTED)}")
+    return storage.save_correction(
+        db,
+        {"curator": curator, "target": "document", "document_url": row["url"], "field": field,
+         "before": before, "after": value, "note": (note or "").strip() or None},
+    )  # fmt: skip
+
+
+def correct_person(db: Database, curator: str, person_id: int, field: str, value: str, note: str | None) -> int:
+    """Record and apply a correction of a person: merge them into another (value: that person's
+    name; theirs becomes an alias), or set their description. CurationError for anything else."""
+    value = " ".join((value or "").split())
+    _check_note(note)
+    person = next(db.query("select name, description from people where id = ?", [person_id]), None)
+    if person is None:
+        raise CurationError(f"there is no person {person_id}")
+    if field == "merge":
+        into = next(db.query("select name from people where name = ?", [value]), None)
+        if into is None or value == person["name"]:
+            raise CurationError("merge takes the exact name of another person")
+        before = person["name"]
+    elif field == "description":
+        if len(value) > MAX_NOTE:
+            raise CurationError(f"a description is at most {MAX_NOTE} characters")
+        before = person["description"]
+    else:
+        raise CurationError(f"field must be one of {', '.join(storage.PERSON_FIELDS_CORRECTED)}")
+    return storage.save_correction(
+        db,
+        {"curator": curator, "target": "person", "person_name": person["name"], "field": field,
+         "before": before, "after": value, "note": (note or "").strip() or None},
+    )  # fmt: skip
+
+
+def _check_note(note: str | None) -> None:
+    if note and len(note) > MAX_NOTE:
+        raise CurationError(f"a note is at most {MAX_NOTE} characters")
+
+
+EXPORT_KEYS = ("curator", "created", "statement", "document", "person", "field", "before", "after", "note")
+FIELDS = {
+    "statement": storage.CORRECTABLE_FIELDS,
+    "document": storage.DOCUMENT_FIELDS_CORRECTED,
+    "person": storage.PERSON_FIELDS_CORRECTED,
+}
 STATEMENT_KEYS = ("document", "hash", "kind", "text")
 
 
@@ -107,16 +185,19 @@ def export_corrections(db: Database) -> str:
     """Every correction as YAML (`kb corrections export`), oldest first, for version control."""
     import yaml
 
+    def target(c: dict) -> dict:
+        if c["target"] == "document":
+            return {"document": c["document_url"]}
+        if c["target"] == "person":
+            return {"person": c["person_name"]}
+        statement = {"document": c["document_url"], "hash": c["statement_hash"], "kind": c["statement_kind"]}
+        return {"statement": {**statement, "text": c["statement_text"]}}
+
     entries = [
         {
             "curator": c["curator"],
             "created": c["created"],
-            "statement": {
-                "document": c["document_url"],
-                "hash": c["statement_hash"],
-                "kind": c["statement_kind"],
-                "text": c["statement_text"],
-            },
+            **target(c),
             "field": c["field"],
             "before": c["before"],
             "after": c["after"],
@@ -138,23 +219,32 @@ def read_corrections(path) -> list[dict]:
     _, entries = read_list_file(path, "corrections", "correction", EXPORT_KEYS, FileError, min_items=0)
     corrections = []
     for entry, line in entries:
-        statement = entry.get("statement")
-        if not isinstance(statement, Mapping):
-            raise FileError(f"{path}:{line}: a correction needs 'statement:' (document, hash, kind, text)")
-        for key, key_line in statement.key_lines.items():
-            if key not in STATEMENT_KEYS:
-                raise FileError(f"{path}:{key_line}: {unknown_key_message(key, STATEMENT_KEYS, 'statement')}")
-        for key in ("document", "hash", "kind"):
-            if not isinstance(statement.get(key), str) or not statement[key].strip():
-                raise FileError(f"{path}:{statement.line}: the statement needs '{key}' (text)")
+        targets = [key for key in FIELDS if key in entry]
+        if len(targets) != 1:
+            raise FileError(f"{path}:{line}: a correction names one of 'statement:', 'document:' or 'person:'")
+        target = targets[0]
+        statement = entry.get("statement") or Mapping()
+        if target == "statement":
+            if not isinstance(entry["statement"], Mapping):
+                raise FileError(f"{path}:{line}: 'statement:' holds document, hash, kind and text")
+            for key, key_line in statement.key_lines.items():
+                if key not in STATEMENT_KEYS:
+                    raise FileError(f"{path}:{key_line}: {unknown_key_message(key, STATEMENT_KEYS, 'statement')}")
+            for key in ("document", "hash", "kind"):
+                if not isinstance(statement.get(key), str) or not statement[key].strip():
+                    raise FileError(f"{path}:{statement.line}: the statement needs '{key}' (text)")
+        elif not isinstance(entry[target], str) or not entry[target].strip():
+            raise FileError(
+                f"{path}:{entry.key_lines[target]}: '{target}' takes a {'URL' if target == 'document' else 'name'}"
+            )
         if isinstance(entry.get("created"), (datetime.date, datetime.datetime)):  # written without quotes
             entry["created"] = entry["created"].strftime("%Y-%m-%dT%H:%M:%SZ")
         for key in ("curator", "created", "field"):
             if not isinstance(entry.get(key), str) or not entry[key].strip():
                 raise FileError(f"{path}:{line}: a correction needs '{key}' (text)")
-        if entry["field"] not in storage.CORRECTABLE_FIELDS:
+        if entry["field"] not in FIELDS[target]:
             field_line = entry.key_lines.get("field", line)
-            raise FileError(f"{path}:{field_line}: field must be one of {', '.join(storage.CORRECTABLE_FIELDS)}")
+            raise FileError(f"{path}:{field_line}: a {target}'s field must be one of {', '.join(FIELDS[target])}")
         for key in ("before", "after", "note"):
             if entry.get(key) is not None and not isinstance(entry[key], str):
                 raise FileError(f"{path}:{entry.key_lines.get(key, line)}: '{key}' must be text (or left out)")
@@ -164,10 +254,11 @@ def read_corrections(path) -> list[dict]:
             {
                 "curator": entry["curator"],
                 "created": entry["created"],
-                "target": "statement",
-                "document_url": statement["document"],
-                "statement_hash": statement["hash"],
-                "statement_kind": statement["kind"],
+                "target": target,
+                "document_url": statement.get("document") or (entry["document"] if target == "document" else None),
+                "person_name": entry.get("person"),
+                "statement_hash": statement.get("hash"),
+                "statement_kind": statement.get("kind"),
                 "statement_text": statement.get("text"),
                 "field": entry["field"],
                 "before": entry.get("before"),

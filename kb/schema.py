@@ -644,12 +644,13 @@ def m026_curation(db: Database) -> None:
             "id": int,
             "curator": str,
             "created": str,
-            "target": str,  # 'statement'
-            "document_url": str,
+            "target": str,  # 'statement', 'document' or 'person'
+            "document_url": str,  # the statement's document, or the document corrected
+            "person_name": str,  # the person corrected, by the name they had
             "statement_hash": str,
             "statement_kind": str,
             "statement_text": str,  # the words corrected, as they were
-            "field": str,  # 'stance', 'speaker', 'verified'
+            "field": str,  # statement: stance, speaker, verified; document: author, relevance, work; person: merge, description
             "before": str,
             "after": str,
             "note": str,

@@ -1230,7 +1230,9 @@ def stance_count(db: Database) -> int:
 
 # Curation (kb/curation.py): curators, and corrections applied after every analysis
 
-CORRECTABLE_FIELDS = ("stance", "speaker", "verified")
+CORRECTABLE_FIELDS = ("stance", "speaker", "verified")  # of a statement
+DOCUMENT_FIELDS_CORRECTED = ("author", "relevance", "work")
+PERSON_FIELDS_CORRECTED = ("merge", "description")
 
 
 def save_curator(db: Database, name: str, password_hash: str) -> None:
@@ -1290,15 +1292,25 @@ def apply_corrections(db: Database) -> tuple[int, int]:
             """
             select * from (
               select *, row_number() over (
-                partition by document_url, statement_hash, statement_kind, field order by created desc, id desc
+                partition by target, document_url, statement_hash, statement_kind, person_name, field
+                order by created desc, id desc
               ) as newest
-              from corrections where target = 'statement')
+              from corrections)
             where newest = 1 order by id"""
         )
     )
     applied = review = 0
     with db.atomic():
         for correction in latest:
+            if correction["target"] != "statement":
+                done = _apply_to_document(db, correction) if correction["target"] == "document" else None
+                if correction["target"] == "person":
+                    done = _apply_to_person(db, correction)
+                if correction["status"] != ("applied" if done else "review"):
+                    status = "applied" if done else "review"
+                    db.execute("update corrections set status = ? where id = ?", [status, correction["id"]])
+                applied, review = applied + bool(done), review + (not done)
+                continue
             ids = [
                 row[0]
                 for row in db.execute(
@@ -1344,6 +1356,7 @@ CORRECTION_COLUMNS = (
     "created",
     "target",
     "document_url",
+    "person_name",
     "statement_hash",
     "statement_kind",
     "statement_text",
@@ -1368,12 +1381,13 @@ def import_corrections(db: Database, corrections: Iterable[Mapping]) -> tuple[in
         for correction in corrections:
             found = db.execute(
                 "select 1 from corrections where curator = ? and created = ? and document_url is ? "
-                "and statement_hash is ? and field = ?",
+                "and statement_hash is ? and person_name is ? and field = ?",
                 [
                     correction["curator"],
                     correction["created"],
-                    correction["document_url"],
-                    correction["statement_hash"],
+                    correction.get("document_url"),
+                    correction.get("statement_hash"),
+                    correction.get("person_name"),
                     correction["field"],
                 ],
             ).fetchone()
@@ -1384,3 +1398,63 @@ def import_corrections(db: Database, corrections: Iterable[Mapping]) -> tuple[in
             added += 1
         apply_corrections(db)
     return added, skipped
+
+
+def _apply_to_document(db: Database, correction: Mapping) -> bool:
+    """A document's author, relevance (on or off the question) or work (split from its copies,
+    or joined to another document's); False when the document (or the other one) is not here."""
+    row = next(db.query("select id, work_id from documents where url = ?", [correction["document_url"]]), None)
+    if row is None:
+        return False
+    field, after = correction["field"], correction["after"] or ""
+    if field == "author":
+        db.execute(
+            "update documents set author_id = ? where id = ?", [person_id(db, after) if after else None, row["id"]]
+        )
+    elif field == "relevance":
+        score = 1.0 if after == "on" else 0.0
+        reasons = json.dumps({"by": "curator", "curator": correction["curator"], "note": correction["note"]})
+        db.execute(
+            "update documents set relevance = ?, relevance_band = ?, relevance_reasons = ? where id = ?",
+            [score, score, reasons, row["id"]],
+        )
+        db.execute(
+            "update passages set relevance = ?, relevance_band = ? where document_id = ?", [score, score, row["id"]]
+        )
+    elif field == "work" and after == "split":
+        db.execute("update documents set work_id = null where id = ?", [row["id"]])
+    elif field == "work":  # "join URL": the work of the document at URL
+        other = next(db.query("select id, work_id from documents where url = ?", [after.removeprefix("join ")]), None)
+        if other is None:
+            return False
+        work = other["work_id"]
+        if work is None:
+            work = db["works"].insert({"title": None, "copies": 2}).last_pk
+            db.execute("update documents set work_id = ? where id = ?", [work, other["id"]])
+        db.execute("update documents set work_id = ? where id = ?", [work, row["id"]])
+    return True
+
+
+def _apply_to_person(db: Database, correction: Mapping) -> bool:
+    """A person's description, or their merge into another (their name becomes that person's
+    alias, their statements and documents that person's); False when either is not here."""
+    person = next(db.query("select id, name from people where name = ?", [correction["person_name"]]), None)
+    if correction["field"] == "description":
+        if person is None:
+            return False
+        db.execute("update people set description = ? where id = ?", [correction["after"] or None, person["id"]])
+        return True
+    into = next(db.query("select id, aliases from people where name = ?", [correction["after"]]), None)
+    if into is None:
+        return False
+    if person is None or person["id"] == into["id"]:
+        return True  # merged already (nothing derived them again since)
+    aliases = json.loads(into["aliases"] or "[]")
+    if person["name"] not in aliases:
+        db.execute("update people set aliases = ? where id = ?", [json.dumps([*aliases, person["name"]]), into["id"]])
+    db.execute("update or ignore quote_speakers set person_id = ? where person_id = ?", [into["id"], person["id"]])
+    db.execute("delete from quote_speakers where person_id = ?", [person["id"]])
+    db.execute("update quotes set person_id = ? where person_id = ?", [into["id"], person["id"]])
+    db.execute("update documents set author_id = ? where author_id = ?", [into["id"], person["id"]])
+    db.execute("delete from people where id = ?", [person["id"]])
+    return True

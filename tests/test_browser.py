@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bench.common import free_port
+from kb import KnowledgeBase
 
 from .conftest import ROOT, crawl
 from .sites import RoutedSite, html_page
@@ -28,6 +29,7 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set KB_CHROMIUM)", allow_module_level=True)
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
+CURATOR_PASSWORD = "a sample password"
 HOSTILE_TEXT = "Eigenvalue hostility test: <script>window.kbInjected = 1; alert('x')</script> and <b>bold</b> claims."
 
 
@@ -52,6 +54,7 @@ def site_url(crawled_db, tmp_path_factory):
         )
         result = crawl(sources, db, tmp, embed=True)
     assert result.returncode == 0, result.stderr[-2000:]
+    KnowledgeBase(db).add_curator("ada", CURATOR_PASSWORD)  # tests/test_browser.py's curation test signs in
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "kb", "serve", "--public", "--db", str(db), "--port", str(port)],
@@ -348,3 +351,36 @@ def test_new_pages_in_light_dark_and_phone_width(page, site_url, scheme, width):
         for path in ("/people/1", "/compare?people=Andrew+Ng", "/search?q=linear+algebra&mode=keyword"):
             page.goto(site_url + path)
             assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, path
+
+
+def test_a_curator_signs_in_corrects_a_stance_and_signs_out(page, site_url):
+    """Last in this file: it changes a stance in the shared database."""
+    page.goto(site_url + "/documents/1")
+    assert page.locator("details.kb-curate").count() == 0  # nothing to correct for a reader
+    page.locator("a.kb-signin").click()
+    page.locator("input[name=username]").fill("ada")
+    page.locator("input[name=password]").fill("not the password at all")
+    page.locator("form.kb-login-form button").click()
+    assert page.locator(".kb-login-error").is_visible()
+    page.locator("input[name=username]").fill("ada")
+    page.locator("input[name=password]").fill(CURATOR_PASSWORD)
+    page.locator("form.kb-login-form button").click()
+    page.wait_for_load_state()
+    page.goto(site_url + "/documents/1")
+    entry = page.locator("li.kb-statement-entry").filter(has_text="Math. Math.").first
+    entry.locator("details.kb-curate summary").click()
+    form = entry.locator("form").filter(has=page.locator("input[value=stance]"))
+    form.locator("select[name=value]").select_option("not needed to start")
+    form.locator("input[name=note]").fill("<script>window.kbInjected = 1</script> read the whole interview")
+    form.locator("button").click()
+    page.wait_for_load_state()
+    entry = page.locator("li.kb-statement-entry").filter(has_text="Math. Math.").first
+    assert entry.locator(".kb-corrected").is_visible() and "not needed to start" in entry.inner_text()
+    screenshot(page, "curator-corrected")
+    page.goto(site_url + "/people/3")  # Yann LeCun: the stance's why names the curator and the note, as text
+    why = page.locator(".kb-curator-note").first
+    assert "<script>" in why.text_content() and page.evaluate("window.kbInjected") is None
+    page.locator("form.kb-signout button").click()
+    page.wait_for_load_state()
+    page.goto(site_url + "/documents/1")
+    assert page.locator("details.kb-curate").count() == 0

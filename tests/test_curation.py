@@ -1,6 +1,7 @@
 """Curators: sign in, correct statements, and the corrections outlast re-analysis (through Datasette's app)."""
 
 import asyncio
+import json
 import re
 
 import pytest
@@ -191,16 +192,21 @@ def test_corrections_travel_to_a_fresh_database(curated, crawled_db, tmp_path):
     quote_id = curated["quote"]["id"]
     browser.post(f"/statements/{quote_id}/correct", {"field": "speaker", "value": "Ada Quill", "note": "sample note"})
     browser.post(f"/statements/{quote_id}/correct", {"field": "verified", "value": "yes"})
+    browser.post("/documents/1/correct", {"field": "relevance", "value": "off"})
+    browser.post("/people/1/correct", {"field": "description", "value": "Sample description <b>set</b> by a curator"})
     exported = tmp_path / "corrections.yml"
     result = run_kb("corrections", "export", exported, "--db", curated["db"])
-    assert result.returncode == 0 and "2 corrections written" in result.stderr
+    assert result.returncode == 0 and "4 corrections written" in result.stderr
     fresh = tmp_path / "fresh.db"
     shutil.copy(crawled_db, fresh)
     imported = run_kb("corrections", "import", exported, "--db", fresh)
-    assert imported.returncode == 0 and "2 corrections added, 0 already here" in imported.stderr
+    assert imported.returncode == 0 and "4 corrections added, 0 already here" in imported.stderr
     again = statement(fresh, "Math. Math.")
     assert again["speakers"] == "Ada Quill" and again["verified"] == 1
-    assert run_kb("corrections", "import", exported, "--db", fresh).stderr.startswith("0 corrections added, 2 already")
+    db = sqlite_utils.Database(fresh)
+    assert db.execute("select relevance from documents where id = 1").fetchone()[0] == 0.0
+    assert db.execute("select description from people where id = 1").fetchone()[0].startswith("Sample description")
+    assert run_kb("corrections", "import", exported, "--db", fresh).stderr.startswith("0 corrections added, 4 already")
     assert run_kb("corrections", "export", "-", "--db", fresh).stdout == exported.read_text()
 
 
@@ -208,11 +214,11 @@ def test_corrections_travel_to_a_fresh_database(curated, crawled_db, tmp_path):
     "text, message",
     [
         ("corrections: 3\n", ":1: expected a 'corrections:' list"),
-        ("corrections:\n  - curator: ada\n    field: stance\n", ":2: a correction needs 'statement:'"),
+        ("corrections:\n  - curator: ada\n    field: stance\n", ":2: a correction names one of 'statement:'"),
         (
             "corrections:\n  - curator: ada\n    created: '2026-01-01T00:00:00Z'\n    field: colour\n"
             "    statement: {document: 'http://x/', hash: h, kind: direct}\n",
-            ":4: field must be one of",
+            ":4: a statement's field must be one of",
         ),
         (
             "corrections:\n  - curator: ada\n    created: '2026-01-01T00:00:00Z'\n    field: stance\n"
@@ -245,3 +251,77 @@ def test_search_and_comparison_can_keep_to_verified_statements(curated):
     statements = [st for c in compared["columns"] for row in c["stances"] for st in row["by_date"]]
     assert [st["quote_id"] for st in statements] == [quote_id]
     assert sum(row["statements"] for c in compared["columns"] for row in c["stances"]) == 1
+
+
+def test_a_curator_corrects_documents_and_people_and_it_outlasts_analysis(curated):
+    browser = Browser(curated["db"])
+    browser.sign_in("ada")
+    db = sqlite_utils.Database(curated["db"])
+    reprint = next(db.query("select id, work_id from documents where url like '%reprint%'"))
+    sourdough = next(db.query("select id from documents where url like '%sourdough%'"))["id"]
+    assert reprint["work_id"] is not None
+    for path, field, value in (
+        (f"/documents/{reprint['id']}/correct", "work", "split"),
+        (f"/documents/{sourdough}/correct", "relevance", "on"),
+        ("/documents/1/correct", "author", "Ada Quill"),
+    ):
+        response = browser.post(path, {"field": field, "value": value, "note": "checked by hand"})
+        assert response.status_code == 302, response.text
+    priya = next(db.query("select id from people where name = 'Priya Raman'"))["id"]
+    merged = browser.post(f"/people/{priya}/correct", {"field": "merge", "value": "Andrew Ng"})
+    assert merged.status_code == 302 and merged.headers["location"] == "/people/1"
+
+    def state() -> dict:
+        db = sqlite_utils.Database(curated["db"])
+        return {
+            "reprint work": db.execute("select work_id from documents where id = ?", [reprint["id"]]).fetchone()[0],
+            "sourdough relevance": db.execute("select relevance from documents where id = ?", [sourdough]).fetchone()[
+                0
+            ],
+            "author": db.execute(
+                "select people.name from documents join people on people.id = author_id where documents.id = 1"
+            ).fetchone()[0],
+            "priya": db.execute("select count(*) from people where name = 'Priya Raman'").fetchone()[0],
+            "aliases": json.loads(db.execute("select aliases from people where name = 'Andrew Ng'").fetchone()[0]),
+        }
+
+    expected = {"reprint work": None, "sourdough relevance": 1.0, "author": "Ada Quill", "priya": 0}
+    assert {k: v for k, v in state().items() if k != "aliases"} == expected and "Priya Raman" in state()["aliases"]
+    sourdough_hits = browser.get("/search.json?q=sourdough&mode=keyword").json()["total"]
+    assert sourdough_hits > 0  # on the question now, so searched by default
+    KnowledgeBase(curated["db"]).analyze(everything=True, progress=False)
+    after = state()
+    assert {k: v for k, v in after.items() if k != "aliases"} == expected and "Priya Raman" in after["aliases"]
+    assert "Priya Raman" in browser.get("/kb/corrections.json?_shape=array").text
+
+
+@pytest.mark.parametrize(
+    "path, data, message",
+    [
+        ("/documents/1/correct", {"field": "relevance", "value": "maybe"}, "relevance must be on or off"),
+        ("/documents/1/correct", {"field": "work", "value": "join:1"}, "join takes the id of another"),
+        ("/documents/1/correct", {"field": "colour", "value": "red"}, "field must be one of"),
+        ("/people/1/correct", {"field": "merge", "value": "Nobody Atall"}, "merge takes the exact name"),
+        ("/documents/999999/correct", {"field": "author", "value": "x"}, "there is no document 999999"),
+    ],
+)
+def test_bad_document_and_person_corrections_say_why(curated, path, data, message):
+    browser = Browser(curated["db"])
+    browser.sign_in("ada")
+    response = browser.post(path, data)
+    assert response.status_code == 400 and message in response.text
+    assert sqlite_utils.Database(curated["db"])["corrections"].count == 0
+
+
+def test_an_expired_session_may_not_correct(curated):
+    from datasette.utils import baseconv
+
+    browser = Browser(curated["db"])
+    token = browser.token()
+    expired = baseconv.base62.encode(1_000_000_000)  # 2001
+    browser.cookies["ds_actor"] = browser.ds.sign({"a": {"id": "ada"}, "e": expired}, "actor")
+    response = browser.post(
+        f"/statements/{curated['quote']['id']}/correct", {"field": "verified", "value": "yes"}, token
+    )
+    assert response.status_code == 403
+    assert sqlite_utils.Database(curated["db"])["corrections"].count == 0

@@ -95,39 +95,43 @@ async def logout(datasette, request) -> Response:
 
 
 async def correct(datasette, request) -> Response:
-    """POST /statements/ID/correct: field (stance, speaker, verified), value, note."""
+    """POST /statements/ID/correct (field stance, speaker or verified), /documents/ID/correct
+    (author, relevance, work) or /people/ID/correct (merge, description): value and note."""
     if request.method != "POST":
         return Response.text("Corrections are sent with the form's button (a POST).", status=405)
     if not await is_curator(datasette, request):
-        return Response.text("Only a signed-in curator may correct statements.", status=403)
-    quote_id = request.url_vars["id"]
-    if not quote_id.isdigit() or int(quote_id) >= 2**63:
-        return Response.text("There is no such statement.", status=404)
+        return Response.text("Only a signed-in curator may correct.", status=403)
+    target, target_id = request.url_vars["target"], request.url_vars["id"]
+    if not target_id.isdigit() or int(target_id) >= 2**63:
+        return Response.text(f"There is no such {target[:-1]}.", status=404)
     from kb.web.ui import stances_judged  # (ui imports this module for its pages)
 
     form = await request.post_vars()
-    stances = await stances_judged(datasette)
+    stances = await stances_judged(datasette) if target == "statements" else []
+    field, value, note = form.get("field") or "", form.get("value") or "", form.get("note")
 
-    def write(conn) -> tuple[int | None, str | None]:
+    def write(conn) -> tuple[str | None, str | None]:
+        db, curator, number = Database(conn), request.actor["id"], int(target_id)
         try:
-            curation.correct_statement(
-                Database(conn),
-                request.actor["id"],
-                int(quote_id),
-                form.get("field") or "",
-                form.get("value") or "",
-                form.get("note"),
-                stances,
-            )
+            if target == "statements":
+                curation.correct_statement(db, curator, number, field, value, note, stances)
+                row = conn.execute("select document_id from quotes where id = ?", [number]).fetchone()
+                return f"/documents/{row[0]}#q{number}", None
+            if target == "documents":
+                curation.correct_document(db, curator, number, field, value, note)
+                return f"/documents/{number}", None
+            curation.correct_person(db, curator, number, field, value, note)
+            if field == "merge":
+                merged = conn.execute("select id from people where name = ?", [" ".join(value.split())]).fetchone()
+                return f"/people/{merged[0]}", None
+            return f"/people/{number}", None
         except curation.CurationError as e:
             return None, str(e)
-        document = conn.execute("select document_id from quotes where id = ?", [int(quote_id)]).fetchone()
-        return document[0] if document else None, None
 
-    document_id, error = await datasette.get_database(DATABASE_NAME).execute_write_fn(write, block=True)
+    where, error = await datasette.get_database(DATABASE_NAME).execute_write_fn(write, block=True)
     if error:
         return Response.text(f"Not corrected: {error}", status=400)
-    return Response.redirect(datasette.urls.path(f"/documents/{document_id}#q{quote_id}"))
+    return Response.redirect(datasette.urls.path(where))
 
 
 async def _password_hash(datasette, name: str) -> str | None:
@@ -146,5 +150,5 @@ async def _password_hash(datasette, name: str) -> str | None:
 ROUTES = [
     (r"^/login$", login),
     (r"^/logout$", logout),
-    (r"^/statements/(?P<id>[^/]+)/correct$", correct),
+    (r"^/(?P<target>statements|documents|people)/(?P<id>[^/]+)/correct$", correct),
 ]

@@ -616,6 +616,7 @@ async def person(datasette, request) -> Response:
         "kb_person.html",
         {
             "timeline": views,
+            "curator": await curate.is_curator(datasette, request),
             "person": rows[0],
             "by_stance": by_stance,
             "stance_counts": stance_counts,
