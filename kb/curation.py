@@ -63,8 +63,9 @@ def correct_statement(
     db: Database, curator: str, quote_id: int, field: str, value: str, note: str | None, stances: list[str]
 ) -> int:
     """Record and apply a curator's correction of one statement's ``field`` (stance: one of
-    ``stances`` or empty to clear it; speaker: a person's name, or empty for none; verified: yes
-    or no); the correction's id. CurationError for anything else."""
+    ``stances`` or empty to clear it; speaker: a person's name, or empty for none; kind: direct,
+    indirect or none, not a statement; verified: yes or no); the correction's id. CurationError
+    for anything else."""
     if field not in storage.CORRECTABLE_FIELDS:
         raise CurationError(f"field must be one of {', '.join(storage.CORRECTABLE_FIELDS)}")
     value = " ".join((value or "").split())
@@ -72,6 +73,8 @@ def correct_statement(
         raise CurationError(f"stance must be one of {', '.join(stances)} (or empty, for none)")
     if field == "verified" and value not in ("yes", "no"):
         raise CurationError("verified must be yes or no")
+    if field == "kind" and value not in storage.CORRECTED_KINDS:
+        raise CurationError("kind must be direct (a quotation), indirect (reported) or none (not a statement)")
     if field == "speaker" and len(value) > 200:
         raise CurationError("a speaker's name is at most 200 characters")
     if note and len(note) > MAX_NOTE:
@@ -79,7 +82,7 @@ def correct_statement(
     statement = storage.statement_for_correction(db, quote_id)
     if statement is None:
         raise CurationError(f"there is no statement {quote_id}")
-    before = {"stance": statement["stance"], "speaker": statement["speaker"]}.get(field)
+    before = {"stance": statement["stance"], "speaker": statement["speaker"], "kind": statement["kind"]}.get(field)
     if field == "verified":
         before = "yes" if statement["verified"] else "no"
     return storage.save_correction(

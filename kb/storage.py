@@ -1230,7 +1230,9 @@ def stance_count(db: Database) -> int:
 
 # Curation (kb/curation.py): curators, and corrections applied after every analysis
 
-CORRECTABLE_FIELDS = ("stance", "speaker", "verified")  # of a statement
+CORRECTABLE_FIELDS = ("stance", "speaker", "kind", "verified")  # of a statement
+# What a curator may say a statement is: a quotation, reported speech, or not a statement at all.
+CORRECTED_KINDS = ("direct", "indirect", "none")
 DOCUMENT_FIELDS_CORRECTED = ("author", "relevance", "work")
 PERSON_FIELDS_CORRECTED = ("merge", "description")
 
@@ -1319,20 +1321,36 @@ def apply_corrections(db: Database) -> tuple[int, int]:
                     [correction["document_url"], correction["statement_hash"], correction["statement_kind"]],
                 )
             ]
-            status = "applied" if ids else "review"
+            # A statement a curator removed ("not a statement") is meant to be missing, as long as
+            # its words are still in its document.
+            removed = correction["field"] == "kind" and correction["after"] == "none"
+            status = "applied" if ids or (removed and _still_in_document(db, correction)) else "review"
             if correction["status"] != status:
                 db.execute("update corrections set status = ? where id = ?", [status, correction["id"]])
             if not ids:
-                review += 1
+                review, applied = review + (status == "review"), applied + (status == "applied")
                 continue
             _apply_to_statements(db, correction, ids)
             applied += 1
     return applied, review
 
 
+def _still_in_document(db: Database, correction: Mapping) -> bool:
+    row = next(db.query("select text from documents where url = ?", [correction["document_url"]]), None)
+    words = " ".join((correction["statement_text"] or "").lower().split())
+    return bool(row and words and words in " ".join(row["text"].lower().split()))
+
+
 def _apply_to_statements(db: Database, correction: Mapping, quote_ids: list[int]) -> None:
     marks = ",".join("?" * len(quote_ids))
     field, after = correction["field"], correction["after"]
+    if field == "kind" and after == "none":  # not a statement: gone from every page and count
+        db.execute(f"delete from quote_speakers where quote_id in ({marks})", quote_ids)
+        db.execute(f"delete from quotes where id in ({marks})", quote_ids)
+        return
+    if field == "kind":
+        db.execute(f"update quotes set kind = ?, corrected = 1 where id in ({marks})", [after, *quote_ids])
+        return
     if field == "verified":
         db.execute(f"update quotes set verified = ? where id in ({marks})", [1 if after == "yes" else None, *quote_ids])
         return

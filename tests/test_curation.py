@@ -325,3 +325,30 @@ def test_an_expired_session_may_not_correct(curated):
     )
     assert response.status_code == 403
     assert sqlite_utils.Database(curated["db"])["corrections"].count == 0
+
+
+def test_a_statement_said_to_be_none_stays_gone_and_a_kind_stays_changed(curated):
+    browser = Browser(curated["db"])
+    browser.sign_in("ada")
+    db = sqlite_utils.Database(curated["db"])
+    gone = next(db.query("select id, quote from quotes where quote like 'If you cannot derive it%'"))
+    reported = next(db.query("select id, quote from quotes where kind = 'indirect' and document_id = 1 limit 1"))
+    assert browser.post(f"/statements/{gone['id']}/correct", {"field": "kind", "value": "none"}).status_code == 302
+    assert (
+        browser.post(f"/statements/{reported['id']}/correct", {"field": "kind", "value": "direct"}).status_code == 302
+    )
+    bad = browser.post(f"/statements/{reported['id']}/correct", {"field": "kind", "value": "poem"})
+    assert bad.status_code == 400 and "kind must be" in bad.text
+
+    def kinds() -> dict:
+        db = sqlite_utils.Database(curated["db"])
+        return {
+            "gone": db.execute("select count(*) from quotes where quote = ?", [gone["quote"]]).fetchone()[0],
+            "reported": db.execute("select kind from quotes where quote = ?", [reported["quote"]]).fetchone(),
+        }
+
+    assert kinds() == {"gone": 0, "reported": ("direct",)}
+    report = KnowledgeBase(curated["db"]).analyze(everything=True, progress=False)
+    assert kinds() == {"gone": 0, "reported": ("direct",)} and "flagged for review" not in report.lines[0]
+    statuses = [r["status"] for r in sqlite_utils.Database(curated["db"]).query("select status from corrections")]
+    assert statuses == ["applied", "applied"]

@@ -114,9 +114,9 @@ async def correct(datasette, request) -> Response:
         db, curator, number = Database(conn), request.actor["id"], int(target_id)
         try:
             if target == "statements":
-                curation.correct_statement(db, curator, number, field, value, note, stances)
                 row = conn.execute("select document_id from quotes where id = ?", [number]).fetchone()
-                return f"/documents/{row[0]}#q{number}", None
+                curation.correct_statement(db, curator, number, field, value, note, stances)
+                return f"/documents/{row[0]}#q{number}", None  # (row: checked by correct_statement)
             if target == "documents":
                 curation.correct_document(db, curator, number, field, value, note)
                 return f"/documents/{number}", None
