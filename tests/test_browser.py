@@ -377,9 +377,36 @@ def test_a_curator_signs_in_corrects_a_stance_and_signs_out(page, site_url):
     entry = page.locator("li.kb-statement-entry").filter(has_text="Math. Math.").first
     assert entry.locator(".kb-corrected").is_visible() and "not needed to start" in entry.inner_text()
     screenshot(page, "curator-corrected")
+    entry.locator("details.kb-curate summary").click()
+    entry.locator("form").filter(has=page.locator("input[value=verified]")).locator("button").click()
+    page.wait_for_load_state()
+    assert (
+        page.locator("li.kb-statement-entry").filter(has_text="Math. Math.").first.locator(".kb-verified").is_visible()
+    )
     page.goto(site_url + "/people/3")  # Yann LeCun: the stance's why names the curator and the note, as text
     why = page.locator(".kb-curator-note").first
     assert "<script>" in why.text_content() and page.evaluate("window.kbInjected") is None
+    # a document split from its copies, and two people merged
+    page.goto(site_url + "/search?q=how+much+math&mode=keyword")
+    page.locator(".kb-hit").filter(has_text="Also published at").first.locator("a.kb-title").click()
+    page.wait_for_load_state()
+    assert page.locator("a.kb-copy").count() >= 1
+    page.locator("details.kb-curate-document summary").click()
+    copies = page.locator("details.kb-curate-document form").filter(has=page.locator("input[value=work]"))
+    copies.locator("input[name=value]").fill("split")
+    copies.locator("button").click()
+    page.wait_for_load_state()
+    assert page.locator("a.kb-copy").count() == 0
+    page.goto(site_url + "/compare?people=Priya+Raman")
+    page.locator(".kb-compare-person h2 a").first.click()
+    page.wait_for_load_state()
+    page.locator("details.kb-curate-person summary").click()
+    merge = page.locator("details.kb-curate-person form").filter(has=page.locator("input[value=merge]"))
+    merge.locator("input[name=value]").fill("Andrew Ng")
+    merge.locator("button").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Andrew Ng"
+    screenshot(page, "curator-merged")
     page.locator("form.kb-signout button").click()
     page.wait_for_load_state()
     page.goto(site_url + "/documents/1")

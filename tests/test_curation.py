@@ -352,3 +352,16 @@ def test_a_statement_said_to_be_none_stays_gone_and_a_kind_stays_changed(curated
     assert kinds() == {"gone": 0, "reported": ("direct",)} and "flagged for review" not in report.lines[0]
     statuses = [r["status"] for r in sqlite_utils.Database(curated["db"]).query("select status from corrections")]
     assert statuses == ["applied", "applied"]
+
+
+def test_corrections_hold_after_the_sources_are_crawled_again(curated, sample_site, tmp_path):
+    from .conftest import crawl
+
+    browser = Browser(curated["db"])
+    browser.sign_in("ada")
+    browser.post(f"/statements/{curated['quote']['id']}/correct", {"field": "speaker", "value": "Ada Quill"})
+    result = crawl(sample_site.sources_yaml(), curated["db"], tmp_path, embed=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert statement(curated["db"], "Math. Math.")["speakers"] == "Ada Quill"
+    assert KnowledgeBase(curated["db"]).analyze(everything=True, progress=False).complete
+    assert statement(curated["db"], "Math. Math.")["speakers"] == "Ada Quill"
