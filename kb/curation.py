@@ -77,8 +77,7 @@ def correct_statement(
         raise CurationError("kind must be direct (a quotation), indirect (reported) or none (not a statement)")
     if field == "speaker" and len(value) > 200:
         raise CurationError("a speaker's name is at most 200 characters")
-    if note and len(note) > MAX_NOTE:
-        raise CurationError(f"a note is at most {MAX_NOTE} characters")
+    _check_note(note)
     statement = storage.statement_for_correction(db, quote_id)
     if statement is None:
         raise CurationError(f"there is no statement {quote_id}")

@@ -240,6 +240,14 @@ def _close_match_threshold(datasette) -> float:
     return float((datasette.plugin_config(PLUGIN_NAME) or {}).get("close_match", CLOSE_MATCH))
 
 
+async def _matching_hits(datasette, request, q: str, mode: str, min_relevance: str, filters: dict) -> list[dict]:
+    """A search's hits as its page lists them (a far search's none, verified=1's verified ones),
+    with its filters applied: what its feed and its citations hold."""
+    hits = _unless_far(datasette, request, mode, q, await _search_hits(datasette, q, mode, min_relevance))
+    wanted = await _wanted(datasette, filters)
+    return [hit for hit in hits if _matches(hit, wanted)]
+
+
 def _best_similarity(hits: list[dict]) -> float | None:
     return max((hit["similarity"] for hit in hits if hit["similarity"] is not None), default=None)
 
@@ -282,9 +290,7 @@ async def search_feed(datasette, request) -> Response:
         return Response.json({"error": str(e)}, status=400)
     if not q:
         return Response.json({"error": "a search feed needs q: the words to follow"}, status=400)
-    wanted = await _wanted(datasette, filters)
-    hits = _unless_far(datasette, request, mode, q, await _search_hits(datasette, q, mode, raw_min_relevance))
-    hits = [hit for hit in hits if _matches(hit, wanted)]
+    hits = await _matching_hits(datasette, request, q, mode, raw_min_relevance, filters)
     hits.sort(key=lambda hit: (hit["first_seen"] or "", hit["passage_id"]), reverse=True)
     page_url = datasette.absolute_url(request, request.full_path.replace("/search.atom", "/search", 1))
     return Response(
@@ -866,9 +872,7 @@ async def _cite_results(datasette, request, q, mode, raw_min_relevance, filters)
         page = max(1, int(request.args.get("page") or 1))
     except ValueError:
         page = 1
-    wanted = await _wanted(datasette, filters)
-    hits = _unless_far(datasette, request, mode, q, await _search_hits(datasette, q, mode, raw_min_relevance))
-    hits = [hit for hit in hits if _matches(hit, wanted)]
+    hits = await _matching_hits(datasette, request, q, mode, raw_min_relevance, filters)
     shown = hits[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     first_hit = {}
     for hit in shown:
