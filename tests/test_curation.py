@@ -365,3 +365,15 @@ def test_corrections_hold_after_the_sources_are_crawled_again(curated, sample_si
     assert statement(curated["db"], "Math. Math.")["speakers"] == "Ada Quill"
     assert KnowledgeBase(curated["db"]).analyze(everything=True, progress=False).complete
     assert statement(curated["db"], "Math. Math.")["speakers"] == "Ada Quill"
+
+
+def test_failed_sign_ins_wait_longer_each_time_until_one_succeeds(curated):
+    from kb.web import curate
+
+    curate._failures.pop("mallory", None)
+    assert [curate.failed_sign_in("mallory") for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    curate._failures.pop("ada", None)
+    browser = Browser(curated["db"])
+    assert browser.sign_in("ada", "not the password at all").status_code == 403
+    assert curate._failures["ada"][0] == 1
+    assert browser.sign_in("ada").status_code == 302 and "ada" not in curate._failures

@@ -76,14 +76,22 @@ async def login(datasette, request) -> Response:
             expires = baseconv.base62.encode(int(time.time()) + SESSION_HOURS * 3600)
             response.set_cookie("ds_actor", datasette.sign({"a": {"id": name}, "e": expires}, "actor"), httponly=True)
             return response
-        count = _failures.get(name, (0, 0.0))[0] + 1
-        _failures[name] = (count, time.monotonic())
-        await asyncio.sleep(min(0.25 * 2**count, MAX_WAIT))  # guessing gets slower with every miss
+        await asyncio.sleep(failed_sign_in(name))  # guessing gets slower with every miss
         error = "Wrong name or password."
     status = 403 if error else 200
     return Response.html(
         await datasette.render_template("kb_login.html", {"error": error}, request=request), status=status
     )
+
+
+def failed_sign_in(name: str) -> float:
+    """Count a failed sign-in for ``name``; the seconds to wait before answering it: 0.5, 1, 2, 4,
+    then MAX_WAIT. Counts are kept an hour after the last failure; a success clears them."""
+    count, last = _failures.get(name, (0, 0.0))
+    if time.monotonic() - last > 3600:
+        count = 0
+    _failures[name] = (count + 1, time.monotonic())
+    return min(0.25 * 2 ** (count + 1), MAX_WAIT)
 
 
 async def logout(datasette, request) -> Response:
