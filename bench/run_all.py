@@ -41,6 +41,7 @@ BENCHMARKS = {
     "retrieval": ([], ["--posts", "3"]),
     "close_match": ([], []),
     "threads": ([], ["--comments", "200", "--new", "10"]),
+    "writer": ([], ["--base", "200", "--items", "100", "--repeat", "1"]),
 }
 
 

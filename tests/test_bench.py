@@ -45,6 +45,14 @@ def test_threads_benchmark_runs(tmp_path):
     assert "1 changed" in row["recrawl_summary"]
 
 
+def test_writer_benchmark_runs(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("no redis-server (apt-get install redis-server)")
+    row = run_benchmark("writer", tmp_path, "--base", 20, "--items", 10, "--repeat", 1)
+    assert row["base_documents"] == 20 and row["items"] == 10
+    assert row["local_store_items_per_s"] > 0 and row["writer_items_per_s"] > 0
+
+
 def test_pipeline_benchmark_runs(tmp_path):
     row = run_benchmark("pipeline", tmp_path, "--pages", 10, "--repeat", 2)
     assert row["pages"] == 10 and row["repeat"] == 2 and row["passages"] > 0
