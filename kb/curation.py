@@ -84,21 +84,13 @@ def correct_statement(
     before = {"stance": statement["stance"], "speaker": statement["speaker"], "kind": statement["kind"]}.get(field)
     if field == "verified":
         before = "yes" if statement["verified"] else "no"
-    return storage.save_correction(
-        db,
-        {
-            "curator": curator,
-            "target": "statement",
-            "document_url": statement["document_url"],
-            "statement_hash": statement["normalized_hash"],
-            "statement_kind": statement["kind"],
-            "statement_text": statement["quote"],
-            "field": field,
-            "before": before,
-            "after": value,
-            "note": (note or "").strip() or None,
-        },
-    )
+    names = {
+        "document_url": statement["document_url"],
+        "statement_hash": statement["normalized_hash"],
+        "statement_kind": statement["kind"],
+        "statement_text": statement["quote"],
+    }
+    return _save(db, curator, "statement", names, field, before, value, note)
 
 
 def correct_document(db: Database, curator: str, document_id: int, field: str, value: str, note: str | None) -> int:
@@ -136,11 +128,7 @@ def correct_document(db: Database, curator: str, document_id: int, field: str, v
             raise CurationError("work must be split or join:ID")
     else:
         raise CurationError(f"field must be one of {', '.join(storage.DOCUMENT_FIELDS_CORRECTED)}")
-    return storage.save_correction(
-        db,
-        {"curator": curator, "target": "document", "document_url": row["url"], "field": field,
-         "before": before, "after": value, "note": (note or "").strip() or None},
-    )  # fmt: skip
+    return _save(db, curator, "document", {"document_url": row["url"]}, field, before, value, note)
 
 
 def correct_person(db: Database, curator: str, person_id: int, field: str, value: str, note: str | None) -> int:
@@ -162,11 +150,15 @@ def correct_person(db: Database, curator: str, person_id: int, field: str, value
         before = person["description"]
     else:
         raise CurationError(f"field must be one of {', '.join(storage.PERSON_FIELDS_CORRECTED)}")
-    return storage.save_correction(
-        db,
-        {"curator": curator, "target": "person", "person_name": person["name"], "field": field,
-         "before": before, "after": value, "note": (note or "").strip() or None},
-    )  # fmt: skip
+    return _save(db, curator, "person", {"person_name": person["name"]}, field, before, value, note)
+
+
+def _save(
+    db: Database, curator: str, target: str, names: dict, field: str, before: str | None, after: str, note: str | None
+) -> int:
+    """Store and apply a checked correction of ``target`` (``names``: the columns that find it again)."""
+    record = {"curator": curator, "target": target, **names, "field": field, "before": before, "after": after}
+    return storage.save_correction(db, {**record, "note": (note or "").strip() or None})
 
 
 def _check_note(note: str | None) -> None:

@@ -1276,19 +1276,19 @@ def statement_for_correction(db: Database, quote_id: int) -> dict | None:
 
 
 def save_correction(db: Database, correction: Mapping) -> int:
-    """Record a correction (kb/curation.py checks it first) and apply it; its id."""
+    """Record a correction (kb/curation.py checks it first) and apply it; its id. Being the newest,
+    it is the one to apply: the others stay as the last analysis left them."""
     with db.atomic():
-        correction_id = db["corrections"].insert({**correction, "created": now(), "status": "applied"}).last_pk
-        apply_corrections(db)
-    return correction_id
+        record = {**correction, "created": now()}
+        record["status"] = "applied" if _apply_correction(db, record) else "review"
+        return db["corrections"].insert(record).last_pk
 
 
 def apply_corrections(db: Database) -> tuple[int, int]:
-    """Apply every statement's latest correction of each field (by when it was made: an imported
-    older one does not override a newer one) to the statement it names (by its
-    document's URL, normalized_hash and kind): after every analysis, so they outlast re-crawls and
-    re-analyses. A correction whose statement is no longer found is flagged 'review'. (applied,
-    flagged for review)."""
+    """Apply the latest correction of each field of each statement, document and person (by when
+    it was made: an imported older one does not override a newer one) to what it names: after
+    every analysis, so corrections outlast re-crawls and re-analyses. One whose statement,
+    document or person is no longer found is flagged 'review'. (applied, flagged for review)."""
     latest = list(
         db.query(
             """
@@ -1301,38 +1301,38 @@ def apply_corrections(db: Database) -> tuple[int, int]:
             where newest = 1 order by id"""
         )
     )
-    applied = review = 0
+    applied = 0
     with db.atomic():
         for correction in latest:
-            if correction["target"] != "statement":
-                done = _apply_to_document(db, correction) if correction["target"] == "document" else None
-                if correction["target"] == "person":
-                    done = _apply_to_person(db, correction)
-                if correction["status"] != ("applied" if done else "review"):
-                    status = "applied" if done else "review"
-                    db.execute("update corrections set status = ? where id = ?", [status, correction["id"]])
-                applied, review = applied + bool(done), review + (not done)
-                continue
-            ids = [
-                row[0]
-                for row in db.execute(
-                    "select quotes.id from quotes join documents on documents.id = quotes.document_id "
-                    "where documents.url = ? and quotes.normalized_hash = ? and quotes.kind = ?",
-                    [correction["document_url"], correction["statement_hash"], correction["statement_kind"]],
-                )
-            ]
-            # A statement a curator removed ("not a statement") is meant to be missing, as long as
-            # its words are still in its document.
-            removed = correction["field"] == "kind" and correction["after"] == "none"
-            status = "applied" if ids or (removed and _still_in_document(db, correction)) else "review"
+            done = _apply_correction(db, correction)
+            status = "applied" if done else "review"
             if correction["status"] != status:
                 db.execute("update corrections set status = ? where id = ?", [status, correction["id"]])
-            if not ids:
-                review, applied = review + (status == "review"), applied + (status == "applied")
-                continue
-            _apply_to_statements(db, correction, ids)
-            applied += 1
-    return applied, review
+            applied += done
+    return applied, len(latest) - applied
+
+
+def _apply_correction(db: Database, correction: Mapping) -> bool:
+    """Apply one correction; False when what it names is not here."""
+    if correction["target"] == "document":
+        return _apply_to_document(db, correction)
+    if correction["target"] == "person":
+        return _apply_to_person(db, correction)
+    ids = [
+        row[0]
+        for row in db.execute(
+            "select quotes.id from quotes join documents on documents.id = quotes.document_id "
+            "where documents.url = ? and quotes.normalized_hash = ? and quotes.kind = ?",
+            [correction["document_url"], correction["statement_hash"], correction["statement_kind"]],
+        )
+    ]
+    if ids:
+        _apply_to_statements(db, correction, ids)
+        return True
+    # A statement a curator removed ("not a statement") is meant to be missing, as long as its
+    # words are still in its document.
+    removed = correction["field"] == "kind" and correction["after"] == "none"
+    return removed and _still_in_document(db, correction)
 
 
 def _still_in_document(db: Database, correction: Mapping) -> bool:

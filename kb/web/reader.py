@@ -58,7 +58,7 @@ def reader_html(text: str, passages: list[dict], statements: list[dict]) -> list
                 last_page = passage["page"]
                 markup += f'<span class="kb-page" title="page of the PDF">p. {int(passage["page"])}</span>'
             if passage.get("seconds") is not None:
-                label = escape(_clock(passage["seconds"]))
+                label = escape(timestamp(passage["seconds"]))
                 moment = passage.get("moment_url")
                 markup += (
                     f'<a class="kb-time" href="{escape(moment)}">{label}</a>'
@@ -115,7 +115,10 @@ def _describe(statement: dict) -> str:
     return f"{who} · {kind} · {stance}"
 
 
-def _clock(seconds: int) -> str:
+def timestamp(seconds: int | None) -> str | None:
+    """A time in a recording as a transcript writes it: 1:02:03, or 2:03 under an hour."""
+    if seconds is None:
+        return None
     hours, rest = divmod(int(seconds), 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 

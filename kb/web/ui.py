@@ -37,6 +37,7 @@ from kb import DATABASE_NAME, PLUGIN_NAME, SEARCH_QUERIES
 from kb.search import sqlfunctions
 from kb.web import cite as cite_module
 from kb.web import curate, reader
+from kb.web.reader import timestamp
 from kb.web.timeline import timeline
 
 MODES = ("hybrid", "keyword", "semantic")  # as the mode switch lists them
@@ -71,14 +72,6 @@ def passage_url(url: str, passage: str, page: int | None = None) -> str:
     """Where a passage is read: a PDF opened at its page (``#page=N``, which browsers'
     PDF viewers follow), a web page scrolled to its first words."""
     return f"{url.split('#')[0]}#page={page}" if page else text_fragment_url(url, passage)
-
-
-def timestamp(seconds: int | None) -> str | None:
-    """A time in a recording as a transcript writes it: 1:02:03, or 2:03 under an hour."""
-    if seconds is None:
-        return None
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def text_fragment_url(url: str, passage: str) -> str:
@@ -182,10 +175,8 @@ async def search(datasette, request) -> Response:
         page = max(1, int(request.args.get("page") or 1))
     except ValueError:
         page = 1
-    hits = await _search_hits(datasette, q, mode, raw_min_relevance) if q else []
-    best = _best_similarity(hits)
-    close_match = _close_match(datasette, mode, q, hits, best)
-    hits = _unless_far(datasette, request, mode, q, hits)
+    found = await _search_hits(datasette, q, mode, raw_min_relevance) if q else []
+    hits, close_match, best = _listed(datasette, request, mode, q, found)
     wanted = await _wanted(datasette, filters)
     facets = _facet_counts(hits, wanted)
     selected = [hit for hit in hits if _matches(hit, wanted)]
@@ -243,24 +234,21 @@ def _close_match_threshold(datasette) -> float:
 async def _matching_hits(datasette, request, q: str, mode: str, min_relevance: str, filters: dict) -> list[dict]:
     """A search's hits as its page lists them (a far search's none, verified=1's verified ones),
     with its filters applied: what its feed and its citations hold."""
-    hits = _unless_far(datasette, request, mode, q, await _search_hits(datasette, q, mode, min_relevance))
+    hits, _, _ = _listed(datasette, request, mode, q, await _search_hits(datasette, q, mode, min_relevance))
     wanted = await _wanted(datasette, filters)
     return [hit for hit in hits if _matches(hit, wanted)]
 
 
-def _best_similarity(hits: list[dict]) -> float | None:
-    return max((hit["similarity"] for hit in hits if hit["similarity"] is not None), default=None)
-
-
-def _unless_far(datasette, request, mode: str, q: str, hits: list[dict]) -> list[dict]:
-    """``hits``, or none when the search found nothing close (unless ``nearest=1`` asks for them):
-    the page, its feed and its citations say so rather than list the least distant passages.
-    With ``verified=1``, only passages holding a statement a curator checked."""
+def _listed(datasette, request, mode: str, q: str, hits: list[dict]) -> tuple[list[dict], bool, float | None]:
+    """(the hits a search lists, whether it found something close, its best similarity). With
+    ``verified=1``, only passages holding a statement a curator checked; none when nothing is
+    close (unless ``nearest=1`` asks for them): the page, its feed and its citations say so
+    rather than list the least distant passages."""
     if request.args.get("verified"):
         hits = [hit for hit in hits if hit["verified"]]
-    if request.args.get("nearest") or _close_match(datasette, mode, q, hits, _best_similarity(hits)):
-        return hits
-    return []
+    best = max((hit["similarity"] for hit in hits if hit["similarity"] is not None), default=None)
+    close_match = _close_match(datasette, mode, q, hits, best)
+    return (hits if close_match or request.args.get("nearest") else []), close_match, best
 
 
 def _close_match(datasette, mode: str, q: str, hits: list[dict], best: float | None) -> bool:
@@ -572,16 +560,8 @@ async def person(datasette, request) -> Response:
                 "reasons": json.loads(row["stance_reasons"] or "null"),
             }
         )
-    # What the summary counts: distinct statements (person_statements: a republished one once)
-    distinct = await _rows(
-        datasette,
-        """
-        select kind, coalesce(stance, 'no stance') as stance, published from person_statements
-        where person_id = :id and kind != 'written'
-    """,
-        {"id": person_id},
-    )
-    stance_counts = Counter(row["stance"] for row in distinct)
+    # Their distinct statements (person_statements: a republished one once), for the timeline; the
+    # summary counts those that are not passages they wrote.
     over_time = await _rows(
         datasette,
         """
@@ -592,6 +572,8 @@ async def person(datasette, request) -> Response:
     """,
         {"id": person_id},
     )
+    distinct = [row for row in over_time if row["kind"] != "written"]
+    stance_counts = Counter(row["stance"] or "no stance" for row in distinct)
     documents = await _rows(
         datasette,
         """
