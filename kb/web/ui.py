@@ -819,13 +819,21 @@ async def cite(datasette, request) -> Response:
     )
 
 
-_CITED_DOCUMENT = "select id, url, title, author, site_name, published, last_fetched from documents where id = :id"
+async def _cited_documents(datasette, ids: list[int]) -> dict[int, dict]:
+    """What a citation says of each document in ``ids``, by id."""
+    rows = await _rows(
+        datasette,
+        "select id, url, title, author, site_name, published, last_fetched from documents "
+        "where id in (select value from json_each(:ids))",
+        {"ids": json.dumps(ids)},
+    )
+    return {row["id"]: row for row in rows}
 
 
 async def _cite_document(datasette, request, document_id: int) -> list[dict] | None:
-    rows = await _rows(datasette, _CITED_DOCUMENT, {"id": document_id})
+    doc = (await _cited_documents(datasette, [document_id])).get(document_id)
     copy = datasette.absolute_url(request, reader_url(datasette, document_id))
-    return [cite_module.document_item(rows[0], copy)] if rows else None
+    return [cite_module.document_item(doc, copy)] if doc else None
 
 
 async def _cite_statement(datasette, request, statement_id: int) -> list[dict] | None:
@@ -843,7 +851,7 @@ async def _cite_statement(datasette, request, statement_id: int) -> list[dict] |
         return None
     statement = rows[0]
     statement["speaker"] = statement["speaker"] or statement["speaker_mention"]
-    doc = (await _rows(datasette, _CITED_DOCUMENT, {"id": statement["document_id"]}))[0]
+    doc = (await _cited_documents(datasette, [statement["document_id"]]))[statement["document_id"]]
     copy = datasette.absolute_url(request, reader_url(datasette, doc["id"], f"q{statement_id}"))
     return [cite_module.statement_item(statement, doc, copy)]
 
@@ -859,12 +867,7 @@ async def _cite_results(datasette, request, q, mode, raw_min_relevance, filters)
     first_hit = {}
     for hit in shown:
         first_hit.setdefault(hit["document_id"], hit)
-    rows = await _rows(
-        datasette,
-        _CITED_DOCUMENT.replace("id = :id", "id in (select value from json_each(:ids))"),
-        {"ids": json.dumps(list(first_hit))},
-    )
-    by_id = {row["id"]: row for row in rows}
+    by_id = await _cited_documents(datasette, list(first_hit))
     return [
         cite_module.document_item(by_id[doc_id], datasette.absolute_url(request, hit["reader_url"]))
         for doc_id, hit in first_hit.items()
