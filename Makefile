@@ -21,8 +21,9 @@ demo: install
 	$(BIN)/kb demo
 
 # The 25 slowest tests are listed after every run: the suite should stay under 15 minutes.
+# It runs in one process per core, at most 4 (pytest-xdist): each loads its own models (about 1.5 GB).
 test: install
-	$(BIN)/python -m pytest --durations=25
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --durations=25
 
 # ruff: the lint rules and the format of pyproject.toml's [tool.ruff]; CI runs it before the tests.
 lint: install
