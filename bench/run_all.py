@@ -27,6 +27,7 @@ BENCHMARKS = {
     "embedding": ([], ["--passages", "200", "--repeat", "1"]),
     "vector_search": ([], ["--sizes", "10000"]),
     "search_api": ([], ["--sizes", "10000"]),
+    "startup": (["--baseline", "7f04b32"], ["--size", "10000", "--repeat", "1"]),
     "serving": ([], ["--seconds", "5"]),
     "abuse": ([], ["--seconds", "5"]),
     "cli_search": ([], ["--repeat", "1"]),

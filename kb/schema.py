@@ -664,6 +664,33 @@ def m026_curation(db: Database) -> None:
     db["quotes"].add_column("corrected", int)
 
 
+@migrations()
+def m027_vector_ids_never_reused(db: Database) -> None:
+    """passage_vectors.id is the key of a vector in the HNSW graphs (kb.vectors), which follow the
+    table by its ids: AUTOINCREMENT, so that the id of a removed vector is never given to another.
+    Without it SQLite gives the next row the largest id again once that row is deleted, and a graph
+    would keep the old vector under the new row's id."""
+    db.execute(
+        """create table passage_vectors_new (
+            id integer primary key autoincrement,
+            passage_id integer not null references passages(id),
+            model text not null,
+            dimensions integer not null,
+            content_hash text not null,
+            vector blob not null,
+            created text
+        )"""
+    )
+    db.execute(
+        "insert into passage_vectors_new (id, passage_id, model, dimensions, content_hash, vector, created) "
+        "select id, passage_id, model, dimensions, content_hash, vector, created from passage_vectors"
+    )
+    db.execute("drop table passage_vectors")
+    db.execute("alter table passage_vectors_new rename to passage_vectors")
+    db["passage_vectors"].create_index(["passage_id"], index_name="idx_embeddings_passage_id", unique=True)
+    db["passage_vectors"].create_index(["model"], index_name="idx_embeddings_model")
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

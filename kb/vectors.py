@@ -11,11 +11,14 @@ vectors (`kb embed`, `kb crawl`). Its keys are passage_vectors.id, which
 changes whenever a vector is replaced, so syncing is a set difference: remove
 keys that are gone, add rows that are new. The state saved beside the graph
 remembers the passage_vectors signature it was synced at, so an up-to-date
-graph is loaded without reading any vectors.
+graph is loaded without reading any vectors. Readers (search, `kb serve`)
+map that file instead of loading it (MappedPassageIndex), so they start at
+once and share its pages.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -151,7 +154,7 @@ def rebuild_indexes(db_path: str | Path) -> str:
 
 
 class PassageIndex:
-    """The HNSW graph of one database's passage_vectors: nearest passages to a vector (thread-safe)."""
+    """The HNSW graph of one database's passage_vectors, in memory, as the writer keeps it (thread-safe)."""
 
     def __init__(self, db_path: str | Path, dimensions: int):
         self.ann = AnnIndex(f"{db_path}.usearch", dimensions)
@@ -179,9 +182,7 @@ class PassageIndex:
             removed = [key for key in self.passage_of if key not in current]
             self.ann.remove(removed)
             missing = sorted(key for key in current if key not in self.passage_of)
-            for rows in storage.embeddings_by_id(db, missing):
-                vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
-                self.ann.add([r[0] for r in rows], vectors)
+            _add_vectors(self.ann, db, missing)
             self.passage_of = current
             self.signature = signature
             if save:
@@ -196,3 +197,79 @@ class PassageIndex:
                 for key, distance in self.ann.search(vector, k)
                 if key in self.passage_of
             ]
+
+
+class MappedPassageIndex:
+    """A reader's HNSW graph: the writer's file, memory-mapped, and the vectors stored since it was saved.
+
+    Serving starts without reading the graph or its keys (at a million
+    passages, loading the file took 5 s and the vector-to-passage map 1 s
+    more, in every server process). A search asks the mapped graph and a
+    small in-memory graph of the vectors the file lacks, and finds the
+    passages of the nearest vectors in SQL, which also drops vectors removed
+    since. When the writer saves a newer file, the next sync maps that one.
+    """
+
+    def __init__(self, db_path: str | Path, dimensions: int):
+        self.path = f"{db_path}.usearch"
+        self.dimensions = dimensions
+        self.lock = threading.RLock()
+        self.mapped = AnnIndex(self.path, dimensions)
+        self.added = AnnIndex(self.path, dimensions)  # in memory, never saved
+        self.removed = 0  # vectors of the mapped file gone from the database
+        self.signature: tuple[int, int] | None = None
+        self.saved_at: int | None = None  # when the writer last saved the file we know of
+        self.mapped_signature: tuple[int, int] | None = None
+
+    def sync(self, db) -> None:
+        """Follow passage_vectors: map the writer's newer file, or add to memory what the file lacks."""
+        signature = storage.embeddings_signature(db)
+        saved_at = _modified(self.mapped.state_path)
+        if (signature, saved_at) == (self.signature, self.saved_at):
+            return
+        with self.lock:
+            self.saved_at = saved_at
+            state = self.mapped.saved_state()
+            saved = tuple(state["signature"]) if state and "signature" in state else None
+            if saved is not None and saved != self.mapped_signature:
+                mapped = AnnIndex(self.path, self.dimensions)
+                if mapped.view() is not None:
+                    self.mapped, self.mapped_signature = mapped, saved
+                    self.added, self.removed = AnnIndex(self.path, self.dimensions), 0
+            if self.mapped_signature != signature:
+                self._catch_up(db)
+            self.signature = signature
+
+    def _catch_up(self, db) -> None:
+        """Add to memory the stored vectors that neither graph has; count the mapped ones gone."""
+        stored = np.fromiter((row[0] for row in db.execute("select id from passage_vectors")), dtype=np.int64)
+        graphed = np.union1d(self.mapped.key_array(), self.added.key_array())
+        self.removed = int(np.setdiff1d(self.mapped.key_array(), stored, assume_unique=True).size)
+        _add_vectors(self.added, db, np.setdiff1d(stored, graphed, assume_unique=True).tolist())
+
+    def search(self, db, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(passage id, cosine distance) of the k nearest passages, nearest first."""
+        with self.lock:
+            # Removed vectors still in the file come back from it: ask for enough more.
+            hits = self.mapped.search(vector, k + self.removed) + self.added.search(vector, k)
+        hits.sort(key=lambda hit: hit[1])
+        passage_of = dict(
+            db.execute(
+                "select id, passage_id from passage_vectors where id in (select value from json_each(?))",
+                [json.dumps([key for key, _ in hits])],
+            ).fetchall()
+        )
+        return [(passage_of[key], distance) for key, distance in hits if key in passage_of][:k]
+
+
+def _modified(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _add_vectors(ann: AnnIndex, db, ids: list[int]) -> None:
+    for rows in storage.embeddings_by_id(db, ids):
+        vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
+        ann.add([r[0] for r in rows], vectors)

@@ -92,6 +92,12 @@ def test_search_api_benchmark_runs(tmp_path, synthetic_cache):
         assert 0 < row[f"{mode}_p50_ms"] <= row[f"{mode}_p95_ms"]
 
 
+def test_startup_benchmark_runs(tmp_path, synthetic_cache):
+    data = run_benchmark("startup", tmp_path, "--size", 1000, "--repeat", 1, "--cache", synthetic_cache, timeout=600)
+    assert data["passages"] == 1000 and len(data["runs"]) == 1
+    assert data["first_page_s"] > 0 and data["met"] == (data["ready_s"] < data["target_s"])
+
+
 def test_serving_benchmark_runs(tmp_path, synthetic_cache):
     data = run_benchmark("serving", tmp_path, "--size", 1000, "--seconds", 2, "--cache", synthetic_cache, timeout=600)
     assert data["passages"] == 1000 and data["clients"] == 16

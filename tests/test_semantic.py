@@ -18,7 +18,7 @@ from embeddings.model import DEFAULT_MODEL, model_path
 from kb import storage
 from kb.search import search
 from kb.search.semantic import SearchError, SemanticSearch
-from kb.vectors import PassageIndex, embed_pending
+from kb.vectors import MappedPassageIndex, PassageIndex, embed_pending
 
 from .conftest import ROOT, datasette_get, run_kb
 
@@ -200,6 +200,64 @@ def test_ann_file_follows_changes(db_copy, embedder):
     assert reloaded.load(db)
     assert len(reloaded.ann) == db["passage_vectors"].count
     assert removed_passage not in {p for p, _ in reloaded.search(embedder.encode_query("math"), 50)}
+
+
+def nearest_passages(index, db, query, k=50) -> list[int]:
+    return [passage_id for passage_id, _ in index.search(db, query, k)]
+
+
+def test_a_reader_maps_the_writers_file_and_follows_what_changes_after(db_copy, embedder):
+    """Serving maps the saved graph (nothing read at start); vectors stored or removed since the
+    writer's last save are found or dropped at the next sync; the writer's next save is mapped."""
+    db = storage.open_db(db_copy)
+    PassageIndex(db_copy, embedder.dimensions).sync(db)  # the writer saves the file
+    reader = MappedPassageIndex(db_copy, embedder.dimensions)
+    reader.sync(db)
+    assert reader.mapped.mapped and len(reader.added) == 0
+    query = embedder.encode_query("how much mathematics should an engineer learn")
+    exact = [
+        r[0]
+        for r in db.execute("select passage_id from vec_passages where embedding match ? and k = 5", [query.tobytes()])
+    ]
+    assert nearest_passages(reader, db, query, 5) == exact
+
+    # The writer replaces the nearest passage's vector with the query's own, without saving the graph.
+    nearest = exact[0]
+    content_hash = db.execute("select content_hash from passages where id = ?", [nearest]).fetchone()[0]
+    db.execute("delete from passage_vectors where passage_id = ?", [nearest])
+    db.conn.commit()
+    storage.save_embeddings(db, embedder.name, embedder.dimensions, [(nearest, content_hash, query.tobytes())])
+    reader.sync(db)
+    assert len(reader.added) == 1 and reader.removed == 1
+    hits = reader.search(db, query, 5)
+    assert hits[0][0] == nearest and hits[0][1] < 1e-3  # the new vector, from memory
+    assert [p for p, _ in hits].count(nearest) == 1  # the old one, still in the file, is dropped
+
+    PassageIndex(db_copy, embedder.dimensions).sync(db)  # the writer saves again
+    reader.sync(db)
+    assert reader.mapped.mapped and len(reader.added) == 0 and reader.removed == 0
+    assert reader.search(db, query, 1)[0][0] == nearest
+
+
+def test_a_reader_without_the_file_keeps_every_vector_in_memory(db_copy, embedder):
+    db = storage.open_db(db_copy)
+    PassageIndex(db_copy, embedder.dimensions).ann.remove_files()
+    reader = MappedPassageIndex(db_copy, embedder.dimensions)
+    reader.sync(db)
+    assert not reader.mapped.mapped and len(reader.added) == db["passage_vectors"].count
+    assert nearest_passages(reader, db, embedder.encode_query("linear algebra"), 3)
+
+
+def test_a_save_never_rewrites_the_file_a_reader_has_mapped(db_copy, embedder):
+    db = storage.open_db(db_copy)
+    writer = PassageIndex(db_copy, embedder.dimensions)
+    writer.sync(db)
+    reader = MappedPassageIndex(db_copy, embedder.dimensions)
+    reader.sync(db)
+    inode = os.stat(f"{db_copy}.usearch").st_ino
+    writer.ann.save({"signature": [0, 0]})  # a new file is renamed over the mapped one
+    assert os.stat(f"{db_copy}.usearch").st_ino != inode
+    assert nearest_passages(reader, db, embedder.encode_query("calculus"), 3)  # the old mapping still answers
 
 
 # -- search ----------------------------------------------------------------------------------

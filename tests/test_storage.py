@@ -157,6 +157,7 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
         "m024_discussion_threads",
         "m025_statement_copies",
         "m026_curation",
+        "m027_vector_ids_never_reused",
     ]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 

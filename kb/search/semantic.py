@@ -35,7 +35,7 @@ import numpy as np
 from embeddings.model import MAX_QUERY_CHARS, get_query_encoder, model_name
 
 from .. import storage
-from ..vectors import PassageIndex
+from ..vectors import MappedPassageIndex
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class SemanticSearch:
         self.requested_model = model
         self.lock = threading.RLock()
         self._encoder = None  # embeddings.model.get_query_encoder()
-        self._ann: PassageIndex | None = None
+        self._ann: MappedPassageIndex | None = None
         self._signature: tuple[int, int] | None = None
         self._checked = 0.0
         self.embed_text = lru_cache(maxsize=2048)(self._embed_text)
@@ -92,11 +92,8 @@ class SemanticSearch:
                         self.embed_text.cache_clear()
                         self._ann = None
                     if self._ann is None:
-                        self._ann = PassageIndex(self.db_path, self._encoder.dimensions)
-                        if not self._ann.load(db):
-                            self._ann.sync(db, save=False)
-                    else:
-                        self._ann.sync(db, save=False)  # only the writer saves the file
+                        self._ann = MappedPassageIndex(self.db_path, self._encoder.dimensions)
+                    self._ann.sync(db)
                     self._signature = signature
             finally:
                 db.close()
@@ -132,26 +129,28 @@ class SemanticSearch:
         k = max(1, min(int(k or 10), MAX_K))
         query = np.frombuffer(vector, dtype="<f4")
         weight = context_weight()
-        if not weight:
-            return self._ann.search(query, k)
-        hits = self._ann.search(query, max(k, CONTEXT_CANDIDATES))
-        return self._with_context(query, hits, weight)[:k]
+        db = storage.connect(self.db_path)
+        try:
+            if not weight:
+                return self._ann.search(db, query, k)
+            hits = self._ann.search(db, query, max(k, CONTEXT_CANDIDATES))
+            return self._with_context(db, query, hits, weight)[:k]
+        finally:
+            db.close()
 
-    def _with_context(self, query: np.ndarray, hits: list[tuple[int, float]], weight: float) -> list[tuple[int, float]]:
+    def _with_context(
+        self, db, query: np.ndarray, hits: list[tuple[int, float]], weight: float
+    ) -> list[tuple[int, float]]:
         """The hits re-scored with their neighbours' similarity to the query, nearest first."""
         if not hits:
             return hits
         ids = [passage_id for passage_id, _ in hits]
-        db = storage.connect(self.db_path)
-        try:
-            rows = db.execute(
-                "select p.id, e.vector from passages p join passages n on n.document_id = p.document_id "
-                "and n.seq in (p.seq - 1, p.seq + 1) join passage_vectors e on e.passage_id = n.id "
-                f"where p.id in ({','.join('?' * len(ids))})",
-                ids,
-            ).fetchall()
-        finally:
-            db.close()
+        rows = db.execute(
+            "select p.id, e.vector from passages p join passages n on n.document_id = p.document_id "
+            "and n.seq in (p.seq - 1, p.seq + 1) join passage_vectors e on e.passage_id = n.id "
+            f"where p.id in ({','.join('?' * len(ids))})",
+            ids,
+        ).fetchall()
         around: dict[int, list[float]] = {}
         for passage_id, blob in rows:
             around.setdefault(passage_id, []).append(float(np.frombuffer(blob, dtype="<f4") @ query))

@@ -5,8 +5,9 @@ registered through the ``datasette`` entry point.
   registers kb_fts_query() (kb.search.sqlfunctions), kb_bm25() (kb.search.keyword_index),
   kb_embed() and kb_knn() (kb.search.semantic), so all the canned queries run
   in plain SQL.
-- Loads the embedding model and the vector index at startup, so the first
-  query is not slow.
+- Loads the embedding model and maps the vector index at startup, in the
+  background, so the first semantic query is not slow and the first pages
+  need not wait for it.
 - Search snippets come from crawled text, which is data and never HTML: the
   canned queries mark matched terms with ``**`` (readable in JSON and CSV),
   and render_cell shows them as <mark> after escaping the text.
@@ -96,14 +97,19 @@ def prepare_connection(conn, database, datasette):
 def startup(datasette):
     async def warm():
         search = semantic_search(datasette)
-        if search is None:
-            return
-        try:
-            await asyncio.get_running_loop().run_in_executor(None, search.warm)
-        except Exception as e:  # keyword search must keep working whatever happens here
-            logger.warning("semantic search is not ready: %s", e)
+        if search is not None:
+            # In the background: pages that need no model are served meanwhile, and a semantic
+            # query that comes first waits for the same load (SemanticSearch's lock).
+            asyncio.get_running_loop().run_in_executor(None, _warm, search)
 
     return warm
+
+
+def _warm(search: SemanticSearch) -> None:
+    try:
+        search.warm()
+    except Exception as e:  # keyword search must keep working whatever happens here
+        logger.warning("semantic search is not ready: %s", e)
 
 
 def _plain_tracebacks() -> None:
