@@ -7,9 +7,12 @@ Any other sentence-transformers model name or a local directory works too;
 the name is stored with every vector, and a different model re-embeds.
 
 Encoding backend, chosen by $KB_EMBED_BACKEND: ``auto`` (the default) sends
-calls with many texts (`kb embed`) through OpenVINO in bfloat16 where the CPU
-has it natively and torch everywhere else; ``openvino`` insists on OpenVINO;
-``torch`` never uses it. embeddings/openvino_backend.py says how and why.
+calls with many texts (`kb embed`) through OpenVINO where the CPU has native
+bfloat16 and torch everywhere else; ``openvino`` insists on OpenVINO;
+``torch`` never uses it. Its precision, chosen by $KB_EMBED_PRECISION:
+``bf16`` (the default), or ``int8``, about 1.5 times faster again, every
+vector within cosine 0.99 of torch's, but measured to cost some accuracy
+(BENCHMARKS.md). embeddings/openvino_backend.py says how and why.
 """
 
 from __future__ import annotations
@@ -40,8 +43,11 @@ BACKENDS = ("auto", "openvino", "torch")
 # decimal, so a classifier trained on examples encoded one way, then the other, would score
 # the same passage differently in two analyses.
 FAST_MIN_TEXTS = 64
-# The OpenVINO path is used only if its vectors of the check texts are this close to torch's.
+# The OpenVINO path is used only if its vectors of the check texts are this close to torch's
+# (the int8 model: INT8_MIN_COSINE, the fidelity issue 25 asks of every vector).
 FAST_MIN_COSINE = 0.999
+INT8_MIN_COSINE = 0.99
+PRECISIONS = ("bf16", "int8")
 
 
 class ModelError(Exception):
@@ -72,12 +78,21 @@ def backend_setting() -> str:
     return backend
 
 
+def precision_setting() -> str:
+    """$KB_EMBED_PRECISION, checked: bf16 (the default) or int8."""
+    precision = os.environ.get("KB_EMBED_PRECISION", "").strip().lower() or "bf16"
+    if precision not in PRECISIONS:
+        raise ModelError(f"KB_EMBED_PRECISION must be one of {', '.join(PRECISIONS)}, not '{precision}'")
+    return precision
+
+
 class Embedder:
     """A loaded model: encodes passages and queries to normalised float32 vectors."""
 
     def __init__(self, name: str | None = None, device: str = "cpu"):
         self.name = model_name(name)
         self.backend = backend_setting()
+        self.precision = precision_setting()
         path = model_path(self.name)
         if Path(path).is_dir():
             # Local weights: make sure nothing tries the network.
@@ -132,7 +147,7 @@ class Embedder:
         return self._fast
 
     def _load_fast(self) -> OpenVinoEncoder | None:
-        forced = self.backend == "openvino"
+        forced = self.backend == "openvino" or self.precision == "int8"
         try:
             encoder = self._checked_openvino(require_bf16=not forced)
         except Exception as e:  # FastPathUnavailable, no openvino, a model the converter cannot trace
@@ -150,10 +165,15 @@ class Embedder:
             raise FastPathUnavailable(
                 "usearch was loaded before the embeddings package (see openvino_backend._pin_cxx_runtime)"
             )
-        encoder = OpenVinoEncoder.load(self.model, self.name, require_bf16)
+        int8 = self.precision == "int8"
+        return self._checked(OpenVinoEncoder.load(self.model, self.name, require_bf16, int8=int8))
+
+    def _checked(self, encoder: OpenVinoEncoder) -> OpenVinoEncoder:
         agreement = encoder.min_cosine(self.model)
-        if agreement < FAST_MIN_COSINE:
-            raise FastPathUnavailable(f"its vectors differ from torch's (cosine {agreement:.4f} on the check texts)")
+        if agreement < (INT8_MIN_COSINE if encoder.precision == "int8" else FAST_MIN_COSINE):
+            raise FastPathUnavailable(
+                f"its {encoder.precision} vectors differ from torch's (cosine {agreement:.4f} on the check texts)"
+            )
         return encoder
 
 

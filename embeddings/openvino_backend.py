@@ -6,7 +6,17 @@ and run in bfloat16, in batches of similar token length, encodes 2.3 to 3.3
 times the passages per second on this project's 2-core Zen 4 (AVX512-BF16),
 every vector within cosine 0.9999 of torch's (bench/embedding.py). Torch's
 own bfloat16 (weights cast, or autocast) reached 1.7-1.9x with the same
-fidelity; int8 quantisation is faster still but moves vectors to cosine 0.85.
+fidelity.
+
+Faster still, with $KB_EMBED_PRECISION=int8: the same model quantised to
+int8 by OpenVINO's own tool, NNCF, calibrated on the project's own text
+(calibration.txt). Quantised whole, a 5-token heading's vector fell to
+cosine 0.96 of torch's; so the feed-forward outputs of layers 0 and 2 (the
+most sensitive, measured layer by layer) stay in bfloat16, and texts under
+SHORT_TOKENS tokens (headings, which cost little) go through the bfloat16
+model. That gives about 3x the plain encode with every vector of
+bench/embedding.py within cosine 0.99. It is not the default: the relevance
+judged from such vectors lost precision on real text (BENCHMARKS.md).
 
 embeddings.model.Embedder decides when to use it ($KB_EMBED_BACKEND): on a
 CPU without native bfloat16 OpenVINO would run float32, no faster than torch,
@@ -91,7 +101,13 @@ def _pin_cxx_runtime() -> bool:
 CXX_RUNTIME_PINNED = _pin_cxx_runtime()
 
 
-PRECISIONS = {"bf16": "bfloat16", "f32": "float32"}
+PRECISIONS = {"bf16": "bfloat16", "f32": "float32", "int8": "int8"}
+# Texts with fewer tokens go through the bfloat16 model when the int8 one encodes the rest.
+SHORT_TOKENS = 16
+# The MatMuls left in bfloat16 when quantising: the feed-forward outputs of the first three
+# layers of a BERT-style encoder (names as OpenVINO's converter gives them).
+INT8_KEPT = [r".*encoder\.layer\.[02]\.output\.dense/.*"]
+CALIBRATION = Path(__file__).with_name("calibration.txt")
 
 
 class FastPathUnavailable(Exception):
@@ -105,18 +121,23 @@ class OpenVinoEncoder:
     the model sees exactly the tokens, truncation included, that torch would.
     """
 
-    def __init__(self, model, compiled, input_names: list[str], precision: str):
+    def __init__(self, model, compiled, input_names: list[str], precision: str, short=None):
         self.model = model
         self.source: Path | None = None  # the cached model.xml
         self.input_names = input_names
         self.precision = precision
         self.request = compiled.create_infer_request()
+        # The model that texts under SHORT_TOKENS go through (int8 encoders only).
+        self.short_request = short.create_infer_request() if short is not None else None
         self.lock = threading.Lock()  # one infer request: Datasette encodes queries from several threads
 
     @classmethod
-    def load(cls, model, name: str, require_bf16: bool, precision: str | None = None) -> OpenVinoEncoder:
+    def load(
+        cls, model, name: str, require_bf16: bool, precision: str | None = None, int8: bool = False
+    ) -> OpenVinoEncoder:
         """``model`` compiled for the CPU: in ``precision`` ("f32", "bf16"), else in bfloat16
-        where the CPU has it natively."""
+        where the CPU has it natively; with ``int8``, its quantised model in front of that one
+        (which then encodes only the short texts)."""
         import openvino as ov
 
         core = ov.Core()
@@ -127,7 +148,12 @@ class OpenVinoEncoder:
         input_names, constants = _model_inputs(model)
         ov_model, source = _cached_conversion(model, name, input_names, constants)
         config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
-        encoder = cls(model, core.compile_model(ov_model, "CPU", config), input_names, PRECISIONS[precision])
+        compiled = core.compile_model(ov_model, "CPU", config)
+        if int8:
+            quantised, source = _cached_quantisation(model, name, input_names, constants, ov_model)
+            encoder = cls(model, core.compile_model(quantised, "CPU", config), input_names, "int8", short=compiled)
+        else:
+            encoder = cls(model, compiled, input_names, PRECISIONS[precision])
         encoder.source = source
         return encoder
 
@@ -142,6 +168,10 @@ class OpenVinoEncoder:
             vectors[rows] = self._infer(self._batch(features, rows))
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
+    def _request(self, inputs: list[np.ndarray]):
+        short = self.short_request is not None and inputs[0].shape[1] < SHORT_TOKENS
+        return self.short_request if short else self.request
+
     def _batch(self, features: dict, rows: np.ndarray) -> list[np.ndarray]:
         """The inputs of ``rows``, cut to the token positions any of them uses (either padding side)."""
         import torch
@@ -152,7 +182,7 @@ class OpenVinoEncoder:
 
     def _infer(self, inputs: list[np.ndarray]) -> np.ndarray:
         with self.lock:
-            return self.request.infer(inputs)[0].copy()  # the request reuses its output buffer
+            return self._request(inputs).infer(inputs)[0].copy()  # the request reuses its output buffer
 
     def min_cosine(self, model) -> float:
         """The lowest cosine between this encoder's and torch's vectors of the check texts."""
@@ -282,6 +312,48 @@ def _cached_conversion(model, name: str, input_names: list[str], constants: dict
     ov_model = _convert(model, input_names, constants)
     _save(ov_model, target)
     return ov_model, target / "model.xml"
+
+
+def _cached_quantisation(model, name: str, input_names: list[str], constants: dict, ov_model):
+    """``ov_model`` quantised to int8 (NNCF, calibrated on CALIBRATION), from the cache or made and
+    cached; and its model.xml in the cache."""
+    from importlib.metadata import version
+
+    import openvino as ov
+
+    try:
+        import nncf
+    except ImportError:
+        raise FastPathUnavailable("int8 needs NNCF: pip install 'math-ml-kb[int8]'") from None
+    texts = calibration_texts()
+    key = [_digest(model, name, input_names, constants), version("nncf"), INT8_KEPT, texts]
+    target = cache_dir() / "openvino" / f"int8-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:32]}"
+    if (target / "model.xml").is_file():
+        try:
+            return ov.Core().read_model(target / "model.xml"), target / "model.xml"
+        except RuntimeError as e:
+            logger.warning("ignoring the cached int8 model in %s: %s", target, e)
+    features = model.preprocess(texts)
+    samples = []
+    for row in range(len(texts)):  # one text a sample, without padding, as most texts are encoded
+        used = features["attention_mask"][row].bool()
+        samples.append([features[name][row][used].numpy()[None, :] for name in input_names])
+    nncf.set_log_level(logging.ERROR)
+    quantised = nncf.quantize(
+        ov_model.clone(),
+        nncf.Dataset(samples),
+        model_type=nncf.ModelType.TRANSFORMER,
+        preset=nncf.QuantizationPreset.MIXED,
+        subset_size=len(samples),
+        ignored_scope=nncf.IgnoredScope(patterns=INT8_KEPT, validate=False),
+    )
+    _save(quantised, target)
+    return quantised, target / "model.xml"
+
+
+def calibration_texts() -> list[str]:
+    lines = CALIBRATION.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("#")]
 
 
 def cache_dir() -> Path:

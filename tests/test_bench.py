@@ -76,6 +76,8 @@ def test_embedding_benchmark_runs(tmp_path):
     assert row["baseline_passages_per_s"] > 0 and row["embedder_passages_per_s"] > 0 and row["ratio"] > 0
     assert 0.99 <= row["min_cosine"] <= row["mean_cosine"] <= 1.0001
     assert row["setup_first_use_s"] >= 0 and row["setup_cached_s"] >= 0 and row["backend"]
+    assert row["int8_ratio"] > 0 and 0.99 <= row["int8_min_cosine"] <= row["int8_mean_cosine"] <= 1.0001
+    assert row["int8_target_met"] == (row["int8_ratio"] >= 3 and row["int8_min_cosine"] >= 0.99)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from embeddings.model import ModelError, backend_setting
+from embeddings.model import ModelError, backend_setting, precision_setting
 
 from .conftest import ROOT
 
@@ -133,3 +133,65 @@ def test_unknown_backend_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("KB_EMBED_BACKEND", "onnx")
     with pytest.raises(ModelError, match="KB_EMBED_BACKEND"):
         backend_setting()
+
+
+INT8_CHILD = """
+import json, sys
+import numpy as np
+if sys.argv[2] == "no-nncf":
+    sys.modules["nncf"] = None  # as if it were not installed
+from embeddings.model import ModelError, get_embedder
+from embeddings.openvino_backend import SHORT_TOKENS, cache_dir
+
+texts = json.loads(sys.argv[1])
+embedder = get_embedder()
+try:
+    fast = embedder.prepare()
+except ModelError as e:
+    print(json.dumps({"error": str(e)}))
+    raise SystemExit(0)
+plain = embedder.model.encode(texts, normalize_embeddings=True)
+together = fast.encode(texts)
+short = [t for t in texts if len(embedder.model.tokenizer(t)["input_ids"]) < SHORT_TOKENS]
+print(json.dumps({
+    "precision": fast.precision,
+    "min_cosine": float(np.min(np.sum(together * plain, axis=1))),
+    "short_min_cosine": float(np.min(np.sum(fast.encode(short) * embedder.model.encode(short, normalize_embeddings=True), axis=1))),
+    "cache_entries": sorted(p.name for p in (cache_dir() / "openvino").iterdir()),
+}))
+"""
+
+
+def run_int8_child(tmp_path, mode: str = "") -> dict:
+    env = {**os.environ, "KB_CACHE_DIR": str(tmp_path), "KB_EMBED_BACKEND": "openvino", "KB_EMBED_PRECISION": "int8"}
+    result = subprocess.run(
+        [sys.executable, "-c", INT8_CHILD, json.dumps(TEXTS), mode],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_int8_encoder_keeps_every_vector_within_cosine_0_99(tmp_path):
+    """KB_EMBED_PRECISION=int8: NNCF's quantised model, cached beside the converted one; short texts
+    (headings) through the bfloat16 model, so they stay as close as that one keeps them."""
+    child = run_int8_child(tmp_path)
+    assert child["precision"] == "int8"
+    assert child["min_cosine"] > 0.99
+    assert child["short_min_cosine"] > 0.999
+    assert len(child["cache_entries"]) == 2 and any(e.startswith("int8-") for e in child["cache_entries"])
+
+
+def test_int8_without_nncf_says_what_to_install(tmp_path):
+    child = run_int8_child(tmp_path, "no-nncf")
+    assert "math-ml-kb[int8]" in child["error"]
+
+
+def test_unknown_precision_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("KB_EMBED_PRECISION", "fp4")
+    with pytest.raises(ModelError, match="KB_EMBED_PRECISION must be one of bf16, int8"):
+        precision_setting()
