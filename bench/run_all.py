@@ -46,6 +46,68 @@ BENCHMARKS = {
 }
 
 
+# Issue 25's targets, each read from results.json beside its baseline: (benchmark, what, check).
+TARGETS = [
+    (
+        "embedding",
+        "embedding at least 3x the plain encode, every vector within cosine 0.99 (KB_EMBED_PRECISION=int8)",
+        lambda r: (f"{r['int8_ratio']}x, min cosine {r['int8_min_cosine']}", r["int8_target_met"]),
+    ),
+    (
+        "pipeline",
+        "crawl at least 0.5x a bare fetch of the same pages",
+        lambda r: (f"{r['ratio_crawl_phase_to_bare_fetch']}x", r["ratio_crawl_phase_to_bare_fetch"] >= 0.5),
+    ),
+    (
+        "writer",
+        "kb ingest at least 300 items/s into 100k documents",
+        lambda r: (
+            f"{r['writer_items_per_s']} items/s (local store {r['local_store_items_per_s']})",
+            r["writer_items_per_s"] >= 300,
+        ),
+    ),
+    (
+        "serving",
+        "hybrid search at least 100 requests/s, faceted pages 150, 16 clients, no errors",
+        lambda r: (
+            f"hybrid {r['results']['hybrid']['requests_per_s']}/s, faceted {r['results']['faceted']['requests_per_s']}/s",
+            r["results"]["hybrid"]["requests_per_s"] >= 100
+            and r["results"]["faceted"]["requests_per_s"] >= 150
+            and not any(row["non_200"] or row["exceptions"] for row in r["results"].values()),
+        ),
+    ),
+    (
+        "startup",
+        "kb serve to its first semantic answer under 5 s at 1M passages",
+        lambda r: (
+            f"{r['ready_s']} s at {r['passages']} passages (baseline {r.get('baseline_medians', {})})",
+            r["met"],
+        ),
+    ),
+]
+
+
+def report_targets(output: str | Path) -> None:
+    """Each target, the figure in ``output`` beside it, and whether it is met."""
+    import json
+
+    try:
+        results = json.loads(Path(output).read_text())
+    except (OSError, ValueError):
+        return
+    print("== targets (issue 25):")
+    for name, target, check in TARGETS:
+        if name not in results:
+            print(f"   {target}: not measured")
+            continue
+        try:
+            figure, met = check(results[name])
+        except KeyError as e:
+            print(f"   {target}: not measured ({e} missing from results.json)")
+            continue
+        print(f"   {target}: {figure}: {'met' if met else 'NOT met'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: a check, not figures to publish")
@@ -72,6 +134,7 @@ def main() -> None:
         if code != 0:
             failed.append(name)
     print(f"== all benchmarks in {time.monotonic() - started:.0f}s; results in {args.output}", flush=True)
+    report_targets(args.output)
     if failed:
         sys.exit(f"failed: {', '.join(failed)}")
 

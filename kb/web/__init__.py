@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import weakref
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
@@ -68,11 +69,23 @@ def _project_metadata() -> dict:
     return load_metadata()
 
 
+# Datasette instances given the project's metadata.yml itself (`kb serve` without --metadata):
+# merging it in again would only repeat Datasette's recursive merge of it, about 1 ms of every
+# page (bench/serving.py).
+_GIVEN_PROJECT_METADATA: weakref.WeakSet = weakref.WeakSet()
+
+
+def given_project_metadata(datasette) -> None:
+    _GIVEN_PROJECT_METADATA.add(datasette)
+
+
 @hookimpl
 def get_metadata(datasette, key, database, table):
     """The project's metadata.yml as the defaults, so a plain `datasette kb.db` gets the canned
     queries, table descriptions and title; metadata given to Datasette overrides it key by key."""
     if DATABASE_NAME not in datasette.databases:  # (not serves_knowledge_base: it reads the metadata)
+        return None
+    if datasette in _GIVEN_PROJECT_METADATA:
         return None
     try:
         return _project_metadata()

@@ -23,6 +23,7 @@ from uvicorn.supervisors import Multiprocess
 from kb import DATABASE_NAME, PLUGIN_NAME, storage
 from kb.metadata import MetadataError, load_metadata
 from kb.search.semantic import SearchError, context_weight
+from kb.web import given_project_metadata
 
 # Measured with bench/serving.py (16 clients, 2 cores). Suggested facets cost a
 # GROUP BY per column on every table page: /kb/passages.json at 100k passages
@@ -70,6 +71,8 @@ def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None,
     ds = Datasette([], metadata=metadata, settings=PUBLIC_SETTINGS if public else SETTINGS)
     ds.remove_database("_memory")
     ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
+    if metadata_path is None:
+        given_project_metadata(ds)
     return ds
 
 
