@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import remove_database, write_results  # noqa: E402
+from bench.common import remove_database, worktree, write_results  # noqa: E402
 
 POLNEAR_DEV = ROOT.parent / "shared" / "eval" / "polnear-dev"
 REALTOPIC_DEV = ROOT.parent / "shared" / "eval" / "realtopic-dev.json"
@@ -134,29 +134,16 @@ def main() -> None:
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
     args = parser.parse_args()
     database = build(Path(args.split), args.articles, Path(args.cache))
-    with tempfile.TemporaryDirectory() as tmp:
-        baseline = None
-        if args.baseline:
-            baseline = Path(tmp) / "baseline"
-            subprocess.run(
-                ["git", "worktree", "add", "--detach", str(baseline), args.baseline],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
-        try:
-            runs, baseline_runs = [], []
-            for _ in range(args.repeat):
-                if baseline is not None:
-                    seconds, baseline_summary = time_analysis(database, baseline)
-                    baseline_runs.append(seconds)
-                    print(f"{args.baseline}: {seconds:.1f} s ({baseline_summary})", flush=True)
-                seconds, summary = time_analysis(database)
-                runs.append(seconds)
-                print(f"kb analyze of {args.articles} articles: {seconds:.1f} s ({summary})", flush=True)
-        finally:
+    with worktree(args.baseline) as baseline:
+        runs, baseline_runs = [], []
+        for _ in range(args.repeat):
             if baseline is not None:
-                subprocess.run(["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, capture_output=True)
+                seconds, baseline_summary = time_analysis(database, baseline)
+                baseline_runs.append(seconds)
+                print(f"{args.baseline}: {seconds:.1f} s ({baseline_summary})", flush=True)
+            seconds, summary = time_analysis(database)
+            runs.append(seconds)
+            print(f"kb analyze of {args.articles} articles: {seconds:.1f} s ({summary})", flush=True)
     median = statistics.median(runs)
     figures = {
         "articles": args.articles,

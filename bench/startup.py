@@ -35,7 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, write_results  # noqa: E402
+from bench.common import free_port, worktree, write_results  # noqa: E402
 from bench.search_api import database  # noqa: E402
 from bench.vector_search import CACHE  # noqa: E402
 
@@ -96,25 +96,13 @@ def main() -> None:
     args = parser.parse_args()
     db = database(args.size, Path(args.cache))
     runs, baseline_runs = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        baseline = Path(tmp) / "baseline"
-        if args.baseline:
-            subprocess.run(
-                ["git", "worktree", "add", "--detach", str(baseline), args.baseline],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
-        try:
-            for round_ in range(args.repeat):
-                if args.baseline:
-                    baseline_runs.append(start_up(db, baseline))
-                    print(f"round {round_ + 1}, {args.baseline}: {baseline_runs[-1]}", flush=True)
-                runs.append(start_up(db, ROOT))
-                print(f"round {round_ + 1}, now: {runs[-1]}", flush=True)
-        finally:
-            if args.baseline:
-                subprocess.run(["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, capture_output=True)
+    with worktree(args.baseline) as baseline:
+        for round_ in range(args.repeat):
+            if baseline is not None:
+                baseline_runs.append(start_up(db, baseline))
+                print(f"round {round_ + 1}, {args.baseline}: {baseline_runs[-1]}", flush=True)
+            runs.append(start_up(db, ROOT))
+            print(f"round {round_ + 1}, now: {runs[-1]}", flush=True)
     figures = {"passages": args.size, "runs": runs, **medians(runs)}
     figures["target_s"] = TARGET_S
     figures["met"] = figures["ready_s"] < TARGET_S

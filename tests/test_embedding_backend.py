@@ -107,17 +107,21 @@ print(json.dumps({"same": bool(np.array_equal(before, embedder.encode(texts[:3])
 def test_a_small_call_gives_the_same_vectors_whatever_the_process_did_before(tmp_path):
     """Where the bf16 path runs (auto backend), a large call sets it up; small calls stay on torch all the
     same, so an analysis's examples are encoded alike in every process (issue 21's incremental = full)."""
-    env = {**os.environ, "KB_CACHE_DIR": str(tmp_path), "KB_EMBED_BACKEND": "auto"}
+    assert run_child(SMALL_CALL_CHILD, tmp_path, {"KB_EMBED_BACKEND": "auto"})["same"]
+
+
+def run_child(code: str, cache, env: dict, *args: str) -> dict:
+    """What ``code`` printed last (JSON), run in a new process with its own empty $KB_CACHE_DIR."""
     result = subprocess.run(
-        [sys.executable, "-c", SMALL_CALL_CHILD, json.dumps(TEXTS)],
+        [sys.executable, "-c", code, json.dumps(TEXTS), *args],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "KB_CACHE_DIR": str(cache), **env},
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1])["same"]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("value, expected", [(None, "auto"), ("torch", "torch"), (" OpenVINO ", "openvino")])
@@ -163,17 +167,7 @@ print(json.dumps({
 
 
 def run_int8_child(tmp_path, mode: str = "") -> dict:
-    env = {**os.environ, "KB_CACHE_DIR": str(tmp_path), "KB_EMBED_BACKEND": "openvino", "KB_EMBED_PRECISION": "int8"}
-    result = subprocess.run(
-        [sys.executable, "-c", INT8_CHILD, json.dumps(TEXTS), mode],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_child(INT8_CHILD, tmp_path, {"KB_EMBED_BACKEND": "openvino", "KB_EMBED_PRECISION": "int8"}, mode)
 
 
 def test_the_int8_encoder_keeps_every_vector_within_cosine_0_99(tmp_path):
