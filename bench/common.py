@@ -163,3 +163,35 @@ def worktree(commit: str | None):
             yield path
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=root, capture_output=True)
+
+
+@contextlib.contextmanager
+def redis_server(workdir: Path):
+    """A real redis-server on a free port of 127.0.0.1 (no persistence, files in ``workdir``),
+    answering pings; yields (client, url). Stopped on exit."""
+    import shutil
+    import subprocess
+    import time
+
+    import redis as redis_lib
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("no redis-server (apt-get install redis-server)")
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        client = redis_lib.Redis(port=port)
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis_lib.ConnectionError:
+                time.sleep(0.05)
+        yield client, f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, write_results  # noqa: E402
+from bench.common import redis_server, write_results  # noqa: E402
 from bench.recrawl import GeneratedSite  # noqa: E402
 
 
@@ -79,40 +79,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
     args = parser.parse_args()
-    import redis as redis_lib
-
-    server_binary = shutil.which("redis-server")
-    if server_binary is None:
-        raise SystemExit("no redis-server (apt-get install redis-server)")
-    port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="kb-bench-distributed-"))
-    server = subprocess.Popen(
-        [
-            server_binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    seconds: dict[int, list[float]] = {1: [], 2: []}
     try:
-        client = redis_lib.Redis(port=port)
-        for _ in range(200):
-            try:
-                client.ping()
-                break
-            except redis_lib.ConnectionError:
-                time.sleep(0.05)
-        redis_url = f"redis://127.0.0.1:{port}/0"
-        seconds: dict[int, list[float]] = {1: [], 2: []}
-        with GeneratedSite(args.pages, validators=False) as site:
+        with redis_server(workdir) as (client, redis_url), GeneratedSite(args.pages, validators=False) as site:
             sources = workdir / "sources.yml"
             sources.write_text(
                 'user_agent: "kb-bench (+https://example.org/kb)"\ndownload_delay: 0\nsources:\n'
@@ -124,8 +94,6 @@ def main() -> None:
                     seconds[workers].append(crawl_round(redis_url, client, sources, workers, args.pages, workdir))
                     print(json.dumps({"workers": workers, "seconds": round(seconds[workers][-1], 2)}), flush=True)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
     rates = {w: args.pages / statistics.median(s) for w, s in seconds.items()}
     result = {

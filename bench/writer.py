@@ -25,7 +25,6 @@ import random
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, machine, write_results  # noqa: E402
+from bench.common import machine, redis_server, write_results  # noqa: E402
 from bench.recrawl import CLAIMS, SUBJECTS  # noqa: E402
 
 TARGET = 300  # items per second
@@ -82,23 +81,9 @@ def store_locally(db: Path, first: int, count: int) -> float:
 
 def ingest_from_redis(db: Path, first: int, count: int, workdir: Path) -> float:
     """Seconds `kb ingest`'s loop takes to drain the same articles from a real redis-server."""
-    import redis as redis_lib
-
     from crawler.distributed import ITEMS_KEY, encode_item, ingest
 
-    port = free_port()
-    server = subprocess.Popen(
-        [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        client = redis_lib.Redis(port=port)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis_lib.ConnectionError:
-                time.sleep(0.05)
+    with redis_server(workdir) as (client, _):
         pipe = client.pipeline()
         for number in range(first, first + count):
             pipe.rpush(ITEMS_KEY, encode_item(article(number)))
@@ -107,9 +92,6 @@ def ingest_from_redis(db: Path, first: int, count: int, workdir: Path) -> float:
         started = time.perf_counter()
         ingest(client, str(db), idle_seconds=idle)
         return time.perf_counter() - started - idle  # the wait that tells it the list stays empty
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def main() -> None:

@@ -70,8 +70,8 @@ def _project_metadata() -> dict:
 
 
 # Datasette instances given the project's metadata.yml itself (`kb serve` without --metadata):
-# merging it in again would only repeat Datasette's recursive merge of it, about 1 ms of every
-# page (bench/serving.py).
+# merging it in again would only repeat Datasette's recursive merge of it, 13 times a page
+# (2.5 ms of a hybrid search, BENCHMARKS.md "Serving").
 _GIVEN_PROJECT_METADATA: weakref.WeakSet = weakref.WeakSet()
 
 
