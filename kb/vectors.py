@@ -94,7 +94,7 @@ def embed_pending(
                 bar.update(len(batch))
         finally:
             bar.close()
-        PassageIndex(db_path, embedder.dimensions).sync(db)
+        PassageIndex(db_path, embedder.dimensions).update_file(db)
     finally:
         db.close()
     return EmbedReport(embedder.name, encoded, dropped, time.monotonic() - started, len(pending) - encoded)
@@ -116,7 +116,7 @@ def embed_new_passages(
         if current and storage.count_passages_to_embed(db, model) == 0:
             dimensions = storage.vector_index_dimensions(db)
             if dimensions:
-                PassageIndex(db_path, dimensions).sync(db)
+                PassageIndex(db_path, dimensions).update_file(db)
             return EmbedReport(model, 0, 0, time.monotonic() - started)
     finally:
         db.close()
@@ -162,15 +162,25 @@ class PassageIndex:
         self.passage_of: dict[int, int] = {}  # vector id -> passage id
         self.signature: tuple[int, int] | None = None
 
-    def load(self, db) -> bool:
-        """Load the saved graph, if any, and apply what changed since it was saved."""
+    def load(self, db, save: bool = False) -> tuple[int, int] | None:
+        """Load the saved graph and apply what changed since it was saved (saving it with ``save``):
+        (added, removed); None when there is no usable saved graph."""
         with self.lock:
             if self.ann.load() is None:
-                return False
+                return None
             self.passage_of = dict.fromkeys(self.ann.keys(), -1)  # filled in by sync()
             self.signature = None
-        self.sync(db, save=False)
-        return True
+        return self.sync(db, save=save)
+
+    def update_file(self, db) -> tuple[int, int]:
+        """The writer's side: the saved graph brought in line with passage_vectors and saved again,
+        adding and removing only what changed (built from every vector only when there is none);
+        left as it is when its saved state says it is current. Returns (added, removed)."""
+        state = self.ann.saved_state()
+        if state and state.get("signature") == list(storage.embeddings_signature(db)) and self.ann.path.is_file():
+            return 0, 0
+        changed = self.load(db, save=True)
+        return changed if changed is not None else self.sync(db)
 
     def sync(self, db, save: bool = True) -> tuple[int, int]:
         """Bring the graph in line with passage_vectors; returns (added, removed)."""
@@ -243,8 +253,9 @@ class MappedPassageIndex:
     def _catch_up(self, db) -> None:
         """Add to memory the stored vectors that neither graph has; count the mapped ones gone."""
         stored = np.fromiter((row[0] for row in db.execute("select id from passage_vectors")), dtype=np.int64)
-        graphed = np.union1d(self.mapped.key_array(), self.added.key_array())
-        self.removed = int(np.setdiff1d(self.mapped.key_array(), stored, assume_unique=True).size)
+        mapped = self.mapped.key_array()
+        graphed = np.union1d(mapped, self.added.key_array())
+        self.removed = int(np.setdiff1d(mapped, stored, assume_unique=True).size)
         _add_vectors(self.added, db, np.setdiff1d(stored, graphed, assume_unique=True).tolist())
 
     def search(self, db, vector: np.ndarray, k: int) -> list[tuple[int, float]]:

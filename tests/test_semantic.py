@@ -202,6 +202,27 @@ def test_ann_file_follows_changes(db_copy, embedder):
     assert removed_passage not in {p for p, _ in reloaded.search(embedder.encode_query("math"), 50)}
 
 
+def test_the_writer_updates_its_saved_graph_instead_of_building_it_again(db_copy, embedder):
+    db = storage.open_db(db_copy)
+    PassageIndex(db_copy, embedder.dimensions).ann.remove_files()
+    count = db["passage_vectors"].count
+    assert PassageIndex(db_copy, embedder.dimensions).update_file(db) == (count, 0)  # no file: built
+    graph = os.stat(f"{db_copy}.usearch")
+    assert PassageIndex(db_copy, embedder.dimensions).update_file(db) == (0, 0)  # nothing changed
+    assert os.stat(f"{db_copy}.usearch").st_ino == graph.st_ino  # and the file is left alone
+
+    removed = next(db.query("select passage_id from passage_vectors limit 1"))["passage_id"]
+    db.execute("delete from passage_vectors where passage_id = ?", [removed])
+    db.conn.commit()
+    writer = PassageIndex(db_copy, embedder.dimensions)
+    assert writer.update_file(db) == (0, 1)  # the saved graph, less the removed vector: not built again
+    assert os.stat(f"{db_copy}.usearch").st_ino != graph.st_ino
+    assert len(writer.ann) == db["passage_vectors"].count
+    reader = MappedPassageIndex(db_copy, embedder.dimensions)
+    reader.sync(db)
+    assert len(reader.mapped) == db["passage_vectors"].count and len(reader.added) == 0
+
+
 def nearest_passages(index, db, query, k=50) -> list[int]:
     return [passage_id for passage_id, _ in index.search(db, query, k)]
 
