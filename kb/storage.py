@@ -1139,10 +1139,14 @@ def relevance_counts(db: Database, threshold: float) -> tuple[int, int]:
 # Rows that take a stance: passages relevant to the question (by their own score or their
 # document's) that have a vector, and the statements in them. The first column groups copies.
 _JUDGED_ROWS = {
-    "passages": "select p.normalized_hash, p.id as row_id, v.id as vector_id, p.stance_key from passages p "
+    # A passage is judged from its vector and the passages beside it (their cues): their hashes are
+    # part of what it was judged from.
+    "passages": "select p.normalized_hash, p.id as row_id, v.id || ':' || coalesce((select group_concat("
+    "n.content_hash) from passages n where n.document_id = p.document_id and n.seq in (p.seq - 1, p.seq + 1)), '') "
+    "as judged_from, p.stance_key from passages p "
     "join documents d on d.id = p.document_id join passage_vectors v on v.passage_id = p.id "
     "where p.relevance >= :threshold or d.relevance >= :threshold",
-    "quotes": "select q.normalized_hash, q.id as row_id, v.id as vector_id, q.stance_key from quotes q "
+    "quotes": "select q.normalized_hash, q.id as row_id, v.id as judged_from, q.stance_key from quotes q "
     "join passages p on p.id = q.passage_id join documents d on d.id = p.document_id "
     "join passage_vectors v on v.passage_id = p.id "
     "where (p.relevance >= :threshold or d.relevance >= :threshold) and q.kind != 'question'",  # asking is not arguing
@@ -1172,12 +1176,13 @@ def clear_stances_off_question(db: Database, table: str, threshold: float, docum
         )
 
 
-def stance_groups(db: Database, table: str, threshold: float) -> Iterator[list[tuple[int, int, str | None]]]:
+def stance_groups(db: Database, table: str, threshold: float) -> Iterator[list[tuple[int, int | str, str | None]]]:
     """The rows that take a stance, a group of copies (same normalized_hash) at a time: lists of
-    (row id, vector id, stance_key), by id; for quotes the vector is their passage's."""
+    (row id, what it is judged from, stance_key), by id. What a row is judged from is its vector's id
+    (for quotes their passage's) and, for passages, the content hashes of the passages beside it."""
     cursor = db.execute(f"select * from ({_JUDGED_ROWS[_stance_table(table)]}) order by 1, 2", {"threshold": threshold})
     for _, group in itertools.groupby(cursor, key=lambda row: row[0]):
-        yield [(row_id, vector_id, stance_key) for _, row_id, vector_id, stance_key in group]
+        yield [(row_id, judged_from, stance_key) for _, row_id, judged_from, stance_key in group]
 
 
 def texts_for_stance(db: Database, table: str, ids: Sequence[int]) -> list[tuple[int, str, bytes]]:
@@ -1190,6 +1195,18 @@ def texts_for_stance(db: Database, table: str, ids: Sequence[int]) -> list[tuple
     return db.execute(
         f"{sql} where {alias}.id in (select value from json_each(?)) order by {alias}.id", [json.dumps(list(ids))]
     ).fetchall()
+
+
+def neighbour_texts(db: Database, ids: Sequence[int]) -> dict[int, list[str]]:
+    """The texts of the passages before and after each of ``ids`` in its document, by id."""
+    rows = db.execute(
+        "select p.id, b.text, a.text from passages p "
+        "left join passages b on b.document_id = p.document_id and b.seq = p.seq - 1 "
+        "left join passages a on a.document_id = p.document_id and a.seq = p.seq + 1 "
+        "where p.id in (select value from json_each(?))",
+        [json.dumps(list(ids))],
+    )
+    return {row_id: [t for t in (before, after) if t] for row_id, before, after in rows}
 
 
 def stances_by_id(

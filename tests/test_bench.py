@@ -205,7 +205,8 @@ def test_viewpoints_benchmark_scores_every_method(tmp_path):
         "nearest examples",
         "logistic regression",
         "cues, no scope",
-        "cues with scope (kb analyze)",
+        "cues with scope",
+        "cues with scope, then the passages beside (kb analyze)",
     }
     for figures in row["methods"].values():
         assert figures["stance_total"] > 0 and 0 <= figures["stance_right"] <= figures["stance_total"]

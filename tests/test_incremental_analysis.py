@@ -8,6 +8,7 @@ of `--all` (everything derived again) on the same data.
 """
 
 import itertools
+import json
 import re
 import shutil
 from pathlib import Path
@@ -183,6 +184,44 @@ def test_a_group_of_copies_that_grows_judges_only_its_new_members(db_copy, confi
         ).fetchone()[0]
     db.close()
     assert new_rows > 0 and judged == new_rows and group_rows > new_rows
+    incremental = snapshot(db_copy)
+    analyze(db_copy, people, everything=True)
+    assert snapshot(db_copy) == incremental
+
+
+ARGUED = "How much math does a machine-learning practitioner need? {} to train one."
+EXPLAINED = (
+    "Gradients, step sizes and numerical stability are settled inside the training code, "
+    "and a person who reads the training curves closely learns how the model behaves."
+)
+
+
+def test_a_passage_is_judged_again_when_the_one_beside_it_changes(db_copy, config):
+    """A passage without cues of its own takes its neighbour's: an edit of the neighbour reaches it."""
+    people = config[0]
+    page = "Sample content written for the tests.\n\n{}\n\n" + EXPLAINED
+    db = storage.open_db(db_copy)
+    add_document(
+        db, "https://sample.invalid/beside", page.format(ARGUED.format("In six years I never needed calculus"))
+    )
+    db.close()
+    KnowledgeBase(db_copy).embed(progress=False)
+    analyze(db_copy, people)
+
+    def explained_stance():
+        db = storage.open_db(db_copy)
+        row = db.execute("select stance, stance_reasons from passages where text = ?", [EXPLAINED]).fetchone()
+        db.close()
+        return row[0], json.loads(row[1])["by"]
+
+    assert explained_stance() == ("not needed to start", "neighbouring cues")
+    db = storage.open_db(db_copy)
+    [document_id] = db.execute("select id from documents where url = 'https://sample.invalid/beside'").fetchone()
+    edit_document(db, document_id, page.format(ARGUED.format("You must master calculus long before you try")))
+    db.close()
+    KnowledgeBase(db_copy).embed(progress=False)
+    analyze(db_copy, people)
+    assert explained_stance() == ("essential foundation", "neighbouring cues")
     incremental = snapshot(db_copy)
     analyze(db_copy, people, everything=True)
     assert snapshot(db_copy) == incremental

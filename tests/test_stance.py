@@ -1,6 +1,8 @@
 """Stances (kb/analysis/stance.py, stances.yml): what a statement argues, abstentions, reasons, and bad input."""
 
 import json
+import re
+import urllib.parse
 
 import pytest
 
@@ -90,6 +92,8 @@ def test_a_word_or_a_heading_gets_no_stance(classifier):
     word, heading = classifier.judge(["Math.", "How much math do you need?"])
     assert word.stance is None and word.reasons["by"] == "too short"
     assert heading.stance is None and heading.reasons["by"] == "too short"
+    [question] = classifier.judge(["How much calculus does a machine learning engineer really need to know?"])
+    assert question.stance is None and question.reasons == {"by": "a question"}
 
 
 def test_arguing_two_stances_gets_a_label_or_none_with_both_sides_in_the_reasons(classifier):
@@ -129,6 +133,8 @@ def test_a_cue_is_read_in_its_clause(classifier):
         "Most people tell you that you need a PhD in mathematics.": None,
         "Do you need calculus for machine learning?": None,
         "Can you learn machine learning without math": None,
+        "People without a grounding in statistics make mistakes they never notice.": "essential foundation",
+        "The math-first camp is not saying that every engineer needs a doctorate.": None,
     }
     for text, argued in cases.items():
         matched = {name: found for name, found in classifier.cue_matches(text).items() if found}
@@ -143,6 +149,39 @@ def test_negations_count_before_the_cue(classifier):
     assert matched["essential foundation"] and not matched["not needed to start"]
     matched = classifier.cue_matches("No, you don't need calculus to train a model.")
     assert matched["not needed to start"] and not matched["essential foundation"]
+
+
+EXPLAINS_WHY = (
+    "Gradients, step sizes and numerical stability are settled inside the training code, "
+    "and a person who reads the training curves closely learns how the model behaves."
+)
+
+
+def test_a_passage_without_cues_takes_those_of_the_passages_beside_it(classifier):
+    """An argument runs over paragraphs: the one that only explains takes the stance its neighbour argues."""
+    assert not any(classifier.cue_matches(EXPLAINS_WHY).values())
+    argued = "In six years of shipping models I never needed calculus to train one."
+    [alone, beside, own] = classifier.judge(
+        [EXPLAINS_WHY, EXPLAINS_WHY, argued],
+        neighbours=[[], [argued, "A short heading"], ["You must master calculus and linear algebra first."]],
+    )
+    assert alone.reasons["by"] != "neighbouring cues"
+    assert beside.stance == "not needed to start" and beside.reasons["by"] == "neighbouring cues"
+    assert list(beside.reasons["neighbour_cues"]) == ["not needed to start"]
+    assert "never needed calculus" in beside.reasons["neighbour_cues"]["not needed to start"]
+    # A passage's own cues outrank its neighbours'.
+    assert own.stance == "not needed to start" and own.reasons["by"] == "cues" and "neighbour_cues" not in own.reasons
+
+
+def test_neighbours_arguing_against_each_other_leave_it_to_the_examples(classifier):
+    [judged] = classifier.judge(
+        [EXPLAINS_WHY],
+        neighbours=[
+            ["You must master calculus before you try anything else.", "I never needed calculus to train a model."]
+        ],
+    )
+    assert judged.reasons["by"] in ("examples", "nothing close")
+    assert set(judged.reasons["neighbour_cues"]) == {"essential foundation", "not needed to start"}
 
 
 def test_each_judgement_keeps_its_confidence_and_closest_examples(classifier):
@@ -198,7 +237,7 @@ def test_reasons_are_stored_as_json(db):
         )
     )
     stance_reasons = json.loads(passage["stance_reasons"])
-    assert stance_reasons["by"] in ("cues", "examples") and len(stance_reasons["examples"]) == 3
+    assert stance_reasons["by"] in ("cues", "neighbouring cues", "examples") and len(stance_reasons["examples"]) == 3
     relevance_reasons = json.loads(passage["relevance_reasons"])
     assert {"score", "discussion_cues", "math_near_ml", "closest_example", "closest_counterexample"} <= set(
         relevance_reasons
@@ -215,6 +254,22 @@ def test_search_hits_say_why_in_json_and_html(datasette):
     html = datasette_get(datasette, "/search?q=how+much+math&mode=keyword").text
     assert html.count('<details class="kb-why">') == html.count('class="kb-hit"') > 0
     assert "confidence" in html and "closest example" in html
+
+
+def test_a_stance_taken_from_the_passages_beside_says_so(datasette, db):
+    text = db.execute(
+        "select text from passages where json_extract(stance_reasons, '$.by') = 'neighbouring cues' limit 1"
+    ).fetchone()[0]
+    words = urllib.parse.quote(" ".join(re.findall(r"\w+", text)[:6]))
+    hit = next(
+        h
+        for h in datasette_get(datasette, f"/search.json?q={words}&mode=keyword").json()["results"]
+        if h["text"] == text
+    )
+    [reasons] = [j["reasons"] for j in hit["stance_reasons"] if j["of"] == "passage"]
+    assert reasons["by"] == "neighbouring cues" and reasons["neighbour_cues"]
+    html = datasette_get(datasette, f"/search?q={words}&mode=keyword").text
+    assert "decided by those of the passages beside it" in html
 
 
 def test_a_persons_statements_count_once_and_compare_lists_them_by_date(datasette, db):

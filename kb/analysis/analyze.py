@@ -478,8 +478,9 @@ class _Group(NamedTuple):
     kept: list[int]
 
 
-def _group_key(digest: str, members: list[tuple[int, int]]) -> str:
-    """The stance key of a group: ``digest`` and every member's (id, vector id)."""
+def _group_key(digest: str, members: list[tuple[int, int | str]]) -> str:
+    """The stance key of a group: ``digest`` and every member's (id, what it is judged from: its
+    vector and, for a passage, the passages beside it)."""
     return _digest(f"{digest}:{members}", [])
 
 
@@ -487,16 +488,16 @@ def _groups_to_judge(db, table: str, digest: str, threshold: float) -> list[_Gro
     """The groups of copies whose key is not the one their members were judged with."""
     pending = []
     for group in storage.stance_groups(db, table, threshold):
-        key = _group_key(digest, [(row_id, vector_id) for row_id, vector_id, _ in group])
+        key = _group_key(digest, [(row_id, judged_from) for row_id, judged_from, _ in group])
         if any(stored != key for _, _, stored in group):
             pending.append(_Group([row_id for row_id, _, _ in group], key, _kept(digest, group)))
     return pending
 
 
-def _kept(digest: str, group: list[tuple[int, int, str | None]]) -> list[int]:
-    """The members of ``group`` judged before as one whole group with the vectors they have now,
+def _kept(digest: str, group: list[tuple[int, int | str, str | None]]) -> list[int]:
+    """The members of ``group`` judged before as one whole group from what they have now,
     when the others are new: the group only grew, and their judgement need not be made again."""
-    before = [(row_id, vector_id) for row_id, vector_id, stored in group if stored is not None]
+    before = [(row_id, judged_from) for row_id, judged_from, stored in group if stored is not None]
     keys = {stored for _, _, stored in group if stored is not None}
     if before and len(before) < len(group) and keys == {_group_key(digest, before)}:
         return [row_id for row_id, _ in before]
@@ -560,9 +561,13 @@ def _judge(db, classifier, table: str, ids: list[int]) -> dict[int, Judgement]:
     rows = storage.texts_for_stance(db, table, ids)
     texts = [text for _, text, _ in rows]
     vectors = np.frombuffer(b"".join(vector for _, _, vector in rows), dtype="<f4").reshape(len(rows), -1)
+    neighbours = None
     if table == "quotes":
         # A quotation's cues are its own words; its embedding is judged with its passage's: "Math. Math."
         # alone says little, in context a lot.
         combined = classifier.embedder.encode(texts) + vectors
         vectors = combined / np.linalg.norm(combined, axis=1, keepdims=True)
-    return dict(zip((row_id for row_id, _, _ in rows), classifier.judge(texts, vectors)))
+    else:
+        beside = storage.neighbour_texts(db, [row_id for row_id, _, _ in rows])
+        neighbours = [beside.get(row_id, []) for row_id, _, _ in rows]
+    return dict(zip((row_id for row_id, _, _ in rows), classifier.judge(texts, vectors, neighbours)))

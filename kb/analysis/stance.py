@@ -6,7 +6,10 @@ A text's stance comes from, in turn:
    math"), each read in its clause (``cue_matches``: a question or hearsay
    does not count, a negation before it or a limit turns it to another
    stance); the stance with the most matches wins, a tie goes to step 2;
-2. its embedding: the stance whose example passages are closest (mean of the
+2. the cues of the passages beside it, when it has none of its own: an
+   argument runs over paragraphs, and the one that says "you do not need
+   linear algebra to start" is followed by one that only explains why;
+3. its embedding: the stance whose example passages are closest (mean of the
    three best cosine similarities), when that similarity reaches
    ``min_similarity``.
 
@@ -47,6 +50,8 @@ QUESTION = re.compile(
     r"people|it|they)\b|(?:how|why|what|which)\b)",
     re.IGNORECASE,
 )
+# A text that only asks (a heading "How much math do you need?") argues nothing.
+ONLY_A_QUESTION = re.compile(r"\s*[^.!?]+\?[\s\"”]*")
 TEMPERATURE = 0.02
 TOP_EXAMPLES = 3
 # What the placeholders of a cue stand for.
@@ -233,6 +238,14 @@ def _check_english(examples: list[str], path) -> None:
                 )
 
 
+def _winner(counts: np.ndarray) -> int | None:
+    """The index of the stance with the most cue matches, or None when none has any or two tie."""
+    ranked = np.sort(counts)
+    if ranked[-1] > 0 and ranked[-1] > ranked[-2]:
+        return int(counts.argmax())
+    return None
+
+
 class StanceClassifier:
     def __init__(self, stance_set: StanceSet, embedder):
         self.stance_set = stance_set
@@ -240,30 +253,44 @@ class StanceClassifier:
         self.names = [s.name for s in stance_set.stances]
         self.examples = [embedder.encode(list(s.examples)) for s in stance_set.stances]
 
-    def judge(self, texts: list[str], vectors: np.ndarray | None = None) -> list[Judgement]:
-        """A Judgement for each text; ``vectors`` are the texts' unit embeddings when already at hand."""
+    def judge(
+        self,
+        texts: list[str],
+        vectors: np.ndarray | None = None,
+        neighbours: list[list[str]] | None = None,
+    ) -> list[Judgement]:
+        """A Judgement for each text; ``vectors`` are the texts' unit embeddings when already at hand,
+        ``neighbours`` the texts beside each (a passage's previous and next in its document)."""
         if not texts:
             return []
         if vectors is None:
             vectors = self.embedder.encode(texts)
+        neighbours = neighbours or [[] for _ in texts]
         similarities = [vectors @ examples.T for examples in self.examples]  # per stance: texts x examples
         scores = np.stack([np.sort(s, axis=1)[:, -TOP_EXAMPLES:].mean(axis=1) for s in similarities], axis=1)
-        return [self._judge(text, scores[i], [s[i] for s in similarities]) for i, text in enumerate(texts)]
+        return [
+            self._judge(text, scores[i], [s[i] for s in similarities], neighbours[i]) for i, text in enumerate(texts)
+        ]
 
-    def _judge(self, text: str, scores: np.ndarray, similarities: list[np.ndarray]) -> Judgement:
+    def _judge(self, text: str, scores: np.ndarray, similarities: list[np.ndarray], neighbours: list[str]) -> Judgement:
         if len(text.split()) < self.stance_set.min_words:
             return Judgement(None, None, {"by": "too short"})
+        if ONLY_A_QUESTION.fullmatch(text):
+            return Judgement(None, None, {"by": "a question"})
         matched = self.cue_matches(text)
         reasons = {
             "cues": {name: found[:3] for name, found in matched.items() if found},
             "examples": self._closest(similarities),
         }
-        counts = np.array([len(matched[name]) for name in self.names], dtype=float)
-        ranked = np.sort(counts)
-        if ranked[-1] > 0 and ranked[-1] > ranked[-2]:
-            best = int(counts.argmax())
-            confidence = min(1.0, counts[best] / (counts.sum() + 0.5))
-            by = "cues"
+        beside = self._neighbour_cues(neighbours) if _winner(self._counts(matched)) is None else {}
+        if any(beside.values()):
+            reasons["neighbour_cues"] = {name: found[:3] for name, found in beside.items() if found}
+        for cues, by in ((matched, "cues"), (beside, "neighbouring cues")):
+            counts = self._counts(cues)
+            best = _winner(counts)
+            if best is not None:
+                confidence = min(1.0, counts[best] / (counts.sum() + 0.5))
+                break
         else:
             best = int(scores.argmax())
             weights = np.exp((scores - scores.max()) / TEMPERATURE)
@@ -276,6 +303,18 @@ class StanceClassifier:
         if confidence < self.stance_set.min_confidence:
             return Judgement(None, confidence, {**reasons, "abstained": self.names[best], "confidence": confidence})
         return Judgement(self.names[best], confidence, reasons)
+
+    def _counts(self, matched: dict[str, list[str]]) -> np.ndarray:
+        return np.array([len(matched.get(name, ())) for name in self.names], dtype=float)
+
+    def _neighbour_cues(self, neighbours: list[str]) -> dict[str, list[str]]:
+        """The cue phrases of the texts beside one, under the stance each argues (all of them together)."""
+        together: dict[str, list[str]] = {name: [] for name in self.names}
+        for neighbour in neighbours:
+            if neighbour and len(neighbour.split()) >= self.stance_set.min_words:
+                for name, found in self.cue_matches(neighbour).items():
+                    together[name].extend(found)
+        return together
 
     def cue_matches(self, text: str) -> dict[str, list[str]]:
         """The cue phrases of ``text``, under the stance each argues in its clause.
