@@ -17,7 +17,9 @@ wall time and peak resident memory:
 - unchanged: `kb analyze` with nothing changed, and what `kb crawl` does
   then (it checks whether anything the analysis reads changed, and skips it);
 - topics: `kb analyze` after a topics.yml edit (one term added), against full;
-- stances: `kb analyze` after a stances.yml edit (min_confidence raised), against full;
+- stances: `kb analyze` after a stances.yml edit (min_confidence raised), against full, and
+  against the same edit with the statements' stored embeddings deleted (``stances_uncached``:
+  every statement encoded again, as before statement_vectors kept them);
 - people: `kb analyze` after a people.yml edit (Yann LeCun's pronoun), against full: it parses
   again only the documents naming him (``naming``: those whose text has "LeCun" or "Le Cun").
 
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -302,6 +305,12 @@ def main() -> None:
             edited.write_text(text.replace("min_confidence: 0.4", "min_confidence: 0.5", 1))
             results["stances"] = kb_analyze(copy_database(analysed, tmp / "stances.db"), "--stances", str(edited))
             print("stances.yml edited", results["stances"], flush=True)
+            # Its baseline: the same without the statements' stored embeddings (as before they were kept).
+            uncached = copy_database(analysed, tmp / "stances-uncached.db")
+            with sqlite3.connect(uncached) as conn:
+                conn.execute("delete from statement_vectors")
+            results["stances_uncached"] = kb_analyze(uncached, "--stances", str(edited))
+            print("stances.yml edited, statements encoded again", results["stances_uncached"], flush=True)
 
         if "people" in runs:
             edited = tmp / "people.yml"
@@ -330,6 +339,10 @@ def main() -> None:
     if "changed" in runs:
         figures["changed_ratio_to_alone"] = round(
             results["changed"]["seconds"] / results["changed_alone"]["seconds"], 2
+        )
+    if "stances" in runs:
+        figures["stances_ratio_to_uncached"] = round(
+            results["stances"]["seconds"] / results["stances_uncached"]["seconds"], 2
         )
     if "full" in runs:
         for run in {"topics", "stances", "people"} & runs:

@@ -691,6 +691,21 @@ def m027_vector_ids_never_reused(db: Database) -> None:
     db["passage_vectors"].create_index(["model"], index_name="idx_embeddings_model")
 
 
+@migrations()
+def m028_statement_vectors(db: Database) -> None:
+    """The embedding of each statement text judged for its stance, by model: a stances.yml edit
+    judges every statement again, and without them encoded every one again. Keyed by the text's
+    normalized_hash (the model ignores case and spacing), so copies share one."""
+    db.execute(
+        """create table if not exists statement_vectors (
+            normalized_hash text not null,
+            model text not null,
+            vector blob not null,
+            primary key (normalized_hash, model)
+        ) without rowid"""
+    )
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

@@ -1197,6 +1197,35 @@ def texts_for_stance(db: Database, table: str, ids: Sequence[int]) -> list[tuple
     ).fetchall()
 
 
+def statement_vectors(db: Database, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
+    """The stored embeddings of statement texts (by normalized_hash) made with ``model``."""
+    rows = db.execute(
+        "select normalized_hash, vector from statement_vectors where model = ? "
+        "and normalized_hash in (select value from json_each(?))",
+        [model, json.dumps(list(hashes))],
+    )
+    return dict(rows.fetchall())
+
+
+def save_statement_vectors(db: Database, model: str, vectors: Mapping[str, bytes]) -> None:
+    """Keep the embeddings of statement texts (normalized_hash -> float32 bytes) made with ``model``."""
+    with db.atomic():
+        db.conn.executemany(
+            "insert or replace into statement_vectors (normalized_hash, model, vector) values (?, ?, ?)",
+            [(text_hash, model, vector) for text_hash, vector in vectors.items()],
+        )
+
+
+def prune_statement_vectors(db: Database, model: str) -> None:
+    """Drop the embeddings of texts no statement has any more, and those of another model."""
+    with db.atomic():
+        db.execute(
+            "delete from statement_vectors where model != ? or not exists "
+            "(select 1 from quotes where quotes.normalized_hash = statement_vectors.normalized_hash)",
+            [model],
+        )
+
+
 def neighbour_texts(db: Database, ids: Sequence[int]) -> dict[int, list[str]]:
     """The texts of the passages before and after each of ``ids`` in its document, by id."""
     rows = db.execute(

@@ -265,6 +265,47 @@ def test_a_people_edit_derives_only_the_documents_naming_whom_it_changed(db_copy
     assert snapshot(db_copy) == incremental
 
 
+def test_a_stances_edit_encodes_no_statement_again(db_copy, config, monkeypatch):
+    """Statements' embeddings are kept (statement_vectors): judging them again encodes only
+    stances.yml's examples; a statement gone takes its embedding with it."""
+    from embeddings.model import Embedder
+
+    people, _, _, stances = config
+    analyze(db_copy, people)
+    db = sqlite_utils.Database(db_copy)
+    judged = {row[0] for row in db.execute("select normalized_hash from quotes where stance_key is not null")}
+    assert judged and {row[0] for row in db.execute("select normalized_hash from statement_vectors")} == judged
+
+    encoded = []
+    real_encode = Embedder.encode
+    monkeypatch.setattr(Embedder, "encode", lambda self, texts, **kw: encoded.extend(texts) or real_encode(self, texts))
+    stances.write_text(stances.read_text().replace("min_confidence: 0.4", "min_confidence: 0.8", 1))
+    relabelled = analyze(db_copy, people, stances=stances)
+    assert "(0 judged" not in relabelled.lines[0]
+    quoted = {row[0] for row in db.execute("select quote from quotes")}
+    assert encoded and not quoted & set(encoded)  # the examples only
+
+    [(document_id, quote, gone)] = db.execute(
+        "select document_id, quote, normalized_hash from quotes q where stance_key is not null and "
+        "(select count(*) from quotes o where o.normalized_hash = q.normalized_hash) = 1 order by id limit 1"
+    ).fetchall()
+    db.close()
+    kb_db = storage.open_db(db_copy)
+    text = kb_db["documents"].get(document_id)["text"]
+    assert quote in text
+    edit_document(kb_db, document_id, text.replace(quote, "a sentence written for the test instead"))
+    kb_db.close()
+    KnowledgeBase(db_copy).embed(progress=False)
+    analyze(db_copy, people, stances=stances)
+    db = sqlite_utils.Database(db_copy)
+    assert not db.execute("select 1 from quotes where normalized_hash = ?", [gone]).fetchone()
+    assert not db.execute("select 1 from statement_vectors where normalized_hash = ?", [gone]).fetchone()
+    assert db.execute("select count(*) from statement_vectors").fetchone()[0] > 0
+    incremental = snapshot(db_copy)
+    analyze(db_copy, people, stances=stances, everything=True)
+    assert snapshot(db_copy) == incremental
+
+
 def test_rows_that_fall_off_the_question_lose_their_stance(db_copy, config):
     people, topics, relevance, _ = config
 

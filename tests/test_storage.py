@@ -158,6 +158,7 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
         "m025_statement_copies",
         "m026_curation",
         "m027_vector_ids_never_reused",
+        "m028_statement_vectors",
     ]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import storage
+from .. import schema, storage
 from ..progress import Progress
 from . import cues, nlp, people, quotes, reported, speakers, statements, textblocks
 from . import relevance as relevance_module
@@ -466,6 +466,7 @@ def _stances(db, stance_set, embedder, threshold: float, rescored: list[int], ba
             found, count = _judge_groups(db, classifier, table, batch)
             storage.save_stances(db, table, found)
             judged += count
+    storage.prune_statement_vectors(db, embedder.name)
     return judged
 
 
@@ -554,6 +555,19 @@ def _rank(judgement: Judgement) -> tuple:
     )
 
 
+def _statement_vectors(db, embedder, texts: list[str]) -> np.ndarray:
+    """The embeddings of statement texts: stored ones (statement_vectors), the rest encoded and stored."""
+    hashes = [schema.normalized_hash(text) for text in texts]
+    stored = storage.statement_vectors(db, embedder.name, hashes)
+    missing = {text_hash: text for text_hash, text in zip(hashes, texts) if text_hash not in stored}
+    if missing:
+        encoded = embedder.encode(list(missing.values())).astype("<f4")
+        new = {text_hash: vector.tobytes() for text_hash, vector in zip(missing, encoded)}
+        storage.save_statement_vectors(db, embedder.name, new)
+        stored.update(new)
+    return np.stack([np.frombuffer(stored[text_hash], dtype="<f4") for text_hash in hashes])
+
+
 def _judge(db, classifier, table: str, ids: list[int]) -> dict[int, Judgement]:
     """The classifier's judgement of each of ``ids`` (passages or quotes)."""
     if not ids:
@@ -565,7 +579,7 @@ def _judge(db, classifier, table: str, ids: list[int]) -> dict[int, Judgement]:
     if table == "quotes":
         # A quotation's cues are its own words; its embedding is judged with its passage's: "Math. Math."
         # alone says little, in context a lot.
-        combined = classifier.embedder.encode(texts) + vectors
+        combined = _statement_vectors(db, classifier.embedder, texts) + vectors
         vectors = combined / np.linalg.norm(combined, axis=1, keepdims=True)
     else:
         beside = storage.neighbour_texts(db, [row_id for row_id, _, _ in rows])
