@@ -17,7 +17,7 @@ The confidence is the winner's share of the cue matches (plus a half, so a
 single uncontested cue gives 0.67), or the softmax weight of the winning
 stance's similarity; below ``min_confidence`` the text gets no stance rather
 than a guess. Texts of fewer than ``min_words`` words (headings, fragments)
-get none. Every judgement keeps its reasons: the cue phrases matched and the
+and texts that only ask a question get none. Every judgement keeps its reasons: the cue phrases matched and the
 closest examples. Runs offline on the CPU with the passage vectors' model.
 
 Measured on real pages (bench/viewpoints.py, BENCHMARKS.md): the embedding
