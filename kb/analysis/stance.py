@@ -27,6 +27,7 @@ foundation"); cues catch what a passage argues when it says so in a phrase.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -268,21 +269,26 @@ class StanceClassifier:
         neighbours = neighbours or [[] for _ in texts]
         similarities = [vectors @ examples.T for examples in self.examples]  # per stance: texts x examples
         scores = np.stack([np.sort(s, axis=1)[:, -TOP_EXAMPLES:].mean(axis=1) for s in similarities], axis=1)
+        # A text's cues are read once per call: it is often also a neighbour, or a copy of another text.
+        cues_of = functools.cache(self.cue_matches)
         return [
-            self._judge(text, scores[i], [s[i] for s in similarities], neighbours[i]) for i, text in enumerate(texts)
+            self._judge(text, scores[i], [s[i] for s in similarities], neighbours[i], cues_of)
+            for i, text in enumerate(texts)
         ]
 
-    def _judge(self, text: str, scores: np.ndarray, similarities: list[np.ndarray], neighbours: list[str]) -> Judgement:
+    def _judge(
+        self, text: str, scores: np.ndarray, similarities: list[np.ndarray], neighbours: list[str], cues_of
+    ) -> Judgement:
         if len(text.split()) < self.stance_set.min_words:
             return Judgement(None, None, {"by": "too short"})
         if ONLY_A_QUESTION.fullmatch(text):
             return Judgement(None, None, {"by": "a question"})
-        matched = self.cue_matches(text)
+        matched = cues_of(text)
         reasons = {
             "cues": {name: found[:3] for name, found in matched.items() if found},
             "examples": self._closest(similarities),
         }
-        beside = self._neighbour_cues(neighbours) if _winner(self._counts(matched)) is None else {}
+        beside = self._neighbour_cues(neighbours, cues_of) if _winner(self._counts(matched)) is None else {}
         if any(beside.values()):
             reasons["neighbour_cues"] = {name: found[:3] for name, found in beside.items() if found}
         for cues, by in ((matched, "cues"), (beside, "neighbouring cues")):
@@ -307,12 +313,12 @@ class StanceClassifier:
     def _counts(self, matched: dict[str, list[str]]) -> np.ndarray:
         return np.array([len(matched.get(name, ())) for name in self.names], dtype=float)
 
-    def _neighbour_cues(self, neighbours: list[str]) -> dict[str, list[str]]:
+    def _neighbour_cues(self, neighbours: list[str], cues_of) -> dict[str, list[str]]:
         """The cue phrases of the texts beside one, under the stance each argues (all of them together)."""
         together: dict[str, list[str]] = {name: [] for name in self.names}
         for neighbour in neighbours:
             if neighbour and len(neighbour.split()) >= self.stance_set.min_words:
-                for name, found in self.cue_matches(neighbour).items():
+                for name, found in cues_of(neighbour).items():
                     together[name].extend(found)
         return together
 
