@@ -169,6 +169,7 @@ def test_incremental_analysis_benchmark_runs(tmp_path):
         "unchanged_crawl",
         "topics",
         "stances",
+        "stances_uncached",
         "people",
         "changed",
         "changed_alone",
@@ -186,7 +187,9 @@ def test_incremental_analysis_benchmark_runs(tmp_path):
     assert "(0 judged in this analysis)" in row["results"]["unchanged"]["summary"]
     assert "analysis up to date" in row["results"]["unchanged_crawl"]["summary"]
     assert "(0 judged" not in row["results"]["first"]["summary"]  # the on-topic pages take stances
-    assert row["changed_ratio_to_alone"] > 0
+    assert row["changed_ratio_to_alone"] > 0 and row["stances_ratio_to_uncached"] > 0
+    # Judging again after a stances.yml edit encodes the statements only without their kept embeddings.
+    assert row["results"]["stances"]["summary"] == row["results"]["stances_uncached"]["summary"]
     # A people.yml edit parses again only the documents that name the person it changed.
     people = row["results"]["people"]
     assert f"statements of {people['naming']} new or changed documents" in people["summary"]

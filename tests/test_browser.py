@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from bench.common import free_port
 from kb import KnowledgeBase
@@ -284,7 +285,6 @@ def test_a_search_offers_its_feed(page, site_url):
 
 
 def test_a_person_is_found_by_alias_in_lower_case_and_counted_once_per_statement(page, site_url, crawled_db):
-    import sqlite_utils
 
     page.goto(site_url + "/compare")
     page.locator("input[name=people]").fill("lecun")
@@ -353,9 +353,15 @@ def test_new_pages_in_light_dark_and_phone_width(page, site_url, scheme, width):
             assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, path
 
 
-def test_a_curator_signs_in_corrects_a_stance_and_signs_out(page, site_url):
+def test_a_curator_signs_in_corrects_a_stance_and_signs_out(page, site_url, crawled_db):
     """Last in this file: it changes a stance in the shared database."""
-    page.goto(site_url + "/documents/1")
+    # The crawl's order (and so the documents' ids) varies from run to run: the quote's own document.
+    [quoted] = (
+        sqlite_utils.Database(crawled_db)
+        .execute("select document_id from quotes where quote like 'Math. Math.%' limit 1")
+        .fetchone()
+    )
+    page.goto(site_url + f"/documents/{quoted}")
     assert page.locator("details.kb-curate").count() == 0  # nothing to correct for a reader
     page.locator("a.kb-signin").click()
     page.locator("input[name=username]").fill("ada")
@@ -366,7 +372,7 @@ def test_a_curator_signs_in_corrects_a_stance_and_signs_out(page, site_url):
     page.locator("input[name=password]").fill(CURATOR_PASSWORD)
     page.locator("form.kb-login-form button").click()
     page.wait_for_load_state()
-    page.goto(site_url + "/documents/1")
+    page.goto(site_url + f"/documents/{quoted}")
     entry = page.locator("li.kb-statement-entry").filter(has_text="Math. Math.").first
     entry.locator("details.kb-curate summary").click()
     form = entry.locator("form").filter(has=page.locator("input[value=stance]"))
