@@ -239,6 +239,11 @@ def _check_english(examples: list[str], path) -> None:
                 )
 
 
+def _shown(matched: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The cue phrases kept in a judgement's reasons: up to three for each stance that has any."""
+    return {name: found[:3] for name, found in matched.items() if found}
+
+
 def _winner(counts: np.ndarray) -> int | None:
     """The index of the stance with the most cue matches, or None when none has any or two tie."""
     ranked = np.sort(counts)
@@ -284,19 +289,16 @@ class StanceClassifier:
         if ONLY_A_QUESTION.fullmatch(text):
             return Judgement(None, None, {"by": "a question"})
         matched = cues_of(text)
-        reasons = {
-            "cues": {name: found[:3] for name, found in matched.items() if found},
-            "examples": self._closest(similarities),
-        }
-        beside = self._neighbour_cues(neighbours, cues_of) if _winner(self._counts(matched)) is None else {}
-        if any(beside.values()):
-            reasons["neighbour_cues"] = {name: found[:3] for name, found in beside.items() if found}
-        for cues, by in ((matched, "cues"), (beside, "neighbouring cues")):
-            counts = self._counts(cues)
-            best = _winner(counts)
-            if best is not None:
-                confidence = min(1.0, counts[best] / (counts.sum() + 0.5))
-                break
+        reasons = {"cues": _shown(matched), "examples": self._closest(similarities)}
+        counts, by = self._counts(matched), "cues"
+        if _winner(counts) is None:
+            beside = self._neighbour_cues(neighbours, cues_of)
+            if any(beside.values()):
+                reasons["neighbour_cues"] = _shown(beside)
+            counts, by = self._counts(beside), "neighbouring cues"
+        best = _winner(counts)
+        if best is not None:
+            confidence = min(1.0, counts[best] / (counts.sum() + 0.5))
         else:
             best = int(scores.argmax())
             weights = np.exp((scores - scores.max()) / TEMPERATURE)
@@ -311,7 +313,7 @@ class StanceClassifier:
         return Judgement(self.names[best], confidence, reasons)
 
     def _counts(self, matched: dict[str, list[str]]) -> np.ndarray:
-        return np.array([len(matched.get(name, ())) for name in self.names], dtype=float)
+        return np.array([len(matched[name]) for name in self.names], dtype=float)
 
     def _neighbour_cues(self, neighbours: list[str], cues_of) -> dict[str, list[str]]:
         """The cue phrases of the texts beside one, under the stance each argues (all of them together)."""
