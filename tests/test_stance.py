@@ -64,6 +64,7 @@ def classifier(embedder):
         ("scope:\n  negation: never\n" + TWO_STANCES, 2, "'scope: negation' must be a list"),
         ("scope:\n  hedges: [maybe]\n" + TWO_STANCES, 2, "hedges"),
         ("scope:\n  limit: ['(only']\n" + TWO_STANCES, 2, "not a valid regular expression"),
+        ("scope:\n  negation: [never]\n  disputed: myth\n" + TWO_STANCES, 3, "'scope: disputed' must be a list"),
     ],
 )
 def test_bad_stances_file(tmp_path, text, line, fragment):
@@ -135,10 +136,23 @@ def test_a_cue_is_read_in_its_clause(classifier):
         "Can you learn machine learning without math": None,
         "People without a grounding in statistics make mistakes they never notice.": "essential foundation",
         "The math-first camp is not saying that every engineer needs a doctorate.": None,
+        "The myth that you need advanced calculus keeps beginners away.": "not needed to start",
+        "I once thought you needed a strong math background for this job.": "not needed to start",
+        "Don't try to learn the deep mathematical theory all at once.": "not needed to start",
+        "You cannot build anything useful here without a solid foundation in statistics.": "essential foundation",
     }
     for text, argued in cases.items():
         matched = {name: found for name, found in classifier.cue_matches(text).items() if found}
         assert list(matched) == ([argued] if argued else []), text
+
+
+def test_overlapping_phrases_of_one_stance_count_once(classifier):
+    """Two cues that fit the same words ("needed calculus", "never needed calculus") are one argument."""
+    assert classifier.cue_matches("In my work I have never needed calculus.")["not needed to start"] == [
+        "never needed calculus"
+    ]
+    three = classifier.cue_matches("I have never needed calculus. You can start without a math degree.")
+    assert three["not needed to start"] == ["never needed calculus", "You can start", "without a math"]
 
 
 def test_negations_count_before_the_cue(classifier):

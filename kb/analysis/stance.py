@@ -4,8 +4,9 @@ A text's stance comes from, in turn:
 
 1. its cues: phrases of stances.yml that argue a stance ("you don't need …
    math"), each read in its clause (``cue_matches``: a question or hearsay
-   does not count, a negation before it or a limit turns it to another
-   stance); the stance with the most matches wins, a tie goes to step 2;
+   does not count; a disputed belief, a negation before it or a limit turns it
+   to another stance); the stance with the most matches wins, a tie goes to
+   step 2;
 2. the cues of the passages beside it, when it has none of its own: an
    argument runs over paragraphs, and the one that says "you do not need
    linear algebra to start" is followed by one that only explains why;
@@ -40,7 +41,7 @@ from ..yamlfile import Mapping, YamlFileError, read_list_file, unknown_key_messa
 DEFAULT_STANCES_FILE = default_file("stances.yml")
 TOP_KEYS = ("question", "min_similarity", "min_confidence", "min_words", "scope", "stances")
 STANCE_KEYS = ("name", "description", "examples", "cues", "negated", "limited")
-SCOPE_KEYS = ("negation", "limit", "hearsay")
+SCOPE_KEYS = ("negation", "limit", "hearsay", "disputed")
 # Where a clause ends: a cue's scope (its negation, its limits) stays inside one.
 CLAUSE_END = re.compile(
     r"[.!?;:\n]|,\s*(?=(?:but|however|although|though|while|whereas|yet)\b)|\s(?=but\b)", re.IGNORECASE
@@ -89,6 +90,7 @@ class Scope:
     negation: re.Pattern | None = None
     limit: re.Pattern | None = None
     hearsay: re.Pattern | None = None
+    disputed: re.Pattern | None = None
 
 
 @dataclass(frozen=True)
@@ -185,8 +187,8 @@ def _stance_name(entry, key: str, line: int, path) -> str | None:
 
 
 def _scope(data, path) -> Scope:
-    """stances.yml's ``scope``: for each of negation, limit and hearsay, a list of phrases (regular
-    expressions), compiled into one pattern of whole words."""
+    """stances.yml's ``scope``: for each of negation, limit, hearsay and disputed, a list of phrases
+    (regular expressions), compiled into one pattern of whole words."""
     scope = data.get("scope")
     if scope is None:
         return Scope()
@@ -327,31 +329,50 @@ class StanceClassifier:
     def cue_matches(self, text: str) -> dict[str, list[str]]:
         """The cue phrases of ``text``, under the stance each argues in its clause.
 
-        A cue argues its own stance, unless its clause asks a question or reports
-        what others believe ("people tell you that you need a PhD": not counted),
-        negates it before it an odd number of times ("I never needed calculus":
-        the stance's ``negated`` one; a cue's own words, such as "cannot ...
-        without math", are part of what it argues) or limits it before or
-        within it ("you need only basic statistics": the stance's ``limited``
-        one).
+        A cue argues its own stance, unless its clause asks a question, reports
+        what others say ("people tell you that you need a PhD": not counted) or
+        reports a belief in order to answer it ("the myth that you need a PhD":
+        the stance's ``negated`` one), negates it before it an odd number of
+        times ("I never needed calculus": the ``negated`` one; a cue's own
+        words, such as "cannot ... without math", are part of what it argues) or
+        limits it before or within it ("you need only basic statistics": the
+        stance's ``limited`` one). Overlapping phrases that argue one stance
+        count once: two cues that fit the same words are one argument.
         """
-        scope = self.stance_set.scope
+        found = [
+            (argued, m.start(), m.end())
+            for stance in self.stance_set.stances
+            for cue in stance.cues
+            for m in cue.finditer(text)
+            if (argued := self._argued(stance, text, m.start(), m.end()))
+        ]
+        kept: list[tuple[str, int, int]] = []
+        for argued, start, end in sorted(found, key=lambda f: f[1] - f[2]):  # the longest phrase first
+            if not any(a == argued and start < e and s < end for a, s, e in kept):
+                kept.append((argued, start, end))
         matched: dict[str, list[str]] = {s.name: [] for s in self.stance_set.stances}
-        for stance in self.stance_set.stances:
-            for cue in stance.cues:
-                for m in cue.finditer(text):
-                    start, end = _clause(text, m.start(), m.end())
-                    clause, before, upto = text[start:end], text[start : m.start()], text[start : m.end()]
-                    asks = clause.rstrip().endswith("?") or QUESTION.match(clause)
-                    if asks or (scope.hearsay and scope.hearsay.search(upto)):
-                        continue
-                    argued = stance.name
-                    if stance.negated and scope.negation and len(scope.negation.findall(before)) % 2:
-                        argued = stance.negated
-                    elif stance.limited and scope.limit and scope.limit.search(upto):
-                        argued = stance.limited
-                    matched[argued].append(m.group(0))
+        for argued, start, end in sorted(kept, key=lambda k: k[1]):
+            matched[argued].append(text[start:end])
         return matched
+
+    def _argued(self, stance: Stance, text: str, start: int, end: int) -> str | None:
+        """The stance that the cue of ``stance`` found at text[start:end] argues in its clause, or None."""
+        scope = self.stance_set.scope
+        if CLAUSE_END.search(text[start:end].rstrip(".!?")):
+            return None  # a phrase across two clauses ("learn ML, but felt you needed math first") is not one cue
+        clause_start, clause_end = _clause(text, start, end)
+        clause, before, upto = text[clause_start:clause_end], text[clause_start:start], text[clause_start:end]
+        if clause.rstrip().endswith("?") or QUESTION.match(clause):
+            return None
+        if scope.disputed and scope.disputed.search(upto):
+            return stance.negated
+        if scope.hearsay and scope.hearsay.search(upto):
+            return None
+        if stance.negated and scope.negation and len(scope.negation.findall(before)) % 2:
+            return stance.negated
+        if stance.limited and scope.limit and scope.limit.search(upto):
+            return stance.limited
+        return stance.name
 
     def _closest(self, similarities: list[np.ndarray]) -> list[dict]:
         """The examples (of any stance) the text is closest to, best first."""
