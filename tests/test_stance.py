@@ -140,6 +140,7 @@ def test_a_cue_is_read_in_its_clause(classifier):
         "I once thought you needed a strong math background for this job.": "not needed to start",
         "Don't try to learn the deep mathematical theory all at once.": "not needed to start",
         "You cannot build anything useful here without a solid foundation in statistics.": "essential foundation",
+        "Yes, without question, the theory makes you a stronger researcher.": None,
     }
     for text, argued in cases.items():
         matched = {name: found for name, found in classifier.cue_matches(text).items() if found}
