@@ -706,6 +706,45 @@ def m028_statement_vectors(db: Database) -> None:
     )
 
 
+# The full-text indexes and the columns each indexes (m001).
+FTS_COLUMNS = {"documents": ("title", "description", "text"), "passages": ("text",)}
+
+
+@migrations()
+def m029_full_text_triggers(db: Database) -> None:
+    """Keep each full-text index in step with its table, and only when an indexed column changes.
+
+    m003 added documents.work_id with a foreign key, which makes sqlite-utils
+    rebuild the table, and the rebuild dropped the triggers that fed
+    documents_fts: Datasette's search box on documents found nothing written
+    after it. And sqlite-utils' update triggers fire on any column, so every
+    analysis key, stance or last_fetched written to a row deleted and indexed
+    its text again (7x the cost of the update itself on passages). The
+    triggers are made again, firing on the indexed columns only, and
+    documents_fts is rebuilt from its table once."""
+    for table, columns in FTS_COLUMNS.items():
+        fts = f"{table}_fts"
+        names = ", ".join(f'"{c}"' for c in columns)
+        old = ", ".join(f'old."{c}"' for c in columns)
+        new = ", ".join(f'new."{c}"' for c in columns)
+        for trigger in ("ai", "ad", "au"):
+            db.execute(f'drop trigger if exists "{table}_{trigger}"')
+        db.execute(
+            f'create trigger "{table}_ai" after insert on "{table}" begin '
+            f'insert into "{fts}" (rowid, {names}) values (new.rowid, {new}); end'
+        )
+        db.execute(
+            f'create trigger "{table}_ad" after delete on "{table}" begin '
+            f'insert into "{fts}" ("{fts}", rowid, {names}) values (\'delete\', old.rowid, {old}); end'
+        )
+        db.execute(
+            f'create trigger "{table}_au" after update of {names} on "{table}" begin '
+            f'insert into "{fts}" ("{fts}", rowid, {names}) values (\'delete\', old.rowid, {old}); '
+            f'insert into "{fts}" (rowid, {names}) values (new.rowid, {new}); end'
+        )
+    db.execute("insert into documents_fts (documents_fts) values ('rebuild')")
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

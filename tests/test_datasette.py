@@ -50,6 +50,16 @@ def test_documents_facets(datasette):
     assert years == {2023: 1, 2024: 3, 2025: 1}
 
 
+def test_the_documents_table_is_searchable(datasette):
+    """Datasette's search box on documents (documents_fts): a word of a title and one of a text."""
+    rows = datasette_get(datasette, "/kb/documents.json?_search=prioritize&_shape=array").json()
+    assert len(rows) == 2  # the article and its reprint
+    assert all("prioritize" in r["text"].lower() for r in rows)
+    [sourdough] = datasette_get(datasette, "/kb/documents.json?_search=sourdough&_shape=array").json()
+    assert "sourdough" in sourdough["title"].lower()
+    assert datasette_get(datasette, "/kb/documents.json?_search=zymurgy&_shape=array").json() == []
+
+
 def test_search_ranks_passages_with_title_url_and_snippet(datasette):
     rows = datasette_get(datasette, "/kb/search.json?q=prioritize+foundational&_shape=array").json()
     assert len(rows) == 2  # each on two pages, shown once each (copies collapse)

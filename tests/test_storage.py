@@ -159,6 +159,7 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
         "m026_curation",
         "m027_vector_ids_never_reused",
         "m028_statement_vectors",
+        "m029_full_text_triggers",
     ]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 
@@ -181,6 +182,49 @@ def test_an_older_database_gets_the_normalized_hash_of_its_passages_and_quotes(t
     passage = db["passages"].get(1)["normalized_hash"]
     assert passage == db["quotes"].get(1)["normalized_hash"] == schema.normalized_hash(text)
     assert passage != schema.normalized_hash("Math is not needed.")
+
+
+def documents_found(db, term):
+    return [r["title"] for r in db.query("select title from documents_fts where documents_fts match ?", [term])]
+
+
+def test_the_full_text_indexes_follow_their_tables(db):
+    """documents_fts and passages_fts hold what their tables hold, through inserts, text changes and
+    deletes, and writing any other column (a stance, last_fetched) does not index a text again."""
+    save(db)
+    assert documents_found(db, "calculus") == ["On gradients"] and fts(db, "calculus")
+    save(db, text="Probability is enough.\nNothing else.", title="On probability")
+    assert documents_found(db, "calculus") == [] and documents_found(db, "probability") == ["On probability"]
+    assert fts(db, "calculus") == [] and fts(db, "probability")
+    before = db.conn.total_changes
+    db.execute("update passages set stance = 'not needed to start'")
+    db.execute("update documents set last_fetched = '2026-12-07'")
+    assert db.conn.total_changes - before == db["passages"].count + db["documents"].count  # no FTS writes
+    for table in ("documents_fts", "passages_fts"):
+        db.execute(f"insert into {table} ({table}) values ('integrity-check')")  # raises when out of step
+    db.execute("delete from passages")
+    db.execute("delete from documents")
+    assert documents_found(db, "probability") == [] and fts(db, "probability") == []
+
+
+def test_an_older_database_gets_its_documents_indexed(tmp_path):
+    """Before m029 nothing fed documents_fts after m003 rebuilt the documents table."""
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    storage.load_sqlite_vec(db.conn)
+    schema.migrations.apply(db, stop_before="m029_full_text_triggers")
+    db["documents"].insert(
+        {
+            "id": 1,
+            "url": "https://sample.invalid/a",
+            "title": "Sample on calculus",
+            "text": "x",
+            "content_hash": "h",
+            "status": "ok",
+        }
+    )
+    assert documents_found(db, "calculus") == []
+    schema.apply(db)
+    assert documents_found(db, "calculus") == ["Sample on calculus"]
 
 
 def test_dropped_passages_take_their_vectors_with_them(db):
