@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ class Topic:
     name: str
     terms: tuple[str, ...]
 
-    @property
+    @functools.cached_property  # built once per topic, not once per passage tagged
     def pattern(self) -> re.Pattern:
         words = sorted(self.terms, key=len, reverse=True)
         return re.compile(
