@@ -745,6 +745,14 @@ def m029_full_text_triggers(db: Database) -> None:
     db.execute("insert into documents_fts (documents_fts) values ('rebuild')")
 
 
+@migrations()
+def m030_scored_math_terms(db: Database) -> None:
+    """scored_math_terms: the math terms the stored relevance scores were computed with (relevance.yml's
+    and topics.yml's), so an edit of them scores again only the passages that hold a term it added or
+    removed (analyze.follow_math_terms) instead of every passage."""
+    db.execute("create table if not exists scored_math_terms (term text primary key) without rowid")
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

@@ -1060,6 +1060,30 @@ def passages_to_score(db: Database, digest: str, batch_size: int = 2000) -> Iter
     )
 
 
+def scored_math_terms(db: Database) -> set[str]:
+    """The math terms the stored relevance scores were computed with."""
+    return {row[0] for row in db.execute("select term from scored_math_terms")}
+
+
+def passages_scored_with(db: Database, digest: str, batch_size: int = 5000) -> Iterator[list[tuple[int, str]]]:
+    """Batches of (id, text) of the passages whose relevance was computed with ``digest``."""
+    yield from _batches(
+        db,
+        "select id, text from passages where id > ? and substr(relevance_key, 1, length(?)) = ? order by id limit ?",
+        [digest, digest],
+        batch_size,
+    )
+
+
+def follow_math_terms(db: Database, terms: Iterable[str], stale: Iterable[int]) -> None:
+    """Record ``terms`` as the math terms relevance is scored with, and mark the passages ``stale`` to be
+    scored again, in one transaction."""
+    with db.atomic():
+        db.conn.executemany("update passages set relevance_key = null where id = ?", [(i,) for i in stale])
+        db.execute("delete from scored_math_terms")
+        db.conn.executemany("insert into scored_math_terms (term) values (?)", [(t,) for t in sorted(set(terms))])
+
+
 def save_passage_relevance(db: Database, digest: str, rows: Iterable[tuple[int, int, float, dict | None]]) -> None:
     """Set (passage id, vector id, score, reasons) rows, with what they were computed from."""
     with db.atomic():

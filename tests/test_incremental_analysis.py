@@ -306,6 +306,41 @@ def test_a_stances_edit_encodes_no_statement_again(db_copy, config, monkeypatch)
     assert snapshot(db_copy) == incremental
 
 
+def test_a_topics_edit_scores_again_only_the_passages_naming_its_terms(db_copy, config, monkeypatch):
+    """topics.yml's terms are math terms of the relevance score: a term added scores again the passages
+    that hold it, unless it changes what the classifier learns from, which scores everything again."""
+    from kb.analysis.relevance import RelevanceScorer
+
+    people, topics, _, _ = config
+    analyze(db_copy, people)
+    scored = []
+    real_score = RelevanceScorer.score_passages
+    monkeypatch.setattr(
+        RelevanceScorer, "score_passages", lambda self, texts, vectors=None: scored.extend(texts) or real_score(
+            self, texts, vectors
+        )
+    )  # fmt: skip
+    db = sqlite_utils.Database(db_copy)
+    everything = {
+        row[0] for row in db.execute("select p.text from passages p join passage_vectors v on v.passage_id = p.id")
+    }
+    naming = {text for text in everything if re.search(r"\bdebugging\b", text, re.IGNORECASE)}
+    assert 0 < len(naming) < len(everything)
+
+    topics.write_text(topics.read_text() + "  - name: sample-topic\n    terms: [debugging]\n")
+    analyze(db_copy, people, topics)
+    assert set(scored) == naming
+    # "notation" sits near "machine learning" in an example of relevance.yml: what the classifier learns
+    # from changes, so every passage is scored again.
+    scored.clear()
+    topics.write_text(topics.read_text() + "  - name: sample-notation\n    terms: [notation]\n")
+    analyze(db_copy, people, topics)
+    assert set(scored) == everything
+    incremental = snapshot(db_copy)
+    analyze(db_copy, people, topics, everything=True)
+    assert snapshot(db_copy) == incremental
+
+
 def test_rows_that_fall_off_the_question_lose_their_stance(db_copy, config):
     people, topics, relevance, _ = config
 

@@ -160,6 +160,7 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
         "m027_vector_ids_never_reused",
         "m028_statement_vectors",
         "m029_full_text_triggers",
+        "m030_scored_math_terms",
     ]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 

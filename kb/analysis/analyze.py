@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,10 +29,13 @@ from .quotes import DocumentText, extract_many
 from .relevance import (
     DEFAULT_RELEVANCE_FILE,
     DOCUMENT_TOP_PASSAGES,
+    MathNearML,
     RelevanceScorer,
+    TermMatcher,
     document_score,
     language_flag,
     load_relevance,
+    training_texts,
 )
 from .stance import DEFAULT_STANCES_FILE, Judgement, StanceClassifier, load_stances
 from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
@@ -397,8 +400,34 @@ class _ModelOfVectors:
 
 
 def relevance_digest(config, model: str) -> str:
-    """What every relevance score depends on besides the passage's vector and text."""
-    return _digest(repr(config) + model, [relevance_module])
+    """What every relevance score depends on besides the passage's vector and text, and besides the
+    math terms, which follow_math_terms follows term by term: the rest of relevance.yml, the model,
+    and what the math terms make of the texts the classifier learns from (so a term that changes
+    the classifier scores everything again)."""
+    lexical = MathNearML(config)
+    learned_from = [lexical(text) for text in training_texts(config)]
+    return _digest(repr(replace(config, math_terms=())) + model + repr(learned_from), [relevance_module])
+
+
+def follow_math_terms(db, config, digest: str) -> int:
+    """Make the stored relevance scores follow the math terms (relevance.yml's and topics.yml's): the
+    passages scored with ``digest`` that hold a term added or removed since are marked to be scored
+    again, and the terms recorded. How many passages were marked.
+
+    The lexical feature reads a text only through the terms found in it, so
+    a passage holding none of the changed terms scores as before: adding a
+    topic to topics.yml scores again the passages that name its terms, not
+    the whole knowledge base.
+    """
+    before, now = storage.scored_math_terms(db), set(config.math_terms)
+    if before == now:
+        return 0
+    changed = TermMatcher(tuple(before ^ now))
+    stale = []
+    for batch in storage.passages_scored_with(db, digest):
+        stale += [passage_id for passage_id, text in batch if changed.offsets(text)]
+    storage.follow_math_terms(db, now, stale)
+    return len(stale)
 
 
 def _relevance(db, config, embedder) -> tuple[tuple[int, int], list[int]]:
@@ -407,6 +436,7 @@ def _relevance(db, config, embedder) -> tuple[tuple[int, int], list[int]]:
     documents scored again."""
     scorer = None  # built on the first passage to score: it encodes relevance.yml's examples
     digest = relevance_digest(config, embedder.name)
+    follow_math_terms(db, config, digest)
     touched = set(storage.clear_relevance_without_vectors(db))
     for batch in storage.passages_to_score(db, digest):
         scorer = scorer or RelevanceScorer(config, embedder)

@@ -219,6 +219,31 @@ def _term_pattern(term: str) -> str:
 _WORD = re.compile(r"\w+")
 
 
+class MathNearML:
+    """The lexical feature of a relevance score: how many math terms sit within ``window`` words of a
+    machine-learning term, 0..1."""
+
+    def __init__(self, config: RelevanceConfig):
+        self.math = TermMatcher(config.math_terms)
+        self.ml = TermMatcher(config.ml_terms)
+        self.window = config.window
+
+    def __call__(self, text: str) -> float:
+        math, ml = self.math.offsets(text), self.ml.offsets(text)
+        if not math or not ml:
+            return 0.0
+        starts = [m.start() for m in _WORD.finditer(text)]
+        math_words = np.searchsorted(starts, math, side="right")
+        ml_words = np.searchsorted(starts, ml, side="right")
+        near = sum(1 for m in math_words if np.min(np.abs(ml_words - m)) <= self.window)
+        return min(near / LEXICAL_SATURATION, 1.0)
+
+
+def training_texts(config: RelevanceConfig) -> list[str]:
+    """The texts the classifier learns from: the question and examples, then the counterexamples."""
+    return [config.question, *config.examples, *config.counterexamples]
+
+
 class RelevanceScorer:
     """Scores passages and documents for one RelevanceConfig with one embedding model."""
 
@@ -227,8 +252,7 @@ class RelevanceScorer:
 
         self.config = config
         self.embedder = embedder
-        self.math = TermMatcher(config.math_terms)
-        self.ml = TermMatcher(config.ml_terms)
+        self.lexical = MathNearML(config)
         self.about = [config.question, *config.examples]
         self.against = list(config.counterexamples)
         self.about_vectors = embedder.encode(self.about)
@@ -245,17 +269,6 @@ class RelevanceScorer:
     def discussion(self, text: str) -> float:
         """0..1: phrases that discuss the math people need ("how much math", "math for machine learning")."""
         return min(len(DISCUSSION.findall(text)) / CUE_SATURATION, 1.0)
-
-    def lexical(self, text: str) -> float:
-        """0..1: how many math terms sit within ``window`` words of a machine-learning term."""
-        math, ml = self.math.offsets(text), self.ml.offsets(text)
-        if not math or not ml:
-            return 0.0
-        starts = [m.start() for m in _WORD.finditer(text)]
-        math_words = np.searchsorted(starts, math, side="right")
-        ml_words = np.searchsorted(starts, ml, side="right")
-        near = sum(1 for m in math_words if np.min(np.abs(ml_words - m)) <= self.config.window)
-        return min(near / LEXICAL_SATURATION, 1.0)
 
     def score_passages(self, texts: list[str], vectors: np.ndarray | None = None) -> list[float]:
         """A score for each passage text; ``vectors`` are their embeddings when already at hand."""
