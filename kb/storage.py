@@ -995,6 +995,29 @@ def save_topics(db: Database, topics: Iterable) -> dict[str, int]:
     return ids
 
 
+def topic_terms(db: Database) -> dict[str, tuple[str, ...]]:
+    """The stored topics (the taxonomy the stored tags were made with): name -> terms."""
+    return {name: tuple(json.loads(terms)) for name, terms in db.execute("select name, terms from topics")}
+
+
+def passages_tagged_with(db: Database, digest: str, batch_size: int = 5000) -> Iterator[list[tuple[int, str]]]:
+    """Batches of (id, text) of the passages whose topics were derived with ``digest``."""
+    yield from _batches(
+        db,
+        "select id, text from passages where id > ? and substr(topics_key, 1, length(?)) = ? order by id limit ?",
+        [digest, digest],
+        batch_size,
+    )
+
+
+def follow_topics(db: Database, topics: Iterable, stale: Iterable[int]) -> dict[str, int]:
+    """Record ``topics`` as the taxonomy (save_topics) and mark the passages ``stale`` to be tagged
+    again, in one transaction; topic name -> id."""
+    with db.atomic():
+        db.conn.executemany("update passages set topics_key = null where id = ?", [(i,) for i in stale])
+        return save_topics(db, topics)
+
+
 def passages_to_tag(db: Database, digest: str, batch_size: int = 5000) -> Iterator[list[tuple[int, str, str]]]:
     """Batches of (id, text, content_hash) of the passages whose topics were not derived from their
     current text with ``digest``."""

@@ -306,14 +306,18 @@ def test_a_stances_edit_encodes_no_statement_again(db_copy, config, monkeypatch)
     assert snapshot(db_copy) == incremental
 
 
-def test_a_topics_edit_scores_again_only_the_passages_naming_its_terms(db_copy, config, monkeypatch):
-    """topics.yml's terms are math terms of the relevance score: a term added scores again the passages
-    that hold it, unless it changes what the classifier learns from, which scores everything again."""
+def test_a_topics_edit_tags_and_scores_again_only_the_passages_naming_its_terms(db_copy, config, monkeypatch):
+    """A topic added tags again the passages that hold its terms; its terms are math terms of the
+    relevance score too, so it scores those passages again, unless a term changes what the classifier
+    learns from, which scores everything again."""
+    from kb.analysis import analyze as analyze_module
     from kb.analysis.relevance import RelevanceScorer
 
     people, topics, _, _ = config
     analyze(db_copy, people)
-    scored = []
+    tagged, scored = [], []
+    real_tag = analyze_module.tag
+    monkeypatch.setattr(analyze_module, "tag", lambda text, topics: tagged.append(text) or real_tag(text, topics))
     real_score = RelevanceScorer.score_passages
     monkeypatch.setattr(
         RelevanceScorer, "score_passages", lambda self, texts, vectors=None: scored.extend(texts) or real_score(
@@ -329,13 +333,22 @@ def test_a_topics_edit_scores_again_only_the_passages_naming_its_terms(db_copy, 
 
     topics.write_text(topics.read_text() + "  - name: sample-topic\n    terms: [debugging]\n")
     analyze(db_copy, people, topics)
-    assert set(scored) == naming
+    assert set(scored) == naming and set(tagged) == naming
+    assert {name for _, name, _ in snapshot(db_copy)["passage_topics"]} >= {"sample-topic"}
     # "notation" sits near "machine learning" in an example of relevance.yml: what the classifier learns
     # from changes, so every passage is scored again.
     scored.clear()
+    tagged.clear()
     topics.write_text(topics.read_text() + "  - name: sample-notation\n    terms: [notation]\n")
     analyze(db_copy, people, topics)
     assert set(scored) == everything
+    assert set(tagged) == {text for text in everything if re.search(r"\bnotation\b", text, re.IGNORECASE)}
+    # A topic removed: its rows go, and the passages that held its terms are tagged again.
+    tagged.clear()
+    topics.write_text(topics.read_text().replace("  - name: sample-topic\n    terms: [debugging]\n", ""))
+    analyze(db_copy, people, topics)
+    assert set(tagged) == naming
+    assert "sample-topic" not in {name for _, name, _ in snapshot(db_copy)["passage_topics"]}
     incremental = snapshot(db_copy)
     analyze(db_copy, people, topics, everything=True)
     assert snapshot(db_copy) == incremental

@@ -38,7 +38,7 @@ from .relevance import (
     training_texts,
 )
 from .stance import DEFAULT_STANCES_FILE, Judgement, StanceClassifier, load_stances
-from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
+from .topics import DEFAULT_TOPICS_FILE, Topic, load_topics, tag
 from .works import COPIES_DIGEST, band_keys, components, is_copy, shingles
 
 # The modules whose code decides what statements a document has (statements_digest).
@@ -156,8 +156,36 @@ def follow_people(db, people: list) -> int:
 
 
 def topics_digest(topics: list) -> str:
-    """What every passage's topics depend on besides its text: topics.yml's topics and the tagger."""
+    """What a distributed crawl's worker tagged passages with: topics.yml's topics and the tagger (a
+    writer keeps a worker's topics only when its own digest is the same)."""
     return _digest(repr(topics), [topics_module])
+
+
+def tagger_digest() -> str:
+    """What every stored passage's topics depend on besides its text and the topics it was tagged with,
+    which follow_topics follows topic by topic: the tagger's code."""
+    return _digest("", [topics_module])
+
+
+def follow_topics(db, topics: list) -> dict[str, int]:
+    """Make the stored topics follow topics.yml: the passages tagged with the current tagger that hold a
+    term of a topic added, removed or changed since are marked to be tagged again, and the topics
+    recorded (a topic gone takes its rows with it), in one transaction; topic name -> id.
+
+    Each topic is counted on its own, so a passage holding no term of a
+    changed topic is tagged as before: adding a topic tags again the
+    passages that name its terms, not the whole knowledge base.
+    """
+    before = storage.topic_terms(db)
+    now = {topic.name: topic.terms for topic in topics}
+    changed = {name for name in before.keys() | now.keys() if before.get(name) != now.get(name)}
+    terms = tuple(term for name in changed for term in (*before.get(name, ()), *now.get(name, ())))
+    stale = []
+    if terms:
+        pattern = Topic("changed", terms).pattern  # any term of the changed topics, before or after
+        for batch in storage.passages_tagged_with(db, tagger_digest()):
+            stale += [passage_id for passage_id, text in batch if pattern.search(text)]
+    return storage.follow_topics(db, topics, stale)
 
 
 def analyze(
@@ -294,9 +322,10 @@ def _derive_copies(db, batch_size: int = 500) -> list[list[int]]:
 
 
 def _derive_topics(db, topics: list) -> None:
-    """Tag the passages whose text or topics.yml changed since they were tagged."""
-    digest = topics_digest(topics)
-    topic_ids = storage.save_topics(db, topics)
+    """Tag the passages whose text changed since they were tagged, or that hold a term of a topic
+    that changed."""
+    digest = tagger_digest()
+    topic_ids = follow_topics(db, topics)
     for batch in storage.passages_to_tag(db, digest):
         found = {pid: names for pid, text, _ in batch if (names := tag(text, topics))}
         storage.save_passage_topics(db, topic_ids, digest, [(pid, h) for pid, _, h in batch], found)

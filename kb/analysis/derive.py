@@ -19,7 +19,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .. import storage
-from .analyze import document_text, follow_people, people_digest, statement_record, statements_digest, topics_digest
+from .analyze import (
+    document_text,
+    follow_people,
+    follow_topics,
+    people_digest,
+    statement_record,
+    statements_digest,
+    tagger_digest,
+    topics_digest,
+)
 from .people import DEFAULT_PEOPLE_FILE, Directory, load_people
 from .quotes import extract_many
 from .topics import DEFAULT_TOPICS_FILE, load_topics, tag
@@ -117,8 +126,8 @@ class DerivedStore:
         version = f"{COPIES_DIGEST}:{content_hash}"
         if bands != version and (keys := _band_keys(derived, version)) is not None:
             storage.save_band_keys(db, {document_id: (version, keys)})
-        if self.topic_ids is None:
-            self.topic_ids = storage.save_topics(db, self.topics)
+        if self.topic_ids is None:  # the stored topics follow this topics.yml before a worker's are kept
+            self.topic_ids = follow_topics(db, self.topics)
         stored = db.execute("select id, content_hash from passages where document_id = ?", [document_id]).fetchall()
         if derived.get("vectors") and self._takes_vectors(db, derived["vectors"]):
             self._store_vectors(db, stored, derived["vectors"])
@@ -127,7 +136,7 @@ class DerivedStore:
         storage.save_passage_topics(
             db,
             self.topic_ids,
-            self.topics_digest,
+            tagger_digest(),
             passages,
             {passage_id: found[passage_hash] for passage_id, passage_hash in passages if found[passage_hash]},
         )
