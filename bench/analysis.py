@@ -18,8 +18,8 @@ wall time and peak resident memory:
   then (it checks whether anything the analysis reads changed, and skips it);
 - topics: `kb analyze` after a topics.yml edit (one term added), against full, and against the
   same edit as analysed before 2026-12-07 (``topics_before``: passages' full-text trigger as
-  before m029, so every topics_key written indexed the text again, and every passage's relevance
-  scored again, as before follow_math_terms);
+  before m029, so every topics_key written indexed the text again, and every passage tagged and
+  its relevance scored again, as before follow_topics and follow_math_terms);
 - stances: `kb analyze` after a stances.yml edit (min_confidence raised), against full, and
   against the same edit with the statements' stored embeddings deleted (``stances_uncached``:
   every statement encoded again, as before statement_vectors kept them);
@@ -311,10 +311,12 @@ def main() -> None:
             results["topics"] = kb_analyze(copy_database(analysed, tmp / "topics.db"), "--topics", str(edited))
             print("topics.yml edited", results["topics"], flush=True)
             # Its baseline: the same edit as analysed before 2026-12-07 (m029, m030): every passage's text
-            # indexed again with each update, and every passage's relevance scored again.
+            # indexed again with each update, every passage tagged and its relevance scored again.
             before = copy_database(analysed, tmp / "topics-before.db")
             with sqlite3.connect(before) as conn:
-                conn.executescript(TRIGGERS_BEFORE_M029 + "update passages set relevance_key = null;")
+                conn.executescript(
+                    TRIGGERS_BEFORE_M029 + "update passages set relevance_key = null, topics_key = null;"
+                )
             results["topics_before"] = kb_analyze(before, "--topics", str(edited))
             print("topics.yml edited, as analysed before", results["topics_before"], flush=True)
 
