@@ -1000,11 +1000,16 @@ def topic_terms(db: Database) -> dict[str, tuple[str, ...]]:
     return {name: tuple(json.loads(terms)) for name, terms in db.execute("select name, terms from topics")}
 
 
-def passages_tagged_with(db: Database, digest: str, batch_size: int = 5000) -> Iterator[list[tuple[int, str]]]:
-    """Batches of (id, text) of the passages whose topics were derived with ``digest``."""
+def passages_derived_with(
+    db: Database, key: str, digest: str, batch_size: int = 5000
+) -> Iterator[list[tuple[int, str]]]:
+    """Batches of (id, text) of the passages whose ``key`` (topics_key or relevance_key) says they were
+    derived with ``digest``."""
+    if key not in ("topics_key", "relevance_key"):
+        raise ValueError(f"not a passage key: {key}")
     yield from _batches(
         db,
-        "select id, text from passages where id > ? and substr(topics_key, 1, length(?)) = ? order by id limit ?",
+        f"select id, text from passages where id > ? and substr({key}, 1, length(?)) = ? order by id limit ?",
         [digest, digest],
         batch_size,
     )
@@ -1086,16 +1091,6 @@ def passages_to_score(db: Database, digest: str, batch_size: int = 2000) -> Iter
 def scored_math_terms(db: Database) -> set[str]:
     """The math terms the stored relevance scores were computed with."""
     return {row[0] for row in db.execute("select term from scored_math_terms")}
-
-
-def passages_scored_with(db: Database, digest: str, batch_size: int = 5000) -> Iterator[list[tuple[int, str]]]:
-    """Batches of (id, text) of the passages whose relevance was computed with ``digest``."""
-    yield from _batches(
-        db,
-        "select id, text from passages where id > ? and substr(relevance_key, 1, length(?)) = ? order by id limit ?",
-        [digest, digest],
-        batch_size,
-    )
 
 
 def follow_math_terms(db: Database, terms: Iterable[str], stale: Iterable[int]) -> None:

@@ -183,7 +183,7 @@ def follow_topics(db, topics: list) -> dict[str, int]:
     stale = []
     if terms:
         pattern = Topic("changed", terms).pattern  # any term of the changed topics, before or after
-        for batch in storage.passages_tagged_with(db, tagger_digest()):
+        for batch in storage.passages_derived_with(db, "topics_key", tagger_digest()):
             stale += [passage_id for passage_id, text in batch if pattern.search(text)]
     return storage.follow_topics(db, topics, stale)
 
@@ -453,7 +453,7 @@ def follow_math_terms(db, config, digest: str) -> int:
         return 0
     changed = TermMatcher(tuple(before ^ now))
     stale = []
-    for batch in storage.passages_scored_with(db, digest):
+    for batch in storage.passages_derived_with(db, "relevance_key", digest):
         stale += [passage_id for passage_id, text in batch if changed.offsets(text)]
     storage.follow_math_terms(db, now, stale)
     return len(stale)
