@@ -22,10 +22,8 @@ demo: install
 
 # The 25 slowest tests are listed after every run: the suite should stay under 15 minutes.
 # It runs in one process per core, at most 4 (pytest-xdist): each loads its own models (about 1.5 GB).
-# worksteal: a process that runs out of tests takes some from the other, so a long test near the end
-# does not leave a core idle.
 test: install
-	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist worksteal --durations=25
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --durations=25
 
 # ruff: the lint rules and the format of pyproject.toml's [tool.ruff]; CI runs it before the tests.
 lint: install
