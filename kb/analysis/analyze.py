@@ -167,8 +167,8 @@ def tagger_digest() -> str:
     return _digest("", [topics_module])
 
 
-def follow_topics(db, topics: list) -> dict[str, int]:
-    """Make the stored topics follow topics.yml: the passages tagged with the current tagger that hold a
+def follow_topics(db, topics: list, digest: str) -> dict[str, int]:
+    """Make the stored topics follow topics.yml: the passages tagged with ``digest`` (tagger_digest) that hold a
     term of a topic added, removed or changed since are marked to be tagged again, and the topics
     recorded (a topic gone takes its rows with it), in one transaction; topic name -> id.
 
@@ -183,7 +183,7 @@ def follow_topics(db, topics: list) -> dict[str, int]:
     stale = []
     if terms:
         pattern = Topic("changed", terms).pattern  # any term of the changed topics, before or after
-        for batch in storage.passages_derived_with(db, "topics_key", tagger_digest()):
+        for batch in storage.passages_derived_with(db, "topics_key", digest):
             stale += [passage_id for passage_id, text in batch if pattern.search(text)]
     return storage.follow_topics(db, topics, stale)
 
@@ -325,7 +325,7 @@ def _derive_topics(db, topics: list) -> None:
     """Tag the passages whose text changed since they were tagged, or that hold a term of a topic
     that changed."""
     digest = tagger_digest()
-    topic_ids = follow_topics(db, topics)
+    topic_ids = follow_topics(db, topics, digest)
     for batch in storage.passages_to_tag(db, digest):
         found = {pid: names for pid, text, _ in batch if (names := tag(text, topics))}
         storage.save_passage_topics(db, topic_ids, digest, [(pid, h) for pid, _, h in batch], found)

@@ -99,6 +99,7 @@ class DerivedStore:
         self.statements_digest = statements_digest()
         self.people_digest = people_digest(self.people)
         self.topics_digest = topics_digest(self.topics)
+        self.tagger_digest = tagger_digest()
         self.topic_ids: dict[str, int] | None = None
         self.following = False  # the stored statements follow this people.yml (follow_people)
 
@@ -127,7 +128,7 @@ class DerivedStore:
         if bands != version and (keys := _band_keys(derived, version)) is not None:
             storage.save_band_keys(db, {document_id: (version, keys)})
         if self.topic_ids is None:  # the stored topics follow this topics.yml before a worker's are kept
-            self.topic_ids = follow_topics(db, self.topics)
+            self.topic_ids = follow_topics(db, self.topics, self.tagger_digest)
         stored = db.execute("select id, content_hash from passages where document_id = ?", [document_id]).fetchall()
         if derived.get("vectors") and self._takes_vectors(db, derived["vectors"]):
             self._store_vectors(db, stored, derived["vectors"])
@@ -136,7 +137,7 @@ class DerivedStore:
         storage.save_passage_topics(
             db,
             self.topic_ids,
-            tagger_digest(),
+            self.tagger_digest,
             passages,
             {passage_id: found[passage_hash] for passage_id, passage_hash in passages if found[passage_hash]},
         )

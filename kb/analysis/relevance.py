@@ -257,7 +257,8 @@ class RelevanceScorer:
         self.against = list(config.counterexamples)
         self.about_vectors = embedder.encode(self.about)
         self.against_vectors = embedder.encode(self.against)
-        features = self._features(self.about + self.against, np.vstack([self.about_vectors, self.against_vectors]))
+        # training_texts: the same texts, in the same order, that relevance_digest reads the terms of
+        features = self._features(training_texts(config), np.vstack([self.about_vectors, self.against_vectors]))
         labels = [1] * len(self.about) + [0] * len(self.against)
         self.classifier = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=5000)
         self.classifier.fit(features, labels)
