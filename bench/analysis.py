@@ -19,10 +19,12 @@ wall time and peak resident memory:
 - topics: `kb analyze` after a topics.yml edit (one term added), against full, and against the
   same edit as analysed before 2026-12-07 (``topics_before``: passages' full-text trigger as
   before m029, so every topics_key written indexed the text again, and every passage tagged and
-  its relevance scored again, as before follow_topics and follow_math_terms);
+  its relevance scored again, as before follow_topics and follow_math_terms, and relevance.yml's
+  examples encoded again, as before example_vectors kept them);
 - stances: `kb analyze` after a stances.yml edit (min_confidence raised), against full, and
   against the same edit with the statements' stored embeddings deleted (``stances_uncached``:
-  every statement encoded again, as before statement_vectors kept them);
+  every statement and stances.yml's examples encoded again, as before statement_vectors and
+  example_vectors kept them);
 - people: `kb analyze` after a people.yml edit (Yann LeCun's pronoun), against full: it parses
   again only the documents naming him (``naming``: those whose text has "LeCun" or "Le Cun").
 
@@ -315,7 +317,8 @@ def main() -> None:
             before = copy_database(analysed, tmp / "topics-before.db")
             with sqlite3.connect(before) as conn:
                 conn.executescript(
-                    TRIGGERS_BEFORE_M029 + "update passages set relevance_key = null, topics_key = null;"
+                    TRIGGERS_BEFORE_M029
+                    + "update passages set relevance_key = null, topics_key = null; delete from example_vectors;"
                 )
             results["topics_before"] = kb_analyze(before, "--topics", str(edited))
             print("topics.yml edited, as analysed before", results["topics_before"], flush=True)
@@ -326,10 +329,10 @@ def main() -> None:
             edited.write_text(text.replace("min_confidence: 0.4", "min_confidence: 0.5", 1))
             results["stances"] = kb_analyze(copy_database(analysed, tmp / "stances.db"), "--stances", str(edited))
             print("stances.yml edited", results["stances"], flush=True)
-            # Its baseline: the same without the statements' stored embeddings (as before they were kept).
+            # Its baseline: the same without the statements' and examples' stored embeddings (as before they were kept).
             uncached = copy_database(analysed, tmp / "stances-uncached.db")
             with sqlite3.connect(uncached) as conn:
-                conn.execute("delete from statement_vectors")
+                conn.executescript("delete from statement_vectors; delete from example_vectors;")
             results["stances_uncached"] = kb_analyze(uncached, "--stances", str(edited))
             print("stances.yml edited, statements encoded again", results["stances_uncached"], flush=True)
 

@@ -753,6 +753,22 @@ def m030_scored_math_terms(db: Database) -> None:
     db.execute("create table if not exists scored_math_terms (term text primary key) without rowid")
 
 
+@migrations()
+def m031_example_vectors(db: Database) -> None:
+    """The embedding of each example text of relevance.yml and stances.yml, by model: an analysis
+    that scores or judges anything builds its classifiers from them, and without them loaded the
+    model (seconds) to encode the same few dozen texts again, even when every passage and
+    statement it judges already has its vector stored."""
+    db.execute(
+        """create table if not exists example_vectors (
+            normalized_hash text not null,
+            model text not null,
+            vector blob not null,
+            primary key (normalized_hash, model)
+        ) without rowid"""
+    )
+
+
 # A person's distinct statements: quotations and reported speech attributed to
 # them, and passages of documents they wrote (minus passages quoting someone
 # else). Copies of one statement (a republished article) are one row: its

@@ -1239,21 +1239,27 @@ def texts_for_stance(db: Database, table: str, ids: Sequence[int]) -> list[tuple
     ).fetchall()
 
 
-def statement_vectors(db: Database, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
-    """The stored embeddings of statement texts (by normalized_hash) made with ``model``."""
+# Embeddings kb analyze keeps of texts that are not passages, by normalized_hash and model:
+# statements' (quotes.normalized_hash) and the examples of relevance.yml and stances.yml.
+KEPT_VECTORS = ("statement_vectors", "example_vectors")
+
+
+def kept_vectors(db: Database, table: str, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
+    """The stored embeddings (float32 bytes by normalized_hash) made with ``model`` in ``table``, one
+    of KEPT_VECTORS."""
     rows = db.execute(
-        "select normalized_hash, vector from statement_vectors where model = ? "
+        f"select normalized_hash, vector from {_kept(table)} where model = ? "
         "and normalized_hash in (select value from json_each(?))",
         [model, json.dumps(list(hashes))],
     )
     return dict(rows.fetchall())
 
 
-def save_statement_vectors(db: Database, model: str, vectors: Mapping[str, bytes]) -> None:
-    """Keep the embeddings of statement texts (normalized_hash -> float32 bytes) made with ``model``."""
+def save_kept_vectors(db: Database, table: str, model: str, vectors: Mapping[str, bytes]) -> None:
+    """Keep embeddings (normalized_hash -> float32 bytes) made with ``model`` in ``table``."""
     with db.atomic():
         db.conn.executemany(
-            "insert or replace into statement_vectors (normalized_hash, model, vector) values (?, ?, ?)",
+            f"insert or replace into {_kept(table)} (normalized_hash, model, vector) values (?, ?, ?)",
             [(text_hash, model, vector) for text_hash, vector in vectors.items()],
         )
 
@@ -1266,6 +1272,21 @@ def prune_statement_vectors(db: Database, model: str) -> None:
             "(select 1 from quotes where quotes.normalized_hash = statement_vectors.normalized_hash)",
             [model],
         )
+
+
+def prune_example_vectors(db: Database, model: str, hashes: Sequence[str]) -> None:
+    """Keep only the embeddings of the examples ``hashes`` made with ``model``."""
+    with db.atomic():
+        db.execute(
+            "delete from example_vectors where model != ? or normalized_hash not in (select value from json_each(?))",
+            [model, json.dumps(list(hashes))],
+        )
+
+
+def _kept(table: str) -> str:
+    if table not in KEPT_VECTORS:
+        raise ValueError(f"no kept vectors in {table!r}")
+    return table
 
 
 def neighbour_texts(db: Database, ids: Sequence[int]) -> dict[int, list[str]]:

@@ -17,10 +17,10 @@ import pytest
 import sqlite_utils
 
 from embeddings.chunking import split_passages
-from kb import KnowledgeBase, storage
+from kb import KnowledgeBase, schema, storage
 from kb.analysis.people import DEFAULT_PEOPLE_FILE
-from kb.analysis.relevance import DEFAULT_RELEVANCE_FILE
-from kb.analysis.stance import DEFAULT_STANCES_FILE
+from kb.analysis.relevance import DEFAULT_RELEVANCE_FILE, load_relevance, training_texts
+from kb.analysis.stance import DEFAULT_STANCES_FILE, load_stances
 from kb.analysis.topics import DEFAULT_TOPICS_FILE
 
 from .conftest import run_kb, sorted_rows
@@ -265,16 +265,25 @@ def test_a_people_edit_derives_only_the_documents_naming_whom_it_changed(db_copy
     assert snapshot(db_copy) == incremental
 
 
-def test_a_stances_edit_encodes_no_statement_again(db_copy, config, monkeypatch):
-    """Statements' embeddings are kept (statement_vectors): judging them again encodes only
-    stances.yml's examples; a statement gone takes its embedding with it."""
+def example_hashes(relevance, stances) -> set[str]:
+    config = load_relevance(relevance, DEFAULT_TOPICS_FILE)
+    texts = [*training_texts(config), *(text for s in load_stances(stances).stances for text in s.examples)]
+    return {schema.normalized_hash(text) for text in texts}
+
+
+def test_a_stances_edit_encodes_only_the_examples_it_changed(db_copy, config, monkeypatch):
+    """Statements' and examples' embeddings are kept (statement_vectors, example_vectors): judging
+    again after a stances.yml edit encodes only the examples it added; an example or a statement
+    gone takes its embedding with it."""
     from embeddings.model import Embedder
 
-    people, _, _, stances = config
+    people, _, relevance, stances = config
     analyze(db_copy, people)
     db = sqlite_utils.Database(db_copy)
     judged = {row[0] for row in db.execute("select normalized_hash from quotes where stance_key is not null")}
     assert judged and {row[0] for row in db.execute("select normalized_hash from statement_vectors")} == judged
+    kept_examples = {row[0] for row in db.execute("select normalized_hash from example_vectors")}
+    assert kept_examples == example_hashes(relevance, stances)
 
     encoded = []
     real_encode = Embedder.encode
@@ -282,8 +291,16 @@ def test_a_stances_edit_encodes_no_statement_again(db_copy, config, monkeypatch)
     stances.write_text(stances.read_text().replace("min_confidence: 0.4", "min_confidence: 0.8", 1))
     relabelled = analyze(db_copy, people, stances=stances)
     assert "(0 judged" not in relabelled.lines[0]
-    quoted = {row[0] for row in db.execute("select quote from quotes")}
-    assert encoded and not quoted & set(encoded)  # the examples only
+    assert encoded == []
+
+    old = "How much math you need depends on your goals and changes as the tools mature."
+    new = "Sample example written for the test, the math worth learning is the math your project uses."
+    stances.write_text(stances.read_text().replace(old, new, 1))
+    relabelled = analyze(db_copy, people, stances=stances)
+    assert "(0 judged" not in relabelled.lines[0]
+    assert encoded == [new]
+    kept_examples = {row[0] for row in db.execute("select normalized_hash from example_vectors")}
+    assert kept_examples == example_hashes(relevance, stances) and schema.normalized_hash(old) not in kept_examples
 
     [(document_id, quote, gone)] = db.execute(
         "select document_id, quote, normalized_hash from quotes q where stance_key is not null and "

@@ -161,6 +161,7 @@ def test_migrations_are_idempotent_and_wal_is_on(tmp_path):
         "m028_statement_vectors",
         "m029_full_text_triggers",
         "m030_scored_math_terms",
+        "m031_example_vectors",
     ]
     assert {"documents_fts", "passages_fts"} <= set(db.table_names())
 

@@ -227,6 +227,8 @@ def analyze(
         relevant, rescored = _relevance(db, relevance, embedder) if embedder else (None, [])
         counts = storage.statement_counts(db)
         judged = _stances(db, stance_set, embedder, relevance.threshold, rescored) if embedder else 0
+        if embedder:
+            storage.prune_example_vectors(db, embedder.name, _example_hashes(relevance, stance_set))
         corrections = storage.apply_corrections(db)  # last: what curators said outlasts every analysis
         return AnalyzeReport(
             people=db["people"].count,
@@ -468,7 +470,7 @@ def _relevance(db, config, embedder) -> tuple[tuple[int, int], list[int]]:
     follow_math_terms(db, config, digest)
     touched = set(storage.clear_relevance_without_vectors(db))
     for batch in storage.passages_to_score(db, digest):
-        scorer = scorer or RelevanceScorer(config, embedder)
+        scorer = scorer or RelevanceScorer(config, _KeptVectors(db, "example_vectors", embedder))
         texts = [row[2] for row in batch]
         vectors = np.frombuffer(b"".join(row[3] for row in batch), dtype="<f4").reshape(len(batch), -1)
         scores = scorer.score_passages(texts, vectors)
@@ -516,13 +518,14 @@ def _stances(db, stance_set, embedder, threshold: float, rescored: list[int], ba
     question lose their stance. Returns how many rows were judged.
     """
     classifier = None  # built for the first group to judge: it encodes stances.yml's examples
+    statement_encoder = _KeptVectors(db, "statement_vectors", embedder)
     digest = stance_digest(stance_set, embedder.name)
     judged = 0
     for table in ("passages", "quotes"):
         storage.clear_stances_off_question(db, table, threshold, rescored)
         for batch in _batches_of_groups(_groups_to_judge(db, table, digest, threshold), batch_size):
-            classifier = classifier or StanceClassifier(stance_set, embedder)
-            found, count = _judge_groups(db, classifier, table, batch)
+            classifier = classifier or StanceClassifier(stance_set, _KeptVectors(db, "example_vectors", embedder))
+            found, count = _judge_groups(db, classifier, statement_encoder, table, batch)
             storage.save_stances(db, table, found)
             judged += count
     storage.prune_statement_vectors(db, embedder.name)
@@ -577,7 +580,7 @@ def _batches_of_groups(groups: list[_Group], rows: int) -> Iterator[list[_Group]
         yield batch
 
 
-def _judge_groups(db, classifier, table: str, groups: list[_Group]) -> tuple[list[tuple], int]:
+def _judge_groups(db, classifier, statement_encoder, table: str, groups: list[_Group]) -> tuple[list[tuple], int]:
     """(id, stance, confidence, reasons, key) of every member of ``groups``: each group gets the
     best judgement of its members (``_rank``); and how many rows were judged for it.
 
@@ -585,7 +588,7 @@ def _judge_groups(db, classifier, table: str, groups: list[_Group]) -> tuple[lis
     stored one, the best of its other members: the best of the whole group,
     as judging every member again would find.
     """
-    judged = _judge(db, classifier, table, [row_id for g in groups for row_id in _new(g)])
+    judged = _judge(db, classifier, statement_encoder, table, [row_id for g in groups for row_id in _new(g)])
     stored = storage.stances_by_id(db, table, [g.kept[0] for g in groups if g.kept])
     found = []
     for group in groups:
@@ -614,20 +617,34 @@ def _rank(judgement: Judgement) -> tuple:
     )
 
 
-def _statement_vectors(db, embedder, texts: list[str]) -> np.ndarray:
-    """The embeddings of statement texts: stored ones (statement_vectors), the rest encoded and stored."""
-    hashes = [schema.normalized_hash(text) for text in texts]
-    stored = storage.statement_vectors(db, embedder.name, hashes)
-    missing = {text_hash: text for text_hash, text in zip(hashes, texts) if text_hash not in stored}
-    if missing:
-        encoded = embedder.encode(list(missing.values())).astype("<f4")
-        new = {text_hash: vector.tobytes() for text_hash, vector in zip(missing, encoded)}
-        storage.save_statement_vectors(db, embedder.name, new)
-        stored.update(new)
-    return np.stack([np.frombuffer(stored[text_hash], dtype="<f4") for text_hash in hashes])
+class _KeptVectors:
+    """Encodes like ``embedder``, keeping the vectors in ``table`` (storage.KEPT_VECTORS) by the
+    text's normalized_hash: a text encoded once is never encoded again for that model, and an
+    analysis whose texts all have theirs never loads the model."""
+
+    def __init__(self, db, table: str, embedder):
+        self.db, self.table, self.embedder = db, table, embedder
+        self.name = embedder.name
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        hashes = [schema.normalized_hash(text) for text in texts]
+        stored = storage.kept_vectors(self.db, self.table, self.name, hashes)
+        missing = {text_hash: text for text_hash, text in zip(hashes, texts) if text_hash not in stored}
+        if missing:
+            encoded = self.embedder.encode(list(missing.values())).astype("<f4")
+            new = {text_hash: vector.tobytes() for text_hash, vector in zip(missing, encoded)}
+            storage.save_kept_vectors(self.db, self.table, self.name, new)
+            stored.update(new)
+        return np.stack([np.frombuffer(stored[text_hash], dtype="<f4") for text_hash in hashes])
 
 
-def _judge(db, classifier, table: str, ids: list[int]) -> dict[int, Judgement]:
+def _example_hashes(relevance, stance_set) -> list[str]:
+    """The normalized_hash of every example text the classifiers learn from."""
+    texts = [*training_texts(relevance), *(text for s in stance_set.stances for text in s.examples)]
+    return [schema.normalized_hash(text) for text in texts]
+
+
+def _judge(db, classifier, statement_encoder: _KeptVectors, table: str, ids: list[int]) -> dict[int, Judgement]:
     """The classifier's judgement of each of ``ids`` (passages or quotes)."""
     if not ids:
         return {}
@@ -638,7 +655,7 @@ def _judge(db, classifier, table: str, ids: list[int]) -> dict[int, Judgement]:
     if table == "quotes":
         # A quotation's cues are its own words; its embedding is judged with its passage's: "Math. Math."
         # alone says little, in context a lot.
-        combined = _statement_vectors(db, classifier.embedder, texts) + vectors
+        combined = statement_encoder.encode(texts) + vectors
         vectors = combined / np.linalg.norm(combined, axis=1, keepdims=True)
     else:
         beside = storage.neighbour_texts(db, [row_id for row_id, _, _ in rows])
