@@ -465,7 +465,7 @@ def _relevance(db, config, embedder) -> tuple[tuple[int, int], list[int]]:
     """Score the passages whose vector changed (from their stored vectors) and the documents whose
     text or passages changed, each with its reasons; (relevant, scored) documents, and the
     documents scored again."""
-    scorer = None  # built on the first passage to score: it encodes relevance.yml's examples
+    scorer = None  # built on the first passage to score, from the examples' kept vectors (example_vectors)
     digest = relevance_digest(config, embedder.name)
     follow_math_terms(db, config, digest)
     touched = set(storage.clear_relevance_without_vectors(db))
@@ -517,7 +517,7 @@ def _stances(db, stance_set, embedder, threshold: float, rescored: list[int], ba
     documents whose relevance was ``rescored`` and that are now off the
     question lose their stance. Returns how many rows were judged.
     """
-    classifier = None  # built for the first group to judge: it encodes stances.yml's examples
+    classifier = None  # built for the first group to judge, from the examples' kept vectors (example_vectors)
     statement_encoder = _KeptVectors(db, "statement_vectors", embedder)
     digest = stance_digest(stance_set, embedder.name)
     judged = 0
