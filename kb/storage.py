@@ -462,9 +462,12 @@ def has_vectors(db: Database) -> bool:
 
 def embedding_models(db: Database) -> list[dict]:
     """The models (and dimensions) the stored vectors came from, with counts."""
+    # Counted on the model index, each model's dimensions read from one of its vectors: grouping by
+    # both read every vector (2.5 s at 2.4 million of them, on every analysis and search start-up).
     return list(
         db.query(
-            "select model, dimensions, count(*) as vectors from passage_vectors group by model, dimensions order by model"
+            "select model, (select dimensions from passage_vectors v where v.model = m.model limit 1) as dimensions, "
+            "vectors from (select model, count(*) as vectors from passage_vectors group by model) as m order by model"
         )
     )
 
@@ -1180,18 +1183,25 @@ def relevance_counts(db: Database, threshold: float) -> tuple[int, int]:
 
 # Rows that take a stance: passages relevant to the question (by their own score or their
 # document's) that have a vector, and the statements in them. The first column groups copies.
+# The passages on the question: their own relevance or their document's at least the threshold.
+# Found through the relevance indexes, then the rows that take a stance are looked up from them
+# (CROSS JOIN keeps that order): with one scan and an OR over both tables, SQLite read every
+# passage and quote to find them, 28 of the 40 s of an analysis with nothing to do at 2.4 million
+# passages and 2 million statements (BENCHMARKS.md).
+_ON_QUESTION = (
+    "with on_question(id) as materialized (select id from passages where relevance >= :threshold "
+    "union select p.id from documents d join passages p on p.document_id = d.id where d.relevance >= :threshold) "
+)
 _JUDGED_ROWS = {
     # A passage is judged from its vector and the passages beside it (their cues): their hashes are
     # part of what it was judged from.
-    "passages": "select p.normalized_hash, p.id as row_id, v.id || ':' || coalesce((select group_concat("
+    "passages": _ON_QUESTION + "select p.normalized_hash, p.id as row_id, v.id || ':' || coalesce((select group_concat("
     "n.content_hash) from passages n where n.document_id = p.document_id and n.seq in (p.seq - 1, p.seq + 1)), '') "
-    "as judged_from, p.stance_key from passages p "
-    "join documents d on d.id = p.document_id join passage_vectors v on v.passage_id = p.id "
-    "where p.relevance >= :threshold or d.relevance >= :threshold",
-    "quotes": "select q.normalized_hash, q.id as row_id, v.id as judged_from, q.stance_key from quotes q "
-    "join passages p on p.id = q.passage_id join documents d on d.id = p.document_id "
-    "join passage_vectors v on v.passage_id = p.id "
-    "where (p.relevance >= :threshold or d.relevance >= :threshold) and q.kind != 'question'",  # asking is not arguing
+    "as judged_from, p.stance_key from on_question o cross join passages p on p.id = o.id "
+    "join passage_vectors v on v.passage_id = p.id",
+    "quotes": _ON_QUESTION + "select q.normalized_hash, q.id as row_id, v.id as judged_from, q.stance_key "
+    "from on_question o cross join quotes q on q.passage_id = o.id join passage_vectors v on v.passage_id = o.id "
+    "where q.kind != 'question'",  # asking is not arguing
 }
 
 
