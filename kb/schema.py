@@ -696,8 +696,13 @@ def m028_statement_vectors(db: Database) -> None:
     """The embedding of each statement text judged for its stance, by model: a stances.yml edit
     judges every statement again, and without them encoded every one again. Keyed by the text's
     normalized_hash (the model ignores case and spacing), so copies share one."""
+    _create_kept_vectors(db, "statement_vectors")
+
+
+def _create_kept_vectors(db: Database, table: str) -> None:
+    """A table of embeddings kb analyze keeps by text (storage.KEPT_VECTORS), one per normalized_hash and model."""
     db.execute(
-        """create table if not exists statement_vectors (
+        f"""create table if not exists {table} (
             normalized_hash text not null,
             model text not null,
             vector blob not null,
@@ -759,14 +764,7 @@ def m031_example_vectors(db: Database) -> None:
     that scores or judges anything builds its classifiers from them, and without them loaded the
     model (seconds) to encode the same few dozen texts again, even when every passage and
     statement it judges already has its vector stored."""
-    db.execute(
-        """create table if not exists example_vectors (
-            normalized_hash text not null,
-            model text not null,
-            vector blob not null,
-            primary key (normalized_hash, model)
-        ) without rowid"""
-    )
+    _create_kept_vectors(db, "example_vectors")
 
 
 # A person's distinct statements: quotations and reported speech attributed to
