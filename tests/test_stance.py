@@ -100,13 +100,27 @@ def test_a_word_or_a_heading_gets_no_stance(classifier):
 def test_arguing_two_stances_gets_a_label_or_none_with_both_sides_in_the_reasons(classifier):
     [both] = classifier.judge(
         [
-            "You don't need any math to start building models with scikit-learn, but to do research you "
+            "You don't need any math to start building models with scikit-learn. To do research you "
             "must master linear algebra, calculus and probability first."
         ]
     )
     assert both.stance in (None, *classifier.names)
     assert {"essential foundation", "not needed to start"} <= set(both.reasons["cues"])
     assert both.stance is not None or both.reasons.get("abstained") or both.reasons["by"] == "nothing close"
+
+
+def test_one_sentence_that_weighs_both_sides_argues_which_math(classifier):
+    """ "Not this, but that" in one sentence says which math is needed, not whether: the middle stance."""
+    matched = classifier.cue_matches("You don't need advanced calculus, but you do need to understand vectors.")
+    assert matched == {
+        "essential foundation": [],
+        "learn what your decisions need": ["don't need advanced calculus", "need to understand vectors"],
+        "not needed to start": [],
+    }
+    apart = classifier.cue_matches("You don't need advanced calculus. But you do need to understand vectors.")
+    assert apart["not needed to start"] and apart["essential foundation"]
+    [judged] = classifier.judge(["You don't have to master calculus to work in ML, but you must know statistics well."])
+    assert judged.stance == "learn what your decisions need"
 
 
 def test_mentioning_calculus_is_not_arguing_it_is_essential(classifier):
@@ -141,6 +155,16 @@ def test_a_cue_is_read_in_its_clause(classifier):
         "Don't try to learn the deep mathematical theory all at once.": "not needed to start",
         "You cannot build anything useful here without a solid foundation in statistics.": "essential foundation",
         "Yes, without question, the theory makes you a stronger researcher.": None,
+        "Many engineers believe that theory comes first. That you need calculus before any model.": (
+            "not needed to start"
+        ),
+        "Foundational Math: an overview of the topics in this course and how they connect.": None,
+        "Is the math worth it? For a working engineer, it is definitely needed.": "essential foundation",
+        "You can build web apps and dashboards in a weekend with this framework.": None,
+        "Not every job uses the same tools, and some roles lean on statistics far more.": (
+            "learn what your decisions need"
+        ),
+        "The most important subjects are statistics and probability.": "learn what your decisions need",
     }
     for text, argued in cases.items():
         matched = {name: found for name, found in classifier.cue_matches(text).items() if found}

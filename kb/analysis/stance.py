@@ -52,6 +52,11 @@ QUESTION = re.compile(
     r"people|it|they)\b|(?:how|why|what|which)\b)",
     re.IGNORECASE,
 )
+# A sentence that only continues the report before it ("Many believe X. That you need Y.").
+CONTINUED_REPORT = re.compile(r"\s*[\"“]?that (?:you|we|one|people|they|everyone|anyone)\b", re.IGNORECASE)
+# Two cues of one sentence weighed against each other ("you don't need calculus, but you do need vectors").
+WEIGHED = re.compile(r"\bbut\b", re.IGNORECASE)
+SENTENCE_END = re.compile(r"[.!?;\n]")
 # A text that only asks (a heading "How much math do you need?") argues nothing.
 ONLY_A_QUESTION = re.compile(r"\s*[^.!?]+\?[\s\"”]*")
 TEMPERATURE = 0.02
@@ -59,7 +64,7 @@ TOP_EXAMPLES = 3
 # What the placeholders of a cue stand for.
 PLACEHOLDERS = {
     "{math}": r"(?:math(?:s|ematics|ematical)?|statistics|statistical|probability|calculus|linear algebra|algebra|"
-    r"derivatives?|equations?|theory|theoretical|theorems?|proofs?|formulas?|stats|matri(?:x|ces)|gradients?)",
+    r"derivatives?|equations?|theory|theoretical|theorems?|proofs?|formulas?|stats|matri(?:x|ces)|vectors?|gradients?)",
     "{need}": r"(?:need(?:s|ed)?|requires?|required|requirement|must|essential|necessary|necessity|crucial|critical|"
     r"prerequisites?|foundation(?:al)?|fundamental|bedrock|backbone|vital|indispensable|important|"
     r"mandatory|have to|has to|should|master)",
@@ -351,9 +356,28 @@ class StanceClassifier:
             if not any(a == argued and start < e and s < end for a, s, e in kept):
                 kept.append((argued, start, end))
         matched: dict[str, list[str]] = {s.name: [] for s in self.stance_set.stances}
-        for argued, start, end in sorted(kept, key=lambda k: k[1]):
+        for argued, start, end in self._weighed(text, sorted(kept, key=lambda k: k[1])):
             matched[argued].append(text[start:end])
         return matched
+
+    def _weighed(self, text: str, cues: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+        """``cues`` (in text order), where two that argue a stance and its ``negated`` one in one
+        sentence, joined by "but" ("you don't need advanced calculus, but you do need vectors"),
+        both argue the pair's ``limited`` stance: the sentence weighs which math, not whether."""
+        by_name = {stance.name: stance for stance in self.stance_set.stances}
+        weighed = list(cues)
+        for i, (first, _, first_end) in enumerate(cues):
+            for j in range(i + 1, len(cues)):
+                second, second_start, second_end = cues[j]
+                between = text[first_end:second_start]
+                if SENTENCE_END.search(between):
+                    break
+                if by_name[first].negated == second and WEIGHED.search(between):
+                    middle = by_name[first].limited or by_name[second].limited
+                    if middle:
+                        weighed[i] = (middle, cues[i][1], first_end)
+                        weighed[j] = (middle, second_start, second_end)
+        return weighed
 
     def _argued(self, stance: Stance, text: str, start: int, end: int) -> str | None:
         """The stance that the cue of ``stance`` found at text[start:end] argues in its clause, or None."""
@@ -364,6 +388,8 @@ class StanceClassifier:
         clause, before, upto = text[clause_start:clause_end], text[clause_start:start], text[clause_start:end]
         if clause.rstrip().endswith("?") or QUESTION.match(clause):
             return None
+        if clause_start and CONTINUED_REPORT.match(clause):
+            upto = text[_clause(text, clause_start - 1, clause_start - 1)[0] : end]
         if scope.disputed and scope.disputed.search(upto):
             return stance.negated
         if scope.hearsay and scope.hearsay.search(upto):
