@@ -59,6 +59,12 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
+# OpenVINO's converter and NNCF send usage telemetry to Google Analytics unless a user has opted out
+# (`opt_in_out --opt_out`), from a forked process that the sender waits for at exit: offline, a
+# `kb crawl` that had just converted the model never exited. Both fall back to a stub that sends
+# nothing when openvino_telemetry cannot be imported, and this process never sends it.
+sys.modules.setdefault("openvino_telemetry", None)
+
 # Texts per OpenVINO inference (measured on 2 cores: 16 to 48 alike, 64 slower).
 FAST_BATCH = 32
 # Short and long, so a batch is padded and one text truncated: the conversion
