@@ -32,6 +32,7 @@ wall time and peak resident memory:
     python bench/analysis.py --quick         # 100 articles, 10 new, 1 changed
     python bench/analysis.py --articles 6 --new 2 --changed 1 --cache /tmp/x   # the test's size
     python bench/analysis.py --articles 3000 --replicate 14 --runs unchanged,changed   # about 1,000,000 passages
+    python bench/analysis.py --articles 3000 --half 5 --replicate 34 --runs unchanged,changed   # 100,000 shorter pages
 
 ``--replicate`` multiplies the analysed base by copying its rows (replicate()),
 so the size the issue asks about is reached without hours of parsing and
@@ -268,6 +269,9 @@ def main() -> None:
     parser.add_argument(
         "--replicate", type=int, default=1, help="make the analysed base this many times larger (see replicate())"
     )
+    parser.add_argument(
+        "--half", type=int, help="at most this many paragraphs from each of an article's two halves (shorter pages)"
+    )
     parser.add_argument("--runs", default=",".join(RUNS), help=f"which runs, of {', '.join(RUNS)}")
     parser.add_argument("--split", default=str(POLNEAR_DEV), help="a PolNeAR split (text/*.txt)")
     parser.add_argument("--cache", default=str(CACHE), help="where the built database is kept")
@@ -280,8 +284,8 @@ def main() -> None:
         parser.error(f"--runs takes some of {', '.join(RUNS)}; --replicate a whole number from 1")
     split, cache = Path(args.split), Path(args.cache)
     on_topic = on_topic_passages()
-    base = build(split, args.articles, cache, on_topic)
-    every = articles(split, args.articles + args.new, on_topic)
+    base = build(split, args.articles, cache, on_topic, args.half)
+    every = articles(split, args.articles + args.new, on_topic, half=args.half)
     new = every[args.articles :]
     changed = [
         {**article, "text": article["text"] + "\n\nA correction was appended to this sample copy of the article."}
@@ -345,6 +349,11 @@ def main() -> None:
             results["people"]["naming"] = documents_naming(db, ("LeCun", "Le Cun"))
             print("people.yml edited", results["people"], flush=True)
 
+        with sqlite3.connect(analysed) as con:
+            results["documents"], results["passages"] = con.execute(
+                "select (select count(*) from documents), (select count(*) from passages)"
+            ).fetchone()
+        print("analysed base", results["documents"], "documents,", results["passages"], "passages", flush=True)
         if "changed" in runs:
             grown = copy_database(analysed, tmp / "grown.db")
             store_and_embed(grown, new + changed)
@@ -359,7 +368,13 @@ def main() -> None:
         if "full" in runs:
             results["full"] = kb_analyze(copy_database(analysed, tmp / "full.db"), "--all")
             print("full (--all)", results["full"], flush=True)
-    figures = {"articles": args.articles * args.replicate, "new": args.new, "changed": args.changed, "results": results}
+    figures = {
+        "articles": args.articles * args.replicate,
+        "half": args.half,
+        "new": args.new,
+        "changed": args.changed,
+        "results": results,
+    }
     if "changed" in runs:
         figures["changed_ratio_to_alone"] = round(
             results["changed"]["seconds"] / results["changed_alone"]["seconds"], 2

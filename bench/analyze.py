@@ -50,10 +50,13 @@ def on_topic_passages(path: Path = REALTOPIC_DEV) -> list[str]:
     return [passage["text"] for passage in json.loads(path.read_text(encoding="utf-8"))["passages"]]
 
 
-def articles(split: Path, count: int, on_topic: list[str] | None = None, every: int = 5) -> list[dict]:
-    """``count`` distinct articles of real news text, each two halves of two PolNeAR articles; with
-    ``on_topic``, every ``every``-th article carries two of those passages between its halves (a page
-    on the question, whose passages take stances)."""
+def articles(
+    split: Path, count: int, on_topic: list[str] | None = None, every: int = 5, half: int | None = None
+) -> list[dict]:
+    """``count`` distinct articles of real news text, each two halves of two PolNeAR articles (with
+    ``half``, at most that many paragraphs of each); with ``on_topic``, every ``every``-th article
+    carries two of those passages between its halves (a page on the question, whose passages take
+    stances)."""
     sources = [path.read_text(encoding="utf-8") for path in sorted((split / "text").glob("*.txt"))]
     if not sources:
         raise SystemExit(f"{split}: no text/*.txt (the PolNeAR dev split is expected in ../shared/eval)")
@@ -62,8 +65,8 @@ def articles(split: Path, count: int, on_topic: list[str] | None = None, every: 
     for i in range(count):
         first = i % len(sources)
         second = (first + 1 + i // len(sources)) % len(sources)
-        head = paragraphs[first][: max(1, len(paragraphs[first]) // 2)]
-        tail = paragraphs[second][len(paragraphs[second]) // 2 :]
+        head = paragraphs[first][: max(1, len(paragraphs[first]) // 2)][:half]
+        tail = paragraphs[second][len(paragraphs[second]) // 2 :][:half]
         middle = (
             [on_topic[(2 * (i // every) + k) % len(on_topic)] for k in (0, 1)] if on_topic and i % every == 0 else []
         )
@@ -80,15 +83,17 @@ def articles(split: Path, count: int, on_topic: list[str] | None = None, every: 
     return built
 
 
-def build(split: Path, count: int, cache: Path = CACHE, on_topic: list[str] | None = None) -> Path:
-    """The stored, embedded, not yet analysed database (cached by article count and mix)."""
+def build(
+    split: Path, count: int, cache: Path = CACHE, on_topic: list[str] | None = None, half: int | None = None
+) -> Path:
+    """The stored, embedded, not yet analysed database (cached by article count, mix and length)."""
     from embeddings.chunking import split_passages
     from embeddings.model import get_embedder, load_token_counter
     from kb import storage
     from kb.vectors import embed_pending
 
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"analyze-{count}{'-on-topic' if on_topic else ''}.db"
+    path = cache / f"analyze-{count}{'-on-topic' if on_topic else ''}{f'-half-{half}' if half else ''}.db"
     if path.exists():
         return path
     partial = path.with_suffix(".partial.db")
@@ -96,7 +101,7 @@ def build(split: Path, count: int, cache: Path = CACHE, on_topic: list[str] | No
     tokens = load_token_counter()
     db = storage.open_db(partial)
     try:
-        for article in articles(split, count, on_topic):
+        for article in articles(split, count, on_topic, half=half):
             storage.save_document(db, article, split_passages(article["text"], 240, tokens))
     finally:
         db.close()
