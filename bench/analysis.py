@@ -350,10 +350,10 @@ def main() -> None:
             print("people.yml edited", results["people"], flush=True)
 
         with sqlite3.connect(analysed) as con:
-            results["documents"], results["passages"] = con.execute(
+            documents, passages = con.execute(
                 "select (select count(*) from documents), (select count(*) from passages)"
             ).fetchone()
-        print("analysed base", results["documents"], "documents,", results["passages"], "passages", flush=True)
+        print("analysed base:", documents, "documents,", passages, "passages", flush=True)
         if "changed" in runs:
             grown = copy_database(analysed, tmp / "grown.db")
             store_and_embed(grown, new + changed)
@@ -371,6 +371,8 @@ def main() -> None:
     figures = {
         "articles": args.articles * args.replicate,
         "half": args.half,
+        "documents": documents,
+        "passages": passages,
         "new": args.new,
         "changed": args.changed,
         "results": results,

@@ -177,6 +177,7 @@ def test_incremental_analysis_benchmark_runs(tmp_path):
         "full",
     }
     assert set(row["results"]) == runs | {"replicated_in_s"}
+    assert row["documents"] == 12 and row["passages"] > 12  # six articles, each with its copy
     assert all(row["results"][run]["seconds"] > 0 and row["results"][run]["peak_rss_mb"] > 0 for run in runs)
     # The replicated base is what an analysis of its documents leaves: each article and its copy one work,
     # nothing to derive or judge again.
