@@ -280,8 +280,8 @@ def main() -> None:
     if args.quick:
         args.articles, args.new, args.changed = 100, 10, 1
     runs = set(args.runs.split(","))
-    if runs - set(RUNS) or args.replicate < 1:
-        parser.error(f"--runs takes some of {', '.join(RUNS)}; --replicate a whole number from 1")
+    if runs - set(RUNS) or args.replicate < 1 or (args.half is not None and args.half < 1):
+        parser.error(f"--runs takes some of {', '.join(RUNS)}; --replicate and --half a whole number from 1")
     split, cache = Path(args.split), Path(args.cache)
     on_topic = on_topic_passages()
     base = build(split, args.articles, cache, on_topic, args.half)

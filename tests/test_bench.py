@@ -157,6 +157,19 @@ def test_analyze_benchmark_runs(tmp_path):
     assert "analyzed:" in row["summary"]
 
 
+@pytest.mark.parametrize("args", [["--half", "0"], ["--replicate", "0"], ["--runs", "everything"]])
+def test_incremental_analysis_benchmark_refuses_bad_sizes(tmp_path, args):
+    result = subprocess.run(
+        [sys.executable, "bench/analysis.py", *args, "--cache", str(tmp_path), "--output", str(tmp_path / "r.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "a whole number from 1" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_incremental_analysis_benchmark_runs(tmp_path):
     row = run_benchmark(
         "analysis", tmp_path, "--articles", 6, "--replicate", 2, "--new", 2, "--changed", 1, "--cache", tmp_path,
