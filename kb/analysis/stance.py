@@ -264,6 +264,7 @@ class StanceClassifier:
         self.stance_set = stance_set
         self.embedder = embedder
         self.names = [s.name for s in stance_set.stances]
+        self.by_name = {s.name: s for s in stance_set.stances}
         self.examples = [embedder.encode(list(s.examples)) for s in stance_set.stances]
 
     def judge(
@@ -364,19 +365,18 @@ class StanceClassifier:
         """``cues`` (in text order), where two that argue a stance and its ``negated`` one in one
         sentence, joined by "but" ("you don't need advanced calculus, but you do need vectors"),
         both argue the pair's ``limited`` stance: the sentence weighs which math, not whether."""
-        by_name = {stance.name: stance for stance in self.stance_set.stances}
         weighed = list(cues)
         for i, (first, _, first_end) in enumerate(cues):
             for j in range(i + 1, len(cues)):
-                second, second_start, second_end = cues[j]
+                second, second_start, _ = cues[j]
                 between = text[first_end:second_start]
                 if SENTENCE_END.search(between):
                     break
-                if by_name[first].negated == second and WEIGHED.search(between):
-                    middle = by_name[first].limited or by_name[second].limited
+                if self.by_name[first].negated == second and WEIGHED.search(between):
+                    middle = self.by_name[first].limited or self.by_name[second].limited
                     if middle:
-                        weighed[i] = (middle, cues[i][1], first_end)
-                        weighed[j] = (middle, second_start, second_end)
+                        weighed[i] = (middle, *cues[i][1:])
+                        weighed[j] = (middle, *cues[j][1:])
         return weighed
 
     def _argued(self, stance: Stance, text: str, start: int, end: int) -> str | None:
